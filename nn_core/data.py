@@ -1,0 +1,156 @@
+"""MNIST from its original IDX files: read, verify, and scale.
+
+The four gzip files ship in the repo (``data/mnist``) with the published SHA-256 of each
+decompressed file, so a fresh clone needs no download and a damaged file is caught by name.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "mnist"
+CHECKSUM_FILE = "SHA256SUMS.raw"
+FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+# IDX magic: two zero bytes, a type code (0x08 = unsigned byte), then the number of dimensions.
+IMAGES_MAGIC = 0x00000803
+LABELS_MAGIC = 0x00000801
+IMAGE_SIDE = 28
+PIXELS = IMAGE_SIDE * IMAGE_SIDE
+CLASSES = 10
+
+
+class DataError(ValueError):
+    """A data file is missing, truncated, altered or not in IDX format."""
+
+
+@dataclass(frozen=True)
+class Mnist:
+    """The four MNIST arrays, as stored: uint8 pixels 0-255 and uint8 labels 0-9.
+
+    Kept as uint8 (47 MB rather than 219 MB as float32); the training loop scales each batch
+    into a reused float32 buffer with ``scale_pixels``.
+    """
+
+    train_images: np.ndarray  # (60000, 784) uint8
+    train_labels: np.ndarray  # (60000,) uint8
+    test_images: np.ndarray  # (10000, 784) uint8
+    test_labels: np.ndarray  # (10000,) uint8
+
+    def read_only(self) -> "Mnist":
+        """Mark every array read-only (for one copy shared by all sessions) and return self."""
+        for array in (self.train_images, self.train_labels, self.test_images, self.test_labels):
+            array.flags.writeable = False
+        return self
+
+
+def scale_pixels(images: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """uint8 pixels (n, 784) -> float32 in [0, 1], the same formula everywhere (x / 255)."""
+    return np.divide(images, np.float32(255), out=out, dtype=np.float32)
+
+
+def read_checksums(directory: Path) -> dict[str, str]:
+    """Parse ``SHA256SUMS.raw`` ("<hex>  <name>" per line) into {raw file name: hex}."""
+    path = directory / CHECKSUM_FILE
+    if not path.is_file():
+        raise DataError(f"{path}: checksum list is missing")
+    sums = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            digest, name = line.split()
+            sums[name] = digest.lower()
+    return sums
+
+
+def read_idx(path: Path, expected_sha256: str | None = None) -> np.ndarray:
+    """Read one gzip-compressed IDX file of unsigned bytes into an array of its stated shape.
+
+    Raises DataError naming the file and the fault: missing, not gzip, truncated, checksum
+    mismatch (with both digests), wrong magic number, or a size that does not match the header.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path.name}: file is missing (looked in {path.parent})")
+    try:
+        raw = zlib.decompress(path.read_bytes(), wbits=31)  # 31: gzip header; faster than gzip.open
+    except zlib.error as error:
+        raise DataError(f"{path.name}: not a valid gzip file or truncated ({error})") from None
+    if expected_sha256 is not None:
+        actual = hashlib.sha256(raw).hexdigest()
+        if actual != expected_sha256:
+            raise DataError(
+                f"{path.name}: SHA-256 checksum mismatch: expected {expected_sha256}, got {actual}"
+                " (the file is altered or damaged; restore it from the repository)"
+            )
+    if len(raw) < 8:
+        raise DataError(f"{path.name}: header truncated ({len(raw)} bytes)")
+    magic = int.from_bytes(raw[:4], "big")
+    if magic not in (IMAGES_MAGIC, LABELS_MAGIC):
+        raise DataError(
+            f"{path.name}: bad IDX header: magic number 0x{magic:08x}, expected 0x{IMAGES_MAGIC:08x}"
+            f" (images) or 0x{LABELS_MAGIC:08x} (labels)"
+        )
+    ndim = raw[3]
+    header_size = 4 + 4 * ndim
+    if len(raw) < header_size:
+        raise DataError(f"{path.name}: header truncated: {ndim} dimensions need {header_size} bytes")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected_size = header_size + int(np.prod(shape))
+    if len(raw) != expected_size:
+        raise DataError(
+            f"{path.name}: bad IDX size: header says shape {shape} ({expected_size} bytes),"
+            f" file has {len(raw)} bytes"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape).copy()
+
+
+def load_mnist(directory: Path | str = DATA_DIR, verify: bool = True) -> Mnist:
+    """Load and verify the four MNIST files; images flattened to (n, 784) uint8."""
+    directory = Path(directory)
+    sums = read_checksums(directory) if verify else {}
+    arrays = {}
+    for key, filename in FILES.items():
+        raw_name = filename.removesuffix(".gz")
+        if verify and raw_name not in sums:
+            raise DataError(f"{filename}: no checksum listed for {raw_name} in {CHECKSUM_FILE}")
+        arrays[key] = read_idx(directory / filename, sums.get(raw_name))
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+            raise DataError(f"{FILES[f'{split}_images']}: expected 28x28 images, got {images.shape}")
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise DataError(f"{FILES[f'{split}_labels']}: {len(labels)} labels for {len(images)} images")
+        if labels.max(initial=0) >= CLASSES:
+            raise DataError(f"{FILES[f'{split}_labels']}: label {labels.max()} outside 0-9")
+        arrays[f"{split}_images"] = images.reshape(len(images), PIXELS)
+    return Mnist(**arrays)
+
+
+def load_mnist_float(directory: Path | str = DATA_DIR) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X_train, y_train, X_test, y_test): float32 images in [0, 1] (n, 784), int64 labels (n,)."""
+    data = load_mnist(directory)
+    return (
+        scale_pixels(data.train_images),
+        data.train_labels.astype(np.int64),
+        scale_pixels(data.test_images),
+        data.test_labels.astype(np.int64),
+    )
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write a uint8 array as a gzip-compressed IDX file (for tests and tools)."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    magic = (0x0800 | array.ndim).to_bytes(4, "big")
+    dims = b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    with gzip.open(path, "wb") as handle:
+        handle.write(magic + dims + array.tobytes())

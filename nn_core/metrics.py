@@ -1,0 +1,37 @@
+"""Evaluation metrics, thin over scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
+
+DIGITS = list(range(10))
+
+
+def accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:
+    return float(accuracy_score(labels, predictions))
+
+
+def confusion(labels: np.ndarray, predictions: np.ndarray, normalize: bool = False) -> np.ndarray:
+    """(10, 10): row = true digit, column = predicted digit; counts, or rates per true digit."""
+    return confusion_matrix(labels, predictions, labels=DIGITS, normalize="true" if normalize else None)
+
+
+def report_rows(labels: np.ndarray, predictions: np.ndarray) -> list[dict]:
+    """The post's per-digit report as rows: digit 0-9, then macro and weighted averages.
+
+    Each row: {"digit", "precision", "recall", "f1-score", "support"} (the post's table, with
+    accuracy given separately). Unlike the post, arguments are in scikit-learn's order (y_true
+    first); the post passed predictions first, which swaps precision and recall.
+    """
+    report = classification_report(labels, predictions, labels=DIGITS, output_dict=True, zero_division=0)
+    rows = []
+    for key in [str(d) for d in DIGITS] + ["macro avg", "weighted avg"]:
+        entry = report[key]
+        rows.append({"digit": key, "precision": entry["precision"], "recall": entry["recall"],
+                     "f1-score": entry["f1-score"], "support": int(entry["support"])})
+    return rows
+
+
+def report_text(labels: np.ndarray, predictions: np.ndarray) -> str:
+    return classification_report(labels, predictions, labels=DIGITS, digits=4, zero_division=0)

@@ -1,0 +1,217 @@
+"""The network of the seed post: 784-H-10, one hidden layer, softmax output, cross-entropy.
+
+The post is column-major (Andrew Ng's notation: ``W1 (H, 784) @ X (784, m)``). Here everything is
+row-major, translated once: ``X (m, 784) @ W1 (784, H)``, so ``W1_here = W1_post.T``.
+
+All four parameter arrays are views into one flat vector (``Model.flat``), and the gradients are
+views into another, so the optimizer updates every parameter with a handful of NumPy calls.
+The forward and backward pass is written once, into preallocated buffers (``Workspace``); the
+training loop reuses one workspace for a whole run, and tests call the same code in float64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit  # sigmoid as one ufunc, no overflow warning for large |z|
+
+INPUTS = 784
+CLASSES = 10
+
+
+# Each activation: forward f(z) written into out, and its derivative from the cached activation
+# a = f(z) (multiplied into the upstream gradient in place), so z need not be kept.
+def _sigmoid(z, out):
+    return expit(z, out=out)
+
+
+def _sigmoid_backward(a, grad, tmp):  # sigma' = a (1 - a)
+    np.subtract(1, a, out=tmp)
+    tmp *= a
+    grad *= tmp
+
+
+def _tanh(z, out):
+    return np.tanh(z, out=out)
+
+
+def _tanh_backward(a, grad, tmp):  # tanh' = 1 - a^2
+    np.multiply(a, a, out=tmp)
+    np.subtract(1, tmp, out=tmp)
+    grad *= tmp
+
+
+def _relu(z, out):
+    return np.maximum(z, 0, out=out)
+
+
+def _relu_backward(a, grad, tmp):  # relu' = 1 where a > 0
+    np.greater(a, 0, out=tmp)  # 1.0 / 0.0 in tmp's dtype
+    grad *= tmp
+
+
+ACTIVATIONS = {
+    "sigmoid": (_sigmoid, _sigmoid_backward),
+    "tanh": (_tanh, _tanh_backward),
+    "relu": (_relu, _relu_backward),
+}
+
+
+def layout(hidden_units: int) -> list[tuple[str, tuple[int, ...]]]:
+    """Names and shapes of the parameters, in the order they sit in the flat vector."""
+    return [
+        ("W1", (INPUTS, hidden_units)),
+        ("b1", (hidden_units,)),
+        ("W2", (hidden_units, CLASSES)),
+        ("b2", (CLASSES,)),
+    ]
+
+
+def flat_views(flat: np.ndarray, hidden_units: int) -> dict[str, np.ndarray]:
+    """Reshaped views of a flat vector, one per parameter (writing a view writes the vector)."""
+    views, start = {}, 0
+    for name, shape in layout(hidden_units):
+        size = int(np.prod(shape))
+        views[name] = flat[start : start + size].reshape(shape)
+        start += size
+    return views
+
+
+def parameter_count(hidden_units: int) -> int:
+    return sum(int(np.prod(shape)) for _, shape in layout(hidden_units))
+
+
+@dataclass(eq=False)
+class Model:
+    """Parameters of a 784-H-10 network. ``W1 (784, H)``, ``b1 (H,)``, ``W2 (H, 10)``, ``b2 (10,)``."""
+
+    flat: np.ndarray  # (parameter_count(H),) float32, or float64 in gradient checks
+    hidden_units: int
+    activation: str = "sigmoid"
+
+    def __post_init__(self):
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}; choose from {', '.join(ACTIVATIONS)}")
+        if self.flat.shape != (parameter_count(self.hidden_units),):
+            raise ValueError(f"flat parameters have shape {self.flat.shape}, expected ({parameter_count(self.hidden_units)},)")
+        views = flat_views(self.flat, self.hidden_units)
+        self.W1, self.b1, self.W2, self.b2 = views["W1"], views["b1"], views["W2"], views["b2"]
+
+    @classmethod
+    def initialize(cls, hidden_units: int, rng: np.random.Generator, activation: str = "sigmoid",
+                   dtype=np.float32) -> "Model":
+        """The post's initialisation: ``randn * sqrt(1 / n_in)`` for weights, zero biases."""
+        model = cls(np.zeros(parameter_count(hidden_units), dtype=dtype), hidden_units, activation)
+        model.W1[...] = rng.standard_normal((INPUTS, hidden_units)) * np.sqrt(1.0 / INPUTS)
+        model.W2[...] = rng.standard_normal((hidden_units, CLASSES)) * np.sqrt(1.0 / hidden_units)
+        return model
+
+    @classmethod
+    def from_arrays(cls, W1, b1, W2, b2, activation: str = "sigmoid") -> "Model":
+        hidden_units = W1.shape[1]
+        model = cls(np.empty(parameter_count(hidden_units), dtype=W1.dtype), hidden_units, activation)
+        model.W1[...], model.b1[...], model.W2[...], model.b2[...] = W1, b1, W2, b2
+        return model
+
+    def copy(self) -> "Model":
+        return Model(self.flat.copy(), self.hidden_units, self.activation)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"W1": self.W1, "b1": self.b1, "W2": self.W2, "b2": self.b2}
+
+    def hidden(self, X: np.ndarray) -> np.ndarray:
+        """Hidden activations (m, H) for float inputs X (m, 784)."""
+        Z1 = X @ self.W1
+        Z1 += self.b1
+        return ACTIVATIONS[self.activation][0](Z1, Z1)
+
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        """Output pre-activations (m, 10)."""
+        Z2 = self.hidden(X) @ self.W2
+        Z2 += self.b2
+        return Z2
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Softmax probabilities (m, 10); X is float (m, 784) in [0, 1] or one image (784,)."""
+        single = X.ndim == 1
+        P = softmax(self.logits(np.atleast_2d(X)))
+        return P[0] if single else P
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.argmax(self.logits(np.atleast_2d(X)), axis=1)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, shifted by the row maximum so exp never overflows."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= shifted.sum(axis=1, keepdims=True)
+    return shifted
+
+
+def cross_entropy_from_logits(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per-sample cross-entropy -log softmax(z)[y], via log-sum-exp (finite even when p underflows)."""
+    rowmax = logits.max(axis=1)
+    logsumexp = np.log(np.exp(logits - rowmax[:, None]).sum(axis=1)) + rowmax
+    return logsumexp - logits[np.arange(len(labels)), labels]
+
+
+class Workspace:
+    """Every buffer one forward + backward pass needs, for batches of up to ``batch_size`` rows.
+
+    Allocated once per run; ``forward_backward`` only writes into it. ``grad`` is a flat vector
+    laid out like ``Model.flat`` with per-parameter views ``gW1 gb1 gW2 gb2``.
+    """
+
+    def __init__(self, hidden_units: int, batch_size: int, dtype=np.float32):
+        m, H = batch_size, hidden_units
+        self.hidden_units = hidden_units
+        self.Z1 = np.empty((m, H), dtype)  # hidden pre-activation, then activation A1 in place
+        self.dA1 = np.empty((m, H), dtype)  # gradient wrt A1, then wrt Z1 in place
+        self.tmp = np.empty((m, H), dtype)  # activation derivative
+        self.Z2 = np.empty((m, CLASSES), dtype)  # logits, then probabilities, then dZ2 in place
+        self.rowmax = np.empty(m, dtype)
+        self.rowsum = np.empty(m, dtype)
+        self.rows = np.arange(m)
+        self.grad = np.empty(parameter_count(H), dtype)
+        views = flat_views(self.grad, H)
+        self.gW1, self.gb1, self.gW2, self.gb2 = views["W1"], views["b1"], views["W2"], views["b2"]
+
+
+def forward_backward(model: Model, X: np.ndarray, y: np.ndarray, ws: Workspace) -> float:
+    """Mean cross-entropy of the batch; gradients of that mean written into ``ws.grad``.
+
+    X (m, 784) float, y (m,) int labels, m <= the workspace's batch size.
+    """
+    m = len(X)
+    forward, backward = ACTIVATIONS[model.activation]
+    A1, dA1, tmp, Z2 = ws.Z1[:m], ws.dA1[:m], ws.tmp[:m], ws.Z2[:m]
+    rowmax, rowsum, rows = ws.rowmax[:m], ws.rowsum[:m], ws.rows[:m]
+
+    # forward: A1 = f(X W1 + b1) (m, H); Z2 = A1 W2 + b2 (m, 10)
+    np.matmul(X, model.W1, out=A1)
+    A1 += model.b1
+    forward(A1, A1)
+    np.matmul(A1, model.W2, out=Z2)
+    Z2 += model.b2
+
+    # stable softmax cross-entropy: shift by the row max; cost = log(sum exp) - z_true
+    np.max(Z2, axis=1, out=rowmax)
+    Z2 -= rowmax[:, None]
+    cost = -float(np.mean(Z2[rows, y], dtype=np.float64))
+    np.exp(Z2, out=Z2)
+    np.sum(Z2, axis=1, out=rowsum)
+    cost += float(np.mean(np.log(rowsum), dtype=np.float64))
+
+    # backward: dZ2 = (softmax - onehot) / m (m, 10), the mean over the batch folded in here
+    rowsum *= m
+    Z2 /= rowsum[:, None]
+    Z2[rows, y] -= 1.0 / m
+    np.matmul(A1.T, Z2, out=ws.gW2)  # (H, 10)
+    np.sum(Z2, axis=0, out=ws.gb2)
+    np.matmul(Z2, model.W2.T, out=dA1)  # (m, H)
+    backward(A1, dA1, tmp)  # dZ1 = dA1 * f'(Z1), from the cached activation
+    np.matmul(X.T, dA1, out=ws.gW1)  # (784, H)
+    np.sum(dA1, axis=0, out=ws.gb1)
+    return cost

@@ -1,0 +1,6 @@
+"""Evaluate page (placeholder until its issue lands)."""
+
+import streamlit as st
+
+st.title("Evaluate")
+st.write("Coming soon.")
