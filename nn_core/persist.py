@@ -54,10 +54,14 @@ def _text(npz, key) -> str:
 
 def load_model(source: str | Path | BinaryIO | bytes) -> tuple[Model, Hyperparams, dict]:
     """Read (model, hyperparameters, metrics); raise ModelFileError on anything unexpected."""
-    if isinstance(source, (bytes, bytearray)):
-        source = io.BytesIO(source)
+    if isinstance(source, (str, Path)):
+        source = Path(source).read_bytes()
+    elif not isinstance(source, (bytes, bytearray)):
+        source = source.read()
+    if not source.startswith(b"PK"):  # np.load would take any other bytes for a pickle
+        raise ModelFileError("not a valid .npz model file (an .npz file is a zip archive)")
     try:
-        with np.load(source, allow_pickle=False) as npz:
+        with np.load(io.BytesIO(source), allow_pickle=False) as npz:
             keys = set(npz.files)
             if keys != KEYS:
                 missing, extra = sorted(KEYS - keys), sorted(keys - KEYS)
