@@ -1,0 +1,141 @@
+"""What the Evaluate page shows about one model, computed without Streamlit.
+
+``diagnose`` runs the model once over the test set and keeps everything the page's toggles need
+(probabilities, predictions, confusion counts, the per-digit report), so a toggle only reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import metrics
+from .data import IMAGE_SIDE, scale_pixels
+from .loop import EVAL_CHUNK
+from .model import Model, cross_entropy_from_logits, softmax
+
+
+@dataclass(eq=False)
+class Diagnostics:
+    """One model on one labelled set (the 10,000 test images on the page)."""
+
+    labels: np.ndarray  # (n,) int64 true digits
+    probabilities: np.ndarray  # (n, 10) float32 softmax outputs
+    predictions: np.ndarray  # (n,) int64 argmax of probabilities
+    cost: float  # mean cross-entropy
+    confusion: np.ndarray  # (10, 10) int64 counts: row = true digit, column = predicted digit
+    report: list[dict]  # metrics.report_rows: digits 0-9, then macro and weighted averages
+    _cells: dict = field(default_factory=dict, repr=False)  # (true, predicted) -> sorted indices
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.trace(self.confusion) / self.confusion.sum())
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """(n,) probability the model gave to the digit it predicted."""
+        return self.probabilities[np.arange(len(self.predictions)), self.predictions]
+
+    def rates(self) -> np.ndarray:
+        """(10, 10) confusion counts divided by each true digit's count (rows sum to 1)."""
+        support = self.confusion.sum(axis=1, keepdims=True)
+        return self.confusion / np.maximum(support, 1)
+
+    def cell(self, true_digit: int, predicted_digit: int) -> np.ndarray:
+        """Indices of the examples in one confusion cell, in the order the page shows them.
+
+        Off the diagonal (mistakes): most confident mistake first. On the diagonal (correct):
+        least confident first, since the shakiest correct answers are the instructive ones.
+        Ties keep index order. Cached per cell, so switching cells back and forth is free.
+        """
+        key = (int(true_digit), int(predicted_digit))
+        if key not in self._cells:
+            index = np.flatnonzero((self.labels == key[0]) & (self.predictions == key[1]))
+            confidence = self.probabilities[index, key[1]]
+            order = np.argsort(confidence if key[0] == key[1] else -confidence, kind="stable")
+            self._cells[key] = index[order]
+        return self._cells[key]
+
+    def worst_confusion(self) -> tuple[int, int]:
+        """The (true, predicted) off-diagonal cell with the most examples (first one on ties)."""
+        off_diagonal = self.confusion.copy()
+        np.fill_diagonal(off_diagonal, -1)
+        true_digit, predicted_digit = np.unravel_index(np.argmax(off_diagonal), off_diagonal.shape)
+        return int(true_digit), int(predicted_digit)
+
+
+def diagnose(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = EVAL_CHUNK) -> Diagnostics:
+    """Run ``model`` over uint8 (n, 784) ``images`` once, in chunks, and derive everything else."""
+    n = len(images)
+    labels = np.asarray(labels, dtype=np.int64)
+    probabilities = np.empty((n, 10), np.float32)
+    total_cost = 0.0
+    scaled = np.empty((min(chunk, n), images.shape[1]), np.float32)
+    with np.errstate(all="ignore"):  # a diverged model's overflow shows in its cost, not as warnings
+        for start in range(0, n, chunk):
+            X = scale_pixels(images[start : start + chunk], out=scaled[: min(chunk, n - start)])
+            logits = model.logits(X)
+            total_cost += float(cross_entropy_from_logits(logits, labels[start : start + chunk]).sum(dtype=np.float64))
+            probabilities[start : start + len(X)] = softmax(logits)
+    predictions = np.argmax(probabilities, axis=1)
+    return Diagnostics(labels=labels, probabilities=probabilities, predictions=predictions, cost=total_cost / n,
+                       confusion=metrics.confusion(labels, predictions).astype(np.int64),
+                       report=metrics.report_rows(labels, predictions))
+
+
+def top_probabilities(probabilities: np.ndarray, k: int = 3) -> list[tuple[int, float]]:
+    """The k most probable digits of one (10,) row, most probable first, as (digit, probability)."""
+    order = np.argsort(-probabilities, kind="stable")[:k]
+    return [(int(d), float(probabilities[d])) for d in order]
+
+
+def cell_from_selection(points: list[dict]) -> tuple[int, int] | None:
+    """(true, predicted) of the first clicked confusion cell in a Plotly selection, else None.
+
+    The page draws the heatmap's x as predicted digit and y as true digit, so a point's x/y
+    are the cell (heatmap clicks arrive through an invisible marker at each cell's centre).
+    """
+    for point in points or []:
+        x, y = point.get("x"), point.get("y")
+        if x is None or y is None:
+            continue
+        try:
+            predicted_digit, true_digit = int(round(float(x))), int(round(float(y)))
+        except (TypeError, ValueError):
+            continue
+        if 0 <= true_digit < 10 and 0 <= predicted_digit < 10:
+            return true_digit, predicted_digit
+    return None
+
+
+def unit_weight_images(model: Model) -> np.ndarray:
+    """(H, 28, 28): each hidden unit's 784 incoming weights laid out as the image it looks at."""
+    return np.ascontiguousarray(model.W1.T).reshape(model.hidden_units, IMAGE_SIDE, IMAGE_SIDE)
+
+
+def symmetric_limit(values: np.ndarray, percentile: float = 100.0) -> float:
+    """One colour-scale limit for all of ``values``: the ``percentile`` of |values| (>0)."""
+    limit = float(np.percentile(np.abs(values), percentile)) if values.size else 0.0
+    return limit if np.isfinite(limit) and limit > 0 else 1.0
+
+
+def diverging_rgb(values: np.ndarray, limit: float) -> np.ndarray:
+    """Map values in [-limit, limit] to uint8 RGB (..., 3): blue negative, white zero, red positive.
+
+    Values beyond the limit saturate; NaN becomes grey. The same limit for every image makes
+    their colours comparable.
+    """
+    t = np.clip(np.nan_to_num(values / limit, nan=0.0), -1.0, 1.0)[..., None]  # (..., 1)
+    white = np.array([255.0, 255.0, 255.0])
+    red, blue = np.array([178.0, 24.0, 43.0]), np.array([33.0, 102.0, 172.0])
+    rgb = np.where(t >= 0, white + t * (red - white), white - t * (blue - white))
+    rgb[np.isnan(values)] = 128.0
+    return rgb.round().astype(np.uint8)
+
+
+def enlarge(images: np.ndarray, factor: int, rgb: bool = False) -> np.ndarray:
+    """Nearest-neighbour upscaling of (..., h, w) images, or (..., h, w, 3) with ``rgb``, so each
+    pixel stays a crisp square instead of being blurred by the browser."""
+    h_axis, w_axis = (-3, -2) if rgb else (-2, -1)
+    return images.repeat(factor, axis=h_axis).repeat(factor, axis=w_axis)
