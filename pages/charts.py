@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 
-from nn_core import RunResult
+from nn_core import EpochStats, Hyperparams, RunResult
 
 # The seed post's printed test cost after each of its 9 epochs (lr 4, beta 0.9, batch 128, 64 sigmoid units).
 POST_TEST_COST = [0.16223940981168986, 0.11032242938356147, 0.0958078559246339, 0.1010270024817398,
@@ -61,9 +62,79 @@ def confusion_figure(counts, show_rates: bool = False, selected: tuple[int, int]
         figure.add_shape(type="rect", x0=predicted_digit - 0.5, x1=predicted_digit + 0.5, y0=true_digit - 0.5,
                          y1=true_digit + 0.5, line={"color": "#d62728", "width": 3})
     figure.update_layout(
-        title="Confusion matrix (rows: true digit, columns: predicted)", height=460,
+        title="Confusion matrix", height=460,
         margin={"l": 10, "r": 10, "t": 40, "b": 10}, clickmode="event+select",
         xaxis={"title": "predicted digit", "tickmode": "array", "tickvals": digits, "constrain": "domain"},
         yaxis={"title": "true digit", "tickmode": "array", "tickvals": digits, "autorange": "reversed",
                "scaleanchor": "x"})
+    return figure
+
+
+def smoothed_batch_costs(batch_costs, batches_per_epoch: int, max_points: int = 400) -> tuple[list, list]:
+    """Batch costs (n,) as (x in epochs, moving mean) with at most ``max_points`` points.
+
+    The window is a tenth of an epoch (at least one batch): long enough to calm the noise of single
+    batches, short enough to show the fast drop in the first epoch. Point i sits at the end of its
+    window, so x = (i + 1) / batches_per_epoch.
+    """
+    costs = np.asarray(batch_costs, np.float64)
+    n = len(costs)
+    if n == 0:
+        return [], []
+    window = min(n, max(1, batches_per_epoch // 10))
+    sums = np.cumsum(np.concatenate([[0.0], costs]))
+    means = (sums[window:] - sums[:-window]) / window  # (n - window + 1,) mean of each window
+    ends = np.arange(window, n + 1)  # batches done at each mean
+    step = max(1, -(-len(means) // max_points))
+    keep = np.unique(np.append(np.arange(0, len(means), step), len(means) - 1))  # always the newest
+    return (ends[keep] / batches_per_epoch).tolist(), means[keep].tolist()
+
+
+def _is_post_run(hparams: Hyperparams) -> bool:
+    return hparams == Hyperparams()
+
+
+def training_cost_figure(history: list[EpochStats], batch_costs, batches_per_epoch: int, hparams: Hyperparams,
+                         title: str = "Cost") -> go.Figure:
+    """Live cost chart: smoothed batch cost within epochs, train/test cost after each epoch, and the
+    post's test cost as a reference when the settings are the post's. Log y (costs fall 30-fold)."""
+    figure = go.Figure()
+    x, y = smoothed_batch_costs(batch_costs, batches_per_epoch)
+    figure.add_scatter(x=x, y=y, name="batch cost (smoothed)", mode="lines",
+                       line={"width": 1, "color": "rgba(120,120,120,0.8)"})
+    epochs = [h.epoch for h in history]
+    figure.add_scatter(x=epochs, y=[h.train_cost for h in history], name="train cost", mode="lines+markers")
+    figure.add_scatter(x=epochs, y=[h.test_cost for h in history], name="test cost", mode="lines+markers")
+    if _is_post_run(hparams):
+        figure.add_scatter(x=list(range(1, len(POST_TEST_COST) + 1)), y=POST_TEST_COST, name="post's test cost",
+                           mode="lines", line={"dash": "dash", "color": "black", "width": 1})
+    figure.update_layout(title=title, xaxis={"title": "epoch", "range": [0, hparams.epochs + 0.05]},
+                         yaxis={"title": "cross-entropy (log scale)", "type": "log"},
+                         height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"})
+    return figure
+
+
+def accuracy_figure(history: list[EpochStats], epochs: int, title: str = "Accuracy") -> go.Figure:
+    """Train and test accuracy after each epoch, x fixed to the planned epochs so it fills in live."""
+    figure = go.Figure()
+    x = [h.epoch for h in history]
+    figure.add_scatter(x=x, y=[h.train_accuracy for h in history], name="train accuracy", mode="lines+markers")
+    figure.add_scatter(x=x, y=[h.test_accuracy for h in history], name="test accuracy", mode="lines+markers")
+    figure.update_layout(title=title, xaxis={"title": "epoch", "range": [0.5, epochs + 0.5]},
+                         yaxis={"title": "accuracy", "tickformat": ".1%"},
+                         height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"})
+    return figure
+
+
+def runs_test_cost_figure(runs: list[tuple[str, RunResult]], title: str = "Test cost of chosen runs") -> go.Figure:
+    """Overlay of test cost per epoch, one line per (label, run); the post's curve for reference."""
+    figure = go.Figure()
+    for label, run in runs:
+        figure.add_scatter(x=[h.epoch for h in run.history], y=[h.test_cost for h in run.history],
+                           name=label, mode="lines+markers")
+    figure.add_scatter(x=list(range(1, len(POST_TEST_COST) + 1)), y=POST_TEST_COST, name="post's test cost",
+                       mode="lines", line={"dash": "dash", "color": "black", "width": 1})
+    figure.update_layout(title=title, xaxis_title="epoch", yaxis={"title": "test cross-entropy (log scale)",
+                                                                 "type": "log"},
+                         height=360, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"})
     return figure
