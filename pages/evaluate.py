@@ -15,8 +15,11 @@ from pages.charts import confusion_figure, epoch_curves_figure
 from pages.common import mnist, require_model
 
 MAX_EXAMPLES = 40  # images shown per confusion cell; the caption gives the full count
-EXAMPLE_ZOOM = 3  # 28 px -> 84 px
+EXAMPLE_ZOOM = 4  # 28 px -> 112 px
 UNIT_ZOOM = 3
+# The colour scale's limit is this percentile of |weight| over all units: a few large weights
+# would otherwise wash every unit out to near-white. Weights beyond it saturate.
+UNIT_COLOUR_PERCENTILE = 99.0
 DIGITS = list(range(10))
 
 
@@ -34,12 +37,15 @@ def model_diagnostics(run) -> dict:
             weights = unit_weight_images(run.model)  # (H, 28, 28)
             entry = {"run": run, "fingerprint": fingerprint,
                      "diagnostics": diagnose(run.model, data.test_images, data.test_labels),
-                     "unit_weights": weights, "unit_limit": symmetric_limit(weights)}
+                     "unit_weights": weights, "unit_limit": symmetric_limit(weights, UNIT_COLOUR_PERCENTILE)}
         st.session_state["evaluate_cache"] = entry
     return entry
 
 
 def percent(p: float) -> str:
+    """Whole percent, but never rounding a near-certainty to 100% or a sliver to 0%."""
+    if 0.995 <= p < 1:
+        return ">99%"
     return "<1%" if 0 < p < 0.005 else f"{p:.0%}"
 
 
@@ -71,7 +77,7 @@ def show_cell_examples(diagnostics: Diagnostics, true_digit: int, predicted_digi
     st.markdown(f"**{len(indices):,} {what}**" + (f" — showing the first {len(shown)}" if len(shown) < len(indices)
                                                       else "") + f", {order}.")
     images = enlarge(mnist().test_images[shown].reshape(-1, IMAGE_SIDE, IMAGE_SIDE), EXAMPLE_ZOOM)
-    captions = [f"#{i} · " + " ".join(f"{d}:{percent(p)}" for d, p in top_probabilities(diagnostics.probabilities[i]))
+    captions = [f"#{i}: " + ", ".join(f"{d} {percent(p)}" for d, p in top_probabilities(diagnostics.probabilities[i]))
                 for i in shown]
     st.image(list(images), caption=captions, width=IMAGE_SIDE * EXAMPLE_ZOOM)
     st.caption("Under each image: its index in the test set, then the network's three most probable digits.")
@@ -79,22 +85,24 @@ def show_cell_examples(diagnostics: Diagnostics, true_digit: int, predicted_digi
 
 def show_hidden_units(run, weights: np.ndarray, limit: float) -> None:
     hidden_units = len(weights)
-    per_page = hidden_units
-    if hidden_units > 16:
+    per_page, page = hidden_units, 1
+    if hidden_units > 16:  # pages of units, so H = 512 stays readable
         sizes = [n for n in (16, 32, 64, 128) if n < hidden_units] + ([hidden_units] if hidden_units <= 128 else [])
-        per_page = st.select_slider("Units per page", options=sizes, value=min(64, sizes[-1]),
-                                    key="evaluate_units_per_page")
-    pages = -(-hidden_units // per_page)
-    page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="evaluate_units_page") if pages > 1 else 1
-    first = (min(page, pages) - 1) * per_page
+        size_column, page_column, _ = st.columns([2, 1, 3])
+        per_page = size_column.select_slider("Units per page", options=sizes, value=min(64, sizes[-1]),
+                                             key="evaluate_units_per_page")
+        pages = -(-hidden_units // per_page)
+        if pages > 1:
+            page = min(page_column.number_input(f"Page (of {pages})", 1, pages, 1, key="evaluate_units_page"), pages)
+    first = (page - 1) * per_page
     units = range(first, min(first + per_page, hidden_units))
     W2 = run.model.W2  # (H, 10): what each unit says to each output digit
     images = enlarge(diverging_rgb(weights[units.start : units.stop], limit), UNIT_ZOOM, rgb=True)
     captions = [f"unit {u} ↑{int(np.argmax(W2[u]))} ↓{int(np.argmin(W2[u]))}" for u in units]
     st.image(list(images), caption=captions, width=IMAGE_SIDE * UNIT_ZOOM)
-    scale = enlarge(diverging_rgb(np.linspace(-limit, limit, 200)[None, :], limit), 1, rgb=True).repeat(12, axis=0)
+    scale = diverging_rgb(np.linspace(-limit, limit, 200)[None, :], limit).repeat(12, axis=0)  # (12, 200, 3)
     st.image(scale, width=200, caption=f"colour scale shared by all units: −{limit:.2f} (blue) … 0 (white) … "
-                                       f"+{limit:.2f} (red)")
+                                       f"+{limit:.2f} (red); the largest {100 - UNIT_COLOUR_PERCENTILE:g}% of weights saturate")
     st.caption("Each image is one hidden unit's 784 incoming weights, placed where their pixels are: red pixels "
                "excite the unit, blue ones inhibit it. ↑ is the digit the unit votes for most (its largest "
                "outgoing weight), ↓ the digit it votes against most.")
@@ -126,7 +134,8 @@ with matrix_column:
     selected = (st.session_state["evaluate_true"], st.session_state["evaluate_predicted"])
     st.plotly_chart(confusion_figure(diagnostics.confusion, show_rates, selected), key="evaluate_confusion_chart",
                     on_select=use_clicked_cell, selection_mode="points", width="stretch")
-    st.caption("Click a cell, or pick it below, to see its test images.")
+    st.caption("Click a cell, or pick it on the right, to see its test images. The colour tops out at the "
+               "largest mistake, so the diagonal (correct answers) is saturated.")
 with examples_column:
     true_column, predicted_column = st.columns(2)
     true_digit = true_column.selectbox("True digit", DIGITS, key="evaluate_true")
@@ -136,7 +145,7 @@ with examples_column:
 report_column, curves_column = st.columns(2)
 with report_column:
     st.subheader("Per-digit report")
-    st.dataframe(diagnostics.report, hide_index=True, width="stretch", column_config={
+    st.dataframe(diagnostics.report, hide_index=True, width="stretch", height="content", column_config={
         "digit": st.column_config.TextColumn("digit"),
         "precision": st.column_config.NumberColumn("precision", format="%.4f",
                                                    help="Of the images read as this digit, the share that are it"),
