@@ -79,11 +79,15 @@ def stroke_width(mask: np.ndarray) -> float:
     return 2.0 * float(np.median(values)) if values.size else 0.0
 
 
-def thin(ink: np.ndarray, pixels: int) -> np.ndarray:
-    """Erode the ink by ``pixels`` (grey-level, keeps anti-aliased edges soft)."""
-    if pixels <= 0:
+def reweight(ink: np.ndarray, pixels: int) -> np.ndarray:
+    """Thin the strokes by ``pixels`` on each side (grey erosion), or thicken them if negative
+    (grey dilation); anti-aliased edges stay soft."""
+    r = abs(pixels)
+    if r == 0:
         return ink
-    disc = np.hypot(*np.mgrid[-pixels : pixels + 1, -pixels : pixels + 1]) <= pixels + 0.5
+    disc = np.hypot(*np.mgrid[-r : r + 1, -r : r + 1]) <= r + 0.5
+    if pixels < 0:
+        return ndimage.grey_dilation(np.pad(ink, r), footprint=disc)
     # zero padding: ink touching the crop's edge must erode from that side too
     return ndimage.grey_erosion(ink, footprint=disc, mode="constant", cval=0.0)
 
@@ -117,17 +121,17 @@ def centre_by_mass(digit: np.ndarray, side: int = SIDE) -> np.ndarray:
     return field
 
 
-def to_mnist(rgba: np.ndarray, deskew_slant: bool = True, thin_strokes: bool = True) -> np.ndarray | None:
+def to_mnist(rgba: np.ndarray, deskew_slant: bool = True, normalise_strokes: bool = True) -> np.ndarray | None:
     """Canvas RGBA (h, w, 4) uint8 -> (784,) float32 in [0, 1] like MNIST, or None if empty."""
     ink = ink_from_rgba(rgba)
     if not has_ink(ink):
         return None
     ink = crop(ink)
-    if thin_strokes:
+    if normalise_strokes:
         # stroke width after scaling to the box; erode the surplus before scaling
         scale = BOX / max(ink.shape)
         surplus = stroke_width(ink > 0.5) - TARGET_STROKE / scale
-        ink = thin(ink, int(surplus / 2))
+        ink = reweight(ink, int(surplus / 2))
         if not has_ink(ink):  # never erase a drawing
             ink = crop(ink_from_rgba(rgba))
         ink = crop(ink)
