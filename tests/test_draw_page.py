@@ -1,0 +1,105 @@
+"""The Draw page's logic through Streamlit's AppTest: no model, empty canvas, a drawing, Clear.
+
+AppTest cannot move a mouse, so a drawing is handed to the canvas the way the browser does:
+as the component's state (a PNG data URL of the canvas) under the canvas's widget key.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from digit_strokes import STYLES, Placement, rasterise
+from nn_core import Hyperparams, Trainer
+
+ROOT = Path(__file__).resolve().parent.parent
+DRAW = "pages/draw.py"
+
+
+def canvas_state(rgba: np.ndarray) -> dict:
+    """What st_canvas holds after a stroke: Fabric's JSON and the canvas as a PNG data URL."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": url}}
+
+
+@pytest.fixture(scope="module")
+def small_run(mnist):
+    """A quickly trained run (one epoch on the full data is ~0.3 s; enough to read clear digits)."""
+    trainer = Trainer(mnist, Hyperparams(epochs=1))
+    trainer.run()
+    return trainer.result()
+
+
+def draw_page(run=None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    if run is not None:
+        at.session_state["runs"] = [run]
+        at.session_state["active_run"] = 0
+    at.switch_page(DRAW)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def prediction(at: AppTest):
+    metrics = [m for m in at.metric if m.label == "Prediction"]
+    return metrics[0].value if metrics else None
+
+
+def test_without_a_model_points_to_train():
+    at = draw_page()
+    assert any("Train one first" in info.value for info in at.info)
+    assert prediction(at) is None
+    assert not at.button  # no canvas, no Clear: nothing to draw for
+    assert "Train" in str(at.get("page_link")[0].proto)
+
+
+def test_empty_canvas_shows_a_hint_and_no_prediction(small_run):
+    at = draw_page(small_run)
+    assert prediction(at) is None
+    assert any("empty" in info.value for info in at.info)
+    assert [b.label for b in at.button] == ["Clear"]
+    at.button[0].click().run()  # Clear on an empty canvas is harmless
+    assert not at.exception and prediction(at) is None
+
+
+def test_a_drawing_is_read_and_clear_empties_the_canvas(small_run):
+    at = draw_page(small_run)
+    _, _, strokes = next(s for s in STYLES if s[0] == 7)
+    seven = rasterise(Placement("medium", 170).apply(strokes, np.random.default_rng(0)))
+    at.session_state["draw_canvas_0"] = canvas_state(seven)
+    at.run()
+    assert not at.exception
+    assert prediction(at) == "7"
+    assert len(at.get("plotly_chart")) == 1  # the ten probabilities
+    images = at.get("image")  # the 28x28 input, enlarged
+    assert len(images) == 1 and "28x28" in str(images[0].proto)
+
+    at.button[0].click().run()  # Clear: a new canvas key, a blank canvas
+    assert not at.exception
+    assert st_key_round(at) == 1
+    assert prediction(at) is None and not at.get("plotly_chart")
+    assert any("empty" in info.value for info in at.info)
+
+
+def test_a_blank_canvas_image_counts_as_empty(small_run):
+    """After the user draws and undoes, the canvas sends a black image: no prediction."""
+    at = draw_page(small_run)
+    black = np.zeros((280, 280, 4), np.uint8)
+    black[..., 3] = 255
+    at.session_state["draw_canvas_0"] = canvas_state(black)
+    at.run()
+    assert not at.exception and prediction(at) is None
+
+
+def st_key_round(at: AppTest) -> int:
+    return at.session_state["draw_canvas_round"]
