@@ -77,12 +77,33 @@ def show_cell_examples(diagnostics: Diagnostics, true_digit: int, predicted_digi
     st.markdown(f"**{len(indices):,} {what}**" + (f" — showing the first {len(shown)}" if len(shown) < len(indices)
                                                       else "") + f", {order}.")
     images = enlarge(mnist().test_images[shown].reshape(-1, IMAGE_SIDE, IMAGE_SIDE), EXAMPLE_ZOOM)
-    captions = [f"#{i}: " + ", ".join(f"{d} {percent(p)}" for d, p in top_probabilities(diagnostics.probabilities[i]))
+    # no-break spaces keep "digit percent" pairs together when a caption wraps
+    captions = [f"#{i}: " + ", ".join(f"{d}\u00a0{percent(p)}" for d, p in top_probabilities(diagnostics.probabilities[i]))
                 for i in shown]
     st.image(list(images), caption=captions, width=IMAGE_SIDE * EXAMPLE_ZOOM)
     st.caption("Under each image: its index in the test set, then the network's three most probable digits.")
 
 
+@st.fragment  # the toggle, a click or a cell choice reruns only this section
+def where_it_goes_wrong(diagnostics: Diagnostics) -> None:
+    choose_default_cell(diagnostics)
+    matrix_column, examples_column = st.columns([5, 6])
+    with matrix_column:
+        show_rates = st.toggle("Row-normalised rates (share of each true digit)", key="evaluate_rates")
+        selected = (st.session_state["evaluate_true"], st.session_state["evaluate_predicted"])
+        st.plotly_chart(confusion_figure(diagnostics.confusion, show_rates, selected),
+                        key="evaluate_confusion_chart", on_select=use_clicked_cell, selection_mode="points",
+                        width="stretch")
+        st.caption("Click a cell, or pick it on the right, to see its test images. The colour tops out at the "
+                   "largest mistake, so the diagonal (correct answers) is saturated.")
+    with examples_column:
+        true_column, predicted_column = st.columns(2)
+        true_digit = true_column.selectbox("True digit", DIGITS, key="evaluate_true")
+        predicted_digit = predicted_column.selectbox("Predicted digit", DIGITS, key="evaluate_predicted")
+        show_cell_examples(diagnostics, true_digit, predicted_digit)
+
+
+@st.fragment  # paging through units reruns only this section
 def show_hidden_units(run, weights: np.ndarray, limit: float) -> None:
     hidden_units = len(weights)
     per_page, page = hidden_units, 1
@@ -127,20 +148,7 @@ cost_column.metric("Test cost", f"{diagnostics.cost:.4f}", help="Mean cross-entr
 mistakes_column.metric("Mistakes", f"{total - int(np.trace(diagnostics.confusion)):,} of {total:,}")
 
 st.subheader("Where it goes wrong")
-choose_default_cell(diagnostics)
-matrix_column, examples_column = st.columns([5, 6])
-with matrix_column:
-    show_rates = st.toggle("Row-normalised rates (share of each true digit)", key="evaluate_rates")
-    selected = (st.session_state["evaluate_true"], st.session_state["evaluate_predicted"])
-    st.plotly_chart(confusion_figure(diagnostics.confusion, show_rates, selected), key="evaluate_confusion_chart",
-                    on_select=use_clicked_cell, selection_mode="points", width="stretch")
-    st.caption("Click a cell, or pick it on the right, to see its test images. The colour tops out at the "
-               "largest mistake, so the diagonal (correct answers) is saturated.")
-with examples_column:
-    true_column, predicted_column = st.columns(2)
-    true_digit = true_column.selectbox("True digit", DIGITS, key="evaluate_true")
-    predicted_digit = predicted_column.selectbox("Predicted digit", DIGITS, key="evaluate_predicted")
-    show_cell_examples(diagnostics, true_digit, predicted_digit)
+where_it_goes_wrong(diagnostics)
 
 report_column, curves_column = st.columns(2)
 with report_column:

@@ -164,7 +164,7 @@ def test_choosing_a_cell_shows_exactly_its_images(run, expected, mnist):
         assert any(f"{len(members):,} {true_digit}s" in md.value for md in at.markdown)
         first = shown[0]
         top = np.argsort(-probabilities[first])[:3]
-        assert at.image[0].captions[0].startswith(f"#{first}: {top[0]} ")
+        assert at.image[0].captions[0].startswith(f"#{first}: {top[0]}\u00a0")
         assert len(at.image[0].value) == len(shown)  # one image per caption
 
 
