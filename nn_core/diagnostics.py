@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import metrics
-from .data import IMAGE_SIDE, scale_pixels
-from .loop import EVAL_CHUNK
-from .model import Model, cross_entropy_from_logits, softmax
+from .data import IMAGE_SIDE
+from .loop import EVAL_CHUNK, blas_threads
+from .model import Model, Workspace, cross_entropy_from_logits, forward, softmax
 
 
 @dataclass(eq=False)
@@ -22,7 +22,7 @@ class Diagnostics:
 
     labels: np.ndarray  # (n,) int64 true digits
     probabilities: np.ndarray  # (n, 10) float32 softmax outputs
-    predictions: np.ndarray  # (n,) int64 argmax of probabilities
+    predictions: np.ndarray  # (n,) int64 most probable digit
     cost: float  # mean cross-entropy
     confusion: np.ndarray  # (10, 10) int64 counts: row = true digit, column = predicted digit
     report: list[dict]  # metrics.report_rows: digits 0-9, then macro and weighted averages
@@ -66,19 +66,32 @@ class Diagnostics:
 
 
 def diagnose(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = EVAL_CHUNK) -> Diagnostics:
-    """Run ``model`` over uint8 (n, 784) ``images`` once, in chunks, and derive everything else."""
+    """Run ``model`` over uint8 (n, 784) ``images`` once, in chunks, and derive everything else.
+
+    The logits come from the same ``forward`` on the same chunks as ``loop.evaluate`` (raw pixels,
+    1/255 applied to X W1), so the accuracy here is exactly the one the Train page reports.
+    """
     n = len(images)
     labels = np.asarray(labels, dtype=np.int64)
+    rows = min(chunk, n)
+    dtype = model.flat.dtype
+    ws = Workspace(model.hidden_units, rows, dtype)
+    cast = np.empty((rows, images.shape[1]), dtype)  # (rows, 784) pixels 0-255 as floats
+    input_scale = 1 / 255 if images.dtype == np.uint8 else 1.0
     probabilities = np.empty((n, 10), np.float32)
+    predictions = np.empty(n, np.int64)  # argmax of the logits, as evaluate takes it (softmax may tie)
     total_cost = 0.0
-    scaled = np.empty((min(chunk, n), images.shape[1]), np.float32)
-    with np.errstate(all="ignore"):  # a diverged model's overflow shows in its cost, not as warnings
+    # a diverged model's overflow shows in its cost, not as warnings
+    with blas_threads(), np.errstate(all="ignore"):
         for start in range(0, n, chunk):
-            X = scale_pixels(images[start : start + chunk], out=scaled[: min(chunk, n - start)])
-            logits = model.logits(X)
-            total_cost += float(cross_entropy_from_logits(logits, labels[start : start + chunk]).sum(dtype=np.float64))
-            probabilities[start : start + len(X)] = softmax(logits)
-    predictions = np.argmax(probabilities, axis=1)
+            m = min(chunk, n - start)
+            X = cast[:m]
+            np.copyto(X, images[start : start + m], casting="unsafe")
+            _, logits = forward(model, X, ws, input_scale)  # (m, 10) view into ws
+            y = labels[start : start + m]
+            predictions[start : start + m] = np.argmax(logits, axis=1)
+            total_cost += float(cross_entropy_from_logits(logits, y).sum(dtype=np.float64))
+            probabilities[start : start + m] = softmax(logits)
     return Diagnostics(labels=labels, probabilities=probabilities, predictions=predictions, cost=total_cost / n,
                        confusion=metrics.confusion(labels, predictions).astype(np.int64),
                        report=metrics.report_rows(labels, predictions))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import classification_report, confusion_matrix
 
-from nn_core import Hyperparams, Mnist, Trainer, evaluate, scale_pixels
+from nn_core import Hyperparams, Mnist, Trainer, evaluate
 from nn_core.diagnostics import (cell_from_selection, diagnose, diverging_rgb, enlarge, symmetric_limit,
                                  top_probabilities, unit_weight_images)
 
@@ -25,13 +25,28 @@ def diagnostics(trained, mnist):
     return diagnose(trained, mnist.test_images, mnist.test_labels)
 
 
-def test_confusion_matches_scikit_learn_on_the_same_predictions(diagnostics, trained, mnist):
-    predictions = trained.predict(scale_pixels(mnist.test_images))
-    np.testing.assert_array_equal(diagnostics.predictions, predictions)
-    expected = confusion_matrix(mnist.test_labels, predictions, labels=list(range(10)))
+def numpy_probabilities(model, images) -> np.ndarray:
+    """(n, 10) float64 softmax of the 784-H-10 sigmoid network, written out independently."""
+    hidden = 1 / (1 + np.exp(-(images / 255.0) @ model.W1.astype(np.float64) - model.b1))
+    logits = hidden @ model.W2.astype(np.float64) + model.b2
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def test_confusion_matches_scikit_learn_on_the_same_predictions(diagnostics, mnist):
+    expected = confusion_matrix(mnist.test_labels, diagnostics.predictions, labels=list(range(10)))
     np.testing.assert_array_equal(diagnostics.confusion, expected)
     assert diagnostics.confusion.shape == (10, 10) and diagnostics.confusion.sum() == 10_000
     assert np.count_nonzero(diagnostics.confusion - np.diag(np.diag(diagnostics.confusion))) > 20  # real mistakes
+
+
+def test_predictions_and_probabilities_match_an_independent_float64_forward(diagnostics, trained, mnist):
+    probabilities = numpy_probabilities(trained, mnist.test_images)
+    # float32 vs float64 could only disagree on an image whose top two logits are within ~1e-5
+    np.testing.assert_array_equal(diagnostics.predictions, probabilities.argmax(axis=1))
+    np.testing.assert_allclose(diagnostics.probabilities, probabilities, atol=2e-5)
+    np.testing.assert_allclose(diagnostics.probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(diagnostics.confidence, diagnostics.probabilities.max(axis=1))
 
 
 def test_rates_are_rows_of_the_confusion_divided_by_support(diagnostics, mnist):
@@ -40,18 +55,11 @@ def test_rates_are_rows_of_the_confusion_divided_by_support(diagnostics, mnist):
     np.testing.assert_allclose(diagnostics.rates().sum(axis=1), 1.0)
 
 
-def test_cost_and_accuracy_agree_with_the_training_loops_evaluate(diagnostics, trained, mnist):
+def test_cost_and_accuracy_are_those_the_training_loop_reports(diagnostics, trained, mnist):
     cost, accuracy = evaluate(trained, mnist.test_images, mnist.test_labels)
-    assert diagnostics.accuracy == pytest.approx(accuracy, abs=1e-12)
-    assert diagnostics.cost == pytest.approx(cost, rel=1e-6)
+    assert diagnostics.accuracy == accuracy  # same forward, same chunks: the Train page's number exactly
+    assert diagnostics.cost == pytest.approx(cost, rel=1e-5)
     assert 0.5 < accuracy < 0.99
-
-
-def test_probabilities_are_the_models_softmax(diagnostics, trained, mnist):
-    X = scale_pixels(mnist.test_images[:500])
-    np.testing.assert_allclose(diagnostics.probabilities[:500], trained.predict_proba(X), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(diagnostics.probabilities.sum(axis=1), 1.0, rtol=1e-5)
-    np.testing.assert_array_equal(diagnostics.confidence, diagnostics.probabilities.max(axis=1))
 
 
 def test_report_rows_match_classification_report(diagnostics, mnist):
