@@ -64,9 +64,11 @@ def confusion_figure(counts, show_rates: bool = False, selected: tuple[int, int]
     figure.update_layout(
         title="Confusion matrix", height=460,
         margin={"l": 10, "r": 10, "t": 40, "b": 10}, clickmode="event+select",
-        xaxis={"title": "predicted digit", "tickmode": "array", "tickvals": digits, "constrain": "domain"},
-        yaxis={"title": "true digit", "tickmode": "array", "tickvals": digits, "autorange": "reversed",
-               "scaleanchor": "x"})
+        # fixed ranges: the cells fill the plot area exactly (the markers would otherwise pad it)
+        xaxis={"title": "predicted digit", "tickmode": "array", "tickvals": digits, "range": [-0.5, 9.5],
+               "showgrid": False, "zeroline": False},
+        yaxis={"title": "true digit", "tickmode": "array", "tickvals": digits, "range": [9.5, -0.5],
+               "showgrid": False, "zeroline": False})
     return figure
 
 

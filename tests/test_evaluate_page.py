@@ -214,6 +214,40 @@ def test_model_without_epochs_and_switching_models(mnist, run, expected):
     assert at.session_state["evaluate_cache"]["run"] is run
 
 
+MAIN = "[data-testid='stMain']"
+
+
+def test_clicking_a_heatmap_cell_in_chromium_shows_that_cell(page, app_url):
+    """Plotly heatmaps send Streamlit no selection; the page's invisible cell markers must."""
+    main = page.locator(MAIN)
+    page.goto(f"{app_url}/?epochs=1")  # one epoch (~95%): mistakes in many cells, a short wait
+    main.get_by_role("button", name="Train", exact=True).click()
+    main.locator("[data-testid='stMetric']").filter(has_text="Test accuracy").wait_for(timeout=120_000)
+    page.get_by_role("link", name="Evaluate").click()
+    chart = main.locator(".st-key-evaluate_confusion_chart")
+    chart.locator(".nsewdrag").wait_for(timeout=60_000)
+    page.wait_for_timeout(500)  # let Plotly finish its first layout
+    plot_area = chart.locator(".nsewdrag").bounding_box()  # the 10x10 cells, true digit 0 at the top
+
+    def click_cell(true_digit, predicted_digit):
+        x = plot_area["x"] + (predicted_digit + 0.5) * plot_area["width"] / 10
+        y = plot_area["y"] + (true_digit + 0.5) * plot_area["height"] / 10
+        page.mouse.move(x, y)
+        page.wait_for_timeout(300)
+        page.mouse.click(x, y)
+
+    def chosen():  # the two selectboxes' values
+        return [main.get_by_role("combobox", name=label).input_value() for label in ("True digit", "Predicted digit")]
+
+    click_cell(3, 3)
+    main.get_by_text(re.compile(r"3s read correctly")).wait_for(timeout=30_000)
+    assert chosen() == ["3", "3"]
+    click_cell(9, 4)
+    main.get_by_text(re.compile(r"9s read as 4|No test image of a 9 was read as 4")).wait_for(timeout=30_000)
+    assert chosen() == ["9", "4"]
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
 if __name__ == "__main__":
     # Timing: the page's first render after a default training, then a toggle rerun and a cell change.
     from nn_core import load_mnist
