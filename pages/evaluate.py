@@ -135,9 +135,10 @@ if run is None:
     st.stop()
 
 hp = run.hparams
-st.caption(f"Active model: run {st.session_state['active_run'] + 1} of this session ({run.status}) — "
-           f"{hp.hidden_units} {hp.activation} hidden units, learning rate {hp.learning_rate:g}, β {hp.momentum:g}, "
-           f"batch {hp.batch_size}, {len(run.history)} of {hp.epochs} epochs.")
+trained = "uploaded model" if run.status == "uploaded" else f"{len(run.history)} of {hp.epochs} epochs"
+st.caption(f"Active model: run #{st.session_state['active_run'] + 1} ({run.status}) — {hp.hidden_units} "
+           f"{hp.activation} hidden units, learning rate {hp.learning_rate:g}, β {hp.momentum:g}, "
+           f"batch {hp.batch_size}, {trained}.")
 cache = model_diagnostics(run)
 diagnostics: Diagnostics = cache["diagnostics"]
 
@@ -165,6 +166,8 @@ with curves_column:
     st.subheader("Training curves")
     if run.history:
         st.plotly_chart(epoch_curves_figure(run), width="stretch")
+    elif run.status == "uploaded":
+        st.info("An uploaded model carries no training history, so there are no per-epoch figures.")
     else:
         st.info("This model stopped before its first epoch ended, so it has no per-epoch figures.")
 

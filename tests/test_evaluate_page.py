@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nn_core import Hyperparams, Mnist, Trainer, evaluate  # noqa: E402
+from nn_core import Hyperparams, Mnist, RunResult, Trainer, evaluate  # noqa: E402
 from nn_core.metrics import report_rows  # noqa: E402
 
 APP = str(ROOT / "streamlit_app.py")
@@ -212,6 +212,15 @@ def test_model_without_epochs_and_switching_models(mnist, run, expected):
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Test accuracy"] == f"{expected['accuracy']:.2%}"
     assert at.session_state["evaluate_cache"]["run"] is run
+
+
+def test_an_uploaded_model_without_history(run, expected):
+    uploaded = RunResult(hparams=run.hparams, model=run.model.copy(), history=[],
+                         batch_costs=np.empty(0, np.float32), batches_per_epoch=0, status="uploaded")
+    at = open_page([uploaded])
+    assert any("uploaded model carries no training history" in info.value for info in at.info)
+    assert {m.label: m.value for m in at.metric}["Test accuracy"] == f"{expected['accuracy']:.2%}"
+    assert "uploaded model" in at.caption[0].value
 
 
 MAIN = "[data-testid='stMain']"
