@@ -44,12 +44,14 @@ def confusion_figure(counts, show_rates: bool = False, selected: tuple[int, int]
     values = rates if show_rates else counts
     off_diagonal = values[~np.eye(10, dtype=bool)]
     top = float(off_diagonal.max()) if off_diagonal.max() > 0 else float(values.max() or 1)
-    text = [[(f"{r:.1%}" if c else "0") if show_rates else f"{c:d}" for c, r in zip(crow, rrow)] for crow, rrow in zip(counts, rates)]
+    text = [[(f"{r:.1%}" if c else "0") if show_rates else f"{c:d}" for c, r in zip(count_row, rate_row)]
+            for count_row, rate_row in zip(counts, rates)]  # (10, 10) labels written in the cells
     digits = list(range(10))
     figure = go.Figure()
     figure.add_heatmap(z=values, x=digits, y=digits, text=text, texttemplate="%{text}", zmin=0, zmax=top,
                        colorscale="Blues", hoverinfo="skip", xgap=1, ygap=1,
-                       colorbar={"title": "rate" if show_rates else "count", "tickformat": ".1%" if show_rates else "d"})
+                       colorbar={"title": "rate" if show_rates else "count",
+                                 "tickformat": ".1%" if show_rates else "d"})
     true_grid, predicted_grid = np.meshgrid(digits, digits, indexing="ij")  # (10, 10) each, row = true
     figure.add_scatter(
         x=predicted_grid.ravel(), y=true_grid.ravel(), mode="markers", showlegend=False,

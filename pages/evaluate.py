@@ -74,12 +74,14 @@ def show_cell_examples(diagnostics: Diagnostics, true_digit: int, predicted_digi
     shown = indices[:MAX_EXAMPLES]
     order = "least confident first" if correct else "most confident mistakes first"
     what = f"{true_digit}s read correctly" if correct else f"{true_digit}s read as {predicted_digit}"
-    st.markdown(f"**{len(indices):,} {what}**" + (f" — showing the first {len(shown)}" if len(shown) < len(indices)
-                                                      else "") + f", {order}.")
+    headline = f"**{len(indices):,} {what}**"
+    if len(shown) < len(indices):
+        headline += f" — showing the first {len(shown)}"
+    st.markdown(f"{headline}, {order}.")
     images = enlarge(mnist().test_images[shown].reshape(-1, IMAGE_SIDE, IMAGE_SIDE), EXAMPLE_ZOOM)
     # no-break spaces keep "digit percent" pairs together when a caption wraps
-    captions = [f"#{i}: " + ", ".join(f"{d}\u00a0{percent(p)}" for d, p in top_probabilities(diagnostics.probabilities[i]))
-                for i in shown]
+    captions = [f"#{i}: " + ", ".join(f"{digit}\u00a0{percent(p)}" for digit, p in
+                                      top_probabilities(diagnostics.probabilities[i])) for i in shown]
     st.image(list(images), caption=captions, width=IMAGE_SIDE * EXAMPLE_ZOOM)
     st.caption("Under each image: its index in the test set, then the network's three most probable digits.")
 
@@ -122,8 +124,9 @@ def show_hidden_units(run, weights: np.ndarray, limit: float) -> None:
     captions = [f"unit {u} ↑{int(np.argmax(W2[u]))} ↓{int(np.argmin(W2[u]))}" for u in units]
     st.image(list(images), caption=captions, width=IMAGE_SIDE * UNIT_ZOOM)
     scale = diverging_rgb(np.linspace(-limit, limit, 200)[None, :], limit).repeat(12, axis=0)  # (12, 200, 3)
+    saturated = 100 - UNIT_COLOUR_PERCENTILE
     st.image(scale, width=200, caption=f"colour scale shared by all units: −{limit:.2f} (blue) … 0 (white) … "
-                                       f"+{limit:.2f} (red); the largest {100 - UNIT_COLOUR_PERCENTILE:g}% of weights saturate")
+                                       f"+{limit:.2f} (red); the largest {saturated:g}% of weights saturate")
     st.caption("Each image is one hidden unit's 784 incoming weights, placed where their pixels are: red pixels "
                "excite the unit, blue ones inhibit it. ↑ is the digit the unit votes for most (its largest "
                "outgoing weight), ↓ the digit it votes against most.")
