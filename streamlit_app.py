@@ -1,5 +1,10 @@
 """MNIST neural-network lab: a frame around three pages (Train, Evaluate, Draw)."""
 
+# pandas fully imported before any session builds a Plotly figure: Plotly checks values against
+# sys.modules["pandas"], and while another session's thread is still importing it, that half-made
+# module raises "partially initialized module 'pandas' has no attribute 'Series'" (plotly.py#2433).
+# An import statement waits for a concurrent import to finish. (Streamlit depends on pandas.)
+import pandas  # noqa: F401
 import streamlit as st
 
 st.set_page_config(page_title="MNIST neural-network lab", page_icon="🔢", layout="wide")
