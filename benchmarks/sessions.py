@@ -1,0 +1,333 @@
+"""Many users on one server: browser sessions train with defaults; server memory and run times.
+
+Starts the app the way the tests do (``tests/conftest.py``'s ``start_server``: a free port), then
+drives headless Chromium through Playwright, each session a new browser context (so a new
+Streamlit session) that presses Train with the default settings inside the main area and waits
+for the run's outcome and its "Test accuracy" metric.
+
+1. Memory: the server's RSS (VmRSS of the streamlit process, from /proc) idle, after the first
+   page loaded the data, then after each session's trained model, sessions one after another (so
+   each run's time is that of a run alone).
+2. Ending sessions: every context is closed; once Streamlit has dropped the disconnected sessions
+   (after ``--ttl`` seconds) RSS again, then a second wave of as many sessions trains: if ended
+   sessions freed their memory, the second wave reuses it instead of adding as much again.
+3. Concurrency: ``--concurrent`` sessions press Train at once, plus one more that presses Stop
+   mid-run. Each run must end "finished" with accuracy >= 97%, the Stop must take effect while
+   the others train, and no page may show an exception.
+
+    python benchmarks/sessions.py --sessions 1 4 8 --concurrent 4
+
+Exit status 0 when every check passed, 1 otherwise. Times are wall-clock from the click on Train
+to the run's outcome on the page (training, the per-epoch evaluations and the page's reruns).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MAIN = "section.main, [data-testid='stMain']"  # the app's own area (the header has its own Stop)
+MIN_ACCURACY = 0.97  # the default run reaches ~97.6%
+RUN_TIMEOUT = 900.0  # seconds for one run, however crowded the machine
+
+
+# --- driving one session's Train page (also used by tests/test_sessions.py) -------------------
+
+def main_area(page):
+    return page.locator(MAIN)
+
+
+def open_app(page, url: str, timeout: float = 120.0) -> None:
+    """Load the app (its default page is Train) and wait until its Train button is usable."""
+    page.goto(url)
+    main_area(page).get_by_role("button", name="Train", exact=True).wait_for(timeout=timeout * 1000)
+    page.wait_for_function(  # Streamlit's header shows a running icon while a script runs
+        "() => !document.querySelector(\"[data-testid='stStatusWidgetRunningIcon']\")", timeout=timeout * 1000)
+
+
+def click_train(page) -> float:
+    """Press the page's Train button; return when it was pressed (time.monotonic)."""
+    main_area(page).get_by_role("button", name="Train", exact=True).click()
+    return time.monotonic()
+
+
+def click_stop(page) -> float:
+    main_area(page).get_by_role("button", name="Stop", exact=True).click()
+    return time.monotonic()
+
+
+def is_training(page) -> bool:
+    """True while this session's run is going (the page's own Stop button is enabled)."""
+    stop = main_area(page).get_by_role("button", name="Stop", exact=True)
+    return stop.count() > 0 and stop.first.is_enabled()
+
+
+def shown_accuracy(page) -> float | None:
+    """The "Test accuracy" metric as a fraction, or None while it is not on the page."""
+    metric = main_area(page).locator("[data-testid='stMetric']").filter(has_text="Test accuracy")
+    if metric.count() == 0:
+        return None
+    match = re.search(r"(\d+(?:\.\d+)?)\s*%", metric.first.locator("[data-testid='stMetricValue']").inner_text())
+    return float(match.group(1)) / 100 if match else None
+
+
+def outcome(page) -> str | None:
+    """How the page says the last run ended: "finished", "stopped", "diverged", or None."""
+    for alert in main_area(page).locator("[data-testid='stAlert']").all_inner_texts():
+        match = re.search(r"Run #\d+ (finished|stopped|diverged)", alert)
+        if match:
+            return match.group(1)
+    return None
+
+
+def exceptions(page) -> list[str]:
+    """The text of every exception element on the page (first lines: the error and where)."""
+    return [text[:600] for text in page.locator("[data-testid='stException']").all_inner_texts()]
+
+
+def run_ended(page) -> bool:
+    """The page is done with a run: Stop disabled again, the outcome and the metric shown.
+    (While the page redraws after a run, the outcome appears before the metric and the buttons.)"""
+    return not is_training(page) and outcome(page) is not None and shown_accuracy(page) is not None
+
+
+def wait_until(condition, timeout: float) -> bool:
+    """Poll ``condition`` every 50 ms; whether it came true within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def wait_runs(pages: list, started: list[float], timeout: float = RUN_TIMEOUT) -> list[float | None]:
+    """Poll the pages until every run has ended (or shows an exception); each run's seconds from
+    its click, None for a run that did not end within ``timeout``."""
+    ended: list[float | None] = [None] * len(pages)
+    deadline = time.monotonic() + timeout
+    while None in ended and time.monotonic() < deadline:
+        for i, page in enumerate(pages):
+            if ended[i] is None and (run_ended(page) or exceptions(page)):
+                ended[i] = time.monotonic()
+        time.sleep(0.1)
+    return [None if end is None else end - start for end, start in zip(ended, started)]
+
+
+# --- the server's memory ----------------------------------------------------------------------
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory of a process in MB (VmRSS now, or VmHWM: its peak), from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024  # kB -> MB
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+def settled_rss(pid: int, seconds: float = 1.0) -> float:
+    """RSS after a short pause (the server finishes sending and freeing after a run)."""
+    time.sleep(seconds)
+    return rss_mb(pid)
+
+
+# --- the benchmark ----------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    session: int
+    seconds: float | None  # None: did not end in time
+    outcome: str | None
+    accuracy: float | None
+    errors: list[str]
+
+    @classmethod
+    def read(cls, session: int, page, seconds: float | None) -> "Run":
+        return cls(session, seconds, outcome(page), shown_accuracy(page), exceptions(page))
+
+    @property
+    def correct(self) -> bool:
+        return (self.seconds is not None and self.outcome == "finished" and not self.errors
+                and self.accuracy is not None and self.accuracy >= MIN_ACCURACY)
+
+    def describe(self) -> str:
+        took = "did not end" if self.seconds is None else f"{self.seconds:5.1f} s"
+        accuracy = "no accuracy shown" if self.accuracy is None else f"accuracy {self.accuracy:.2%}"
+        problem = "" if self.correct else f"  WRONG (outcome {self.outcome}) " + " | ".join(self.errors)
+        return f"{took}, {accuracy}{problem}"
+
+
+def new_page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    return context, context.new_page()
+
+
+def train_one_after_another(browser, url: str, pid: int, count: int, wave: str) -> tuple[list[Run], dict]:
+    """``count`` new sessions, each trains once, in turn; RSS after each. Contexts stay open."""
+    contexts, runs, rss = [], [], {}
+    for n in range(1, count + 1):
+        context, page = new_page(browser)
+        contexts.append(context)
+        open_app(page, url)
+        if n == 1 and wave == "first":
+            rss["data"] = settled_rss(pid)
+            print(f"first page open, data loaded             RSS {rss['data']:7.1f} MB", flush=True)
+        [seconds] = wait_runs([page], [click_train(page)])
+        runs.append(Run.read(n, page, seconds))
+        rss[n] = settled_rss(pid)
+        print(f"{wave} wave, session {n:2d}: {runs[-1].describe():32s} RSS {rss[n]:7.1f} MB", flush=True)
+    rss["contexts"] = contexts
+    return runs, rss
+
+
+def close_and_expire(browser, url: str, pid: int, contexts: list, ttl: int) -> float:
+    """Close the sessions' tabs and wait until Streamlit has dropped them; the RSS then."""
+    for context in contexts:
+        context.close()
+    # A closed session is kept ``ttl`` seconds for a reload to resume it. Expired sessions are
+    # dropped when the next disconnect writes to Streamlit's session store, so make one.
+    time.sleep(ttl + 1)
+    context, page = new_page(browser)
+    open_app(page, url)
+    context.close()
+    return settled_rss(pid, 2.0)
+
+
+def train_at_once(browser, url: str, pid: int, concurrent: int, stop_after: float) -> tuple[list[Run], dict]:
+    """``concurrent`` sessions train at once while one more starts a run and stops it."""
+    contexts, pages = [], []
+    for _ in range(concurrent + 1):
+        context, page = new_page(browser)
+        contexts.append(context)
+        pages.append(page)
+        open_app(page, url)
+    trainers, stopper = pages[:concurrent], pages[concurrent]
+    started = [click_train(page) for page in trainers]
+    stop_started = click_train(stopper)
+
+    # The extra session presses Stop mid-run, while the others train.
+    stop: dict = {"ok": False}
+    if wait_until(lambda: is_training(stopper), RUN_TIMEOUT):
+        time.sleep(max(0.0, stop_after - (time.monotonic() - stop_started)))
+        stop["others_training"] = sum(is_training(page) for page in trainers)
+        pressed = click_stop(stopper)
+        stop["pressed_after"] = pressed - stop_started
+        ended = wait_until(lambda: (outcome(stopper) is not None and not is_training(stopper))
+                           or bool(exceptions(stopper)), RUN_TIMEOUT)
+        stop["took"] = time.monotonic() - pressed if ended else None
+        stop["outcome"], stop["errors"] = outcome(stopper), exceptions(stopper)
+        stop["ok"] = ended and stop["outcome"] == "stopped" and not stop["errors"] and stop["others_training"] > 0
+
+    seconds = wait_runs(trainers, started)
+    runs = [Run.read(i + 1, page, s) for i, (page, s) in enumerate(zip(trainers, seconds))]
+    stop["rss"] = settled_rss(pid)
+    for context in contexts:
+        context.close()
+    return runs, stop
+
+
+def median(values: list[float | None]) -> str:
+    done = [v for v in values if v is not None]
+    if not done:
+        return "no run ended"
+    return f"median {statistics.median(done):.1f} s (min {min(done):.1f}, max {max(done):.1f}, {len(done)} runs)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 4, 8],
+                        help="session counts to report RSS at (sessions train one after another)")
+    parser.add_argument("--concurrent", type=int, default=4,
+                        help="sessions training at once in the concurrency check (0 to skip)")
+    parser.add_argument("--stop-after", type=float, default=1.5,
+                        help="seconds into its run at which the extra session presses Stop")
+    parser.add_argument("--ttl", type=int, default=5,
+                        help="server.disconnectedSessionTTL for this server, so closed sessions expire soon")
+    parser.add_argument("--no-second-wave", action="store_true",
+                        help="skip training a second wave of sessions after the first ended")
+    args = parser.parse_args(argv)
+    counts = sorted(set(args.sessions))
+    if counts[0] < 1 or args.concurrent < 0:
+        parser.error("--sessions must be positive, --concurrent non-negative")
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_server
+
+    server, url = start_server({"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.ttl)})
+    pid = server.pid
+    failures: list[str] = []
+    rss: dict = {}
+    alone, second, together, stop = [], [], [], None
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            print(f"# memory: {counts[-1]} sessions train one after another ({url}, server pid {pid})")
+            rss["idle"] = settled_rss(pid)
+            print(f"server idle (no session yet)             RSS {rss['idle']:7.1f} MB", flush=True)
+            alone, rss["first"] = train_one_after_another(browser, url, pid, counts[-1], "first")
+            rss["data"] = rss["first"].pop("data")
+            rss["closed"] = close_and_expire(browser, url, pid, rss["first"].pop("contexts"), args.ttl)
+            print(f"all sessions closed and dropped           RSS {rss['closed']:7.1f} MB", flush=True)
+            if not args.no_second_wave:
+                second, rss["second"] = train_one_after_another(browser, url, pid, counts[-1], "second")
+                rss["second_closed"] = close_and_expire(browser, url, pid, rss["second"].pop("contexts"), args.ttl)
+                print(f"second wave closed and dropped            RSS {rss['second_closed']:7.1f} MB", flush=True)
+            failures += [f"session {r.session} (alone): {r.describe()}" for r in alone + second if not r.correct]
+
+            if args.concurrent:
+                print(f"\n# concurrency: {args.concurrent} sessions train at once, one more presses Stop", flush=True)
+                together, stop = train_at_once(browser, url, pid, args.concurrent, args.stop_after)
+                for run in together:
+                    print(f"session {run.session:2d}: {run.describe()}")
+                if "took" in stop:
+                    took = "never" if stop["took"] is None else f"{stop['took']:.2f} s later"
+                    print(f"Stop pressed {stop['pressed_after']:.1f} s into a run, {stop['others_training']} other "
+                          f"runs training: the run ended '{stop['outcome']}' {took}"
+                          + ("" if stop["ok"] else "  FAILED " + " | ".join(stop["errors"])))
+                failures += [f"session {r.session} (at once): {r.describe()}" for r in together if not r.correct]
+                if not stop["ok"]:
+                    failures.append(f"Stop while others train failed: {stop}")
+            browser.close()
+        rss["peak"] = rss_mb(pid, "VmHWM")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    first = rss["first"]
+    print("\n# summary (RSS of the streamlit server process)")
+    print(f"idle {rss['idle']:.1f} MB; with the data loaded {rss['data']:.1f} MB; peak {rss['peak']:.1f} MB")
+    for n in counts:
+        line = f"{n:2d} sessions, each holding a default model: {first[n]:7.1f} MB (+{first[n] - rss['data']:.1f} MB"
+        if n > 1:
+            line += f"; sessions 2-{n}: {(first[n] - first[1]) / (n - 1):+.1f} MB each"
+        print(line + ")")
+    print(f"  (session 1 also pays one-time costs: modules first imported by a run, e.g. pandas/pyarrow"
+          f" for tables and Plotly's validators)")
+    print(f"after all {counts[-1]} sessions closed and dropped: {rss['closed']:.1f} MB")
+    if second:
+        n = counts[-1]
+        print(f"a second wave of {n} sessions, each holding a model: {rss['second'][n]:.1f} MB "
+              f"({rss['second'][n] - first[n]:+.1f} MB vs the first wave's {n}: "
+              f"{(rss['second'][n] - rss['closed']) / n:+.1f} MB per session over the closed server); "
+              f"closed again: {rss['second_closed']:.1f} MB")
+    print(f"time per run, one session at a time: {median([r.seconds for r in alone + second])}")
+    if together:
+        times = [r.seconds for r in together]
+        print(f"time per run, {len(together)} sessions at once: {median(times)};"
+              f" {sum(r.correct for r in together)} of {len(together)} correct")
+    for failure in failures:
+        print("FAIL:", failure)
+    print("all checks passed" if not failures else f"{len(failures)} check(s) failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Two users train at once on one server: each gets its own, correct run, and Stop still works.
+
+Session A trains the post's default run; session B, opened with other settings in its link, trains a
+small network meanwhile, then starts again and stops that run while A is still training. Each run
+is deterministic (same settings and seed, same weights), so the accuracy each page shows must be
+exactly what ``nn_core`` computes for that session's own settings here: a mix-up of state between
+the two sessions (shared buffers, a model in a cache) would show up as a wrong figure.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.sessions import (  # noqa: E402  (after the path is set)
+    MAIN, click_stop, click_train, exceptions, is_training, open_app, outcome, run_ended, shown_accuracy, wait_until)
+from nn_core import Hyperparams, Trainer  # noqa: E402
+
+# B's run: a quarter of A's width and under half its epochs, so it ends well before A does.
+B_QUERY = "?hidden=16&epochs=4&seed=7"
+B_SETTINGS = Hyperparams(hidden_units=16, epochs=4, seed=7)
+TIMEOUT = 300  # seconds for a run: ~6 s on an idle 2-core machine, far more when others share it
+
+
+def final_test_accuracy(mnist, hparams: Hyperparams) -> float:
+    trainer = Trainer(mnist, hparams)
+    while not trainer.finished:
+        trainer.run(max_batches=1000)
+    return trainer.history[-1].test_accuracy
+
+
+@pytest.fixture
+def two_pages(browser):
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2)]
+    yield [context.new_page() for context in contexts]
+    for context in contexts:
+        context.close()
+
+
+def test_two_sessions_train_at_once_each_with_its_own_result_and_stop_works(app_url, two_pages, mnist):
+    a, b = two_pages
+    open_app(a, app_url)
+    open_app(b, app_url + B_QUERY)
+
+    click_train(a)
+    click_train(b)
+    assert wait_until(lambda: run_ended(b) or exceptions(b), TIMEOUT), "B's run never ended"
+    assert outcome(b) == "finished" and not exceptions(b), exceptions(b)
+    b_accuracy = shown_accuracy(b)
+    assert is_training(a), "A ended before B: the two runs did not overlap"
+
+    # B trains again and stops while A is still training.
+    click_train(b)
+    assert wait_until(lambda: is_training(b), 60), "B's second run did not start"
+    click_stop(b)
+    assert wait_until(lambda: (outcome(b) == "stopped" and not is_training(b)) or exceptions(b), 60), \
+        f"Stop did not take: {outcome(b)}, {exceptions(b)}"
+    assert is_training(a), "A ended before B's Stop took effect: cannot tell Stop works while another run trains"
+    # The page numbers runs per session: B's stopped run is its second, so A's run is not in B's history.
+    assert "Run #2 stopped" in main_text(b)
+
+    assert wait_until(lambda: run_ended(a) or exceptions(a), TIMEOUT), "A's run never ended"
+    assert outcome(a) == "finished", exceptions(a)
+    assert "Run #1 finished" in main_text(a)
+    assert exceptions(a) == [] and exceptions(b) == []
+
+    # Each page shows exactly its own settings' result, as nn_core computes it alone.
+    expected_a = final_test_accuracy(mnist, Hyperparams())
+    expected_b = final_test_accuracy(mnist, B_SETTINGS)
+    assert f"{shown_accuracy(a):.2%}" == f"{expected_a:.2%}" and expected_a >= 0.97
+    assert f"{b_accuracy:.2%}" == f"{expected_b:.2%}"
+
+
+def main_text(page) -> str:
+    return page.locator(MAIN).inner_text()
