@@ -51,8 +51,14 @@ if run is None:
 st.session_state.setdefault("draw_canvas_round", 0)
 
 
+def stroke_count(drawing: dict | None) -> int:
+    """Strokes on the canvas, from Fabric's JSON (each freedraw stroke is one path object)."""
+    return sum(str(obj.get("type", "")).lower() == "path" for obj in (drawing or {}).get("objects", []))
+
+
 @st.fragment
 def draw_and_read(model) -> None:
+    started = time.perf_counter()  # the server's work for a stroke starts here
     drawing, reading = st.columns([1, 1.4], gap="large")
     with drawing:
         st.caption("Draw one digit, 0-9, large or small, anywhere in the box.")
@@ -62,7 +68,6 @@ def draw_and_read(model) -> None:
                            key=f"draw_canvas_{st.session_state['draw_canvas_round']}")
         st.button("Clear", on_click=clear_canvas, icon=":material/ink_eraser:")
 
-    started = time.perf_counter()
     rgba = canvas.image_data  # (280, 280, 4) uint8, or None before the first stroke
     field = to_mnist(rgba) if rgba is not None else None  # (784,) float32 in [0, 1]
     with reading:
@@ -71,16 +76,20 @@ def draw_and_read(model) -> None:
             return
         probabilities = model.predict_proba(field)  # (10,)
         predicted = int(np.argmax(probabilities))
-        figure = probability_figure(probabilities, predicted)
-        seconds = time.perf_counter() - started
         left, right = st.columns([1, 1.3])
         left.metric("Prediction", predicted, help="The digit with the highest probability.")
-        left.caption(f"{probabilities[predicted]:.0%} sure · read in {seconds * 1000:.1f} ms on the server")
+        timing = left.empty()  # filled last, so the time covers the chart too
         right.image(enlarge((field.reshape(SIDE, SIDE) * 255).astype(np.uint8), INPUT_ZOOM),
                     caption="What the network sees: 28x28, like MNIST", width=SIDE * INPUT_ZOOM)
-        st.plotly_chart(figure, config={"displayModeBar": False}, key="draw_probabilities")
+        st.plotly_chart(probability_figure(probabilities, predicted), config={"displayModeBar": False},
+                        key="draw_probabilities")
+        strokes = stroke_count(canvas.json_data)
+        milliseconds = (time.perf_counter() - started) * 1000
+        timing.caption(f"{probabilities[predicted]:.0%} sure · {strokes} stroke{'s' * (strokes != 1)}, "
+                       f"read in {milliseconds:.1f} ms on the server")
 
 
 draw_and_read(run.model)
-st.caption("The drawing is cropped, thinned if drawn small, straightened if slanted, scaled to a "
-           "20-pixel box and centred by its centre of mass in 28x28, as MNIST's digits were.")
+st.caption("The drawing is cropped, its strokes brought to MNIST's thickness, straightened if "
+           "slanted, scaled to a 20-pixel box and centred by its centre of mass in 28x28, as "
+           "MNIST's digits were.")

@@ -27,7 +27,7 @@ def canvas_state(rgba: np.ndarray) -> dict:
     buffer = io.BytesIO()
     Image.fromarray(rgba).save(buffer, format="PNG")
     url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    return {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": url}}
+    return {"drawing": {"raw": {"objects": [{"type": "Path"}]}, "data": url}}
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,7 @@ def test_a_drawing_is_read_and_clear_empties_the_canvas(small_run):
     at.run()
     assert not at.exception
     assert prediction(at) == "7"
+    assert any("1 stroke, read in" in caption.value for caption in at.caption)
     assert len(at.get("plotly_chart")) == 1  # the ten probabilities
     images = at.get("image")  # the 28x28 input, enlarged
     assert len(images) == 1 and "28x28" in str(images[0].proto)
