@@ -262,7 +262,8 @@ def training_panel(hparams: Hyperparams) -> None:
     if trainer.finished:
         # Bookkeeping first, with no st.* call in between, so a click cannot interrupt it halfway.
         del st.session_state["trainer"]
-        st.session_state["last_trained"] = keep_run(trainer.result())
+        st.session_state["last_trained"] = index = keep_run(trainer.result())
+        show_result(index)  # at once, here; the full rerun below takes longer to reach the fragment
         st.rerun()  # the whole page: history, active model and download change
     st.progress(trainer.total_batches_done / trainer.total_batches, text=progress_text(trainer))
     show_curves(trainer.history, trainer.batch_costs[: trainer.total_batches_done], trainer.batches_per_epoch,

@@ -30,6 +30,17 @@ def metric_value(page, label: str):
     return metric.locator("[data-testid='stMetricValue']")
 
 
+def wait_for_metric(page, label: str):
+    """The metric's value element once shown; on timeout, fail with what the page shows instead."""
+    value = metric_value(page, label)
+    try:
+        value.wait_for(timeout=TRAINING_TIMEOUT_MS)
+    except Exception:
+        pytest.fail(f"no {label!r} metric after {TRAINING_TIMEOUT_MS / 1000:.0f} s; the page shows: "
+                    f"{main(page).inner_text()[-1500:]!r}")
+    return value
+
+
 def percent(text: str) -> float:
     match = re.fullmatch(r"(\d+\.\d{2})%", text.strip())
     assert match, f"not a percentage with two decimals: {text!r}"
@@ -39,8 +50,7 @@ def percent(text: str) -> float:
 def test_train_with_defaults_reaches_97_percent(page, app_url):
     open_train(page, app_url)
     press(page, "Train")
-    value = metric_value(page, "Test accuracy")
-    value.wait_for(timeout=TRAINING_TIMEOUT_MS)
+    value = wait_for_metric(page, "Test accuracy")
     assert percent(value.inner_text()) >= 97.0
     assert metric_value(page, "Test cost").inner_text()
     assert metric_value(page, "Training time").inner_text().endswith(" s")
@@ -75,7 +85,7 @@ def test_a_model_trained_in_one_session_is_not_visible_in_another(browser, app_u
         open_train(a, f"{app_url}/?epochs=2")
         open_train(b, app_url)
         press(a, "Train")
-        metric_value(a, "Test accuracy").wait_for(timeout=TRAINING_TIMEOUT_MS)
+        wait_for_metric(a, "Test accuracy")
         assert "Run history" in main(a).inner_text()
 
         b.wait_for_timeout(500)  # let any stray message arrive

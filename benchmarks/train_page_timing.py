@@ -1,0 +1,121 @@
+"""Train page, measured in headless Chromium against a live server (``python benchmarks/train_page_timing.py``).
+
+Prints, per repetition and as medians:
+- press-to-metric: seconds from clicking Train (default settings) to the "Test accuracy" metric;
+- the same run's "Training time" metric (time in gradient steps only) and test accuracy;
+- bare: the same default run with ``nn_core.Trainer`` alone in this process, for the ratio;
+- stop: seconds from clicking Stop (during a 50-epoch run) to the "stopped by you" message;
+- the server's RSS (VmRSS, and the peak VmHWM) from /proc: after MNIST is loaded, and after each run.
+
+Each repetition uses a fresh server and browser context. The machine is shared, so read the ratio
+(page / bare, measured side by side) rather than the absolute seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from conftest import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
+
+MAIN = "[data-testid='stMain']"
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a process, in MB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return tuple(int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM"))
+
+
+def bare_run_seconds() -> float:
+    from nn_core import Hyperparams, Trainer, load_mnist
+
+    data = load_mnist().read_only()
+    start = time.perf_counter()
+    trainer = Trainer(data, Hyperparams())
+    while not trainer.finished:
+        trainer.run(max_batches=10_000)
+    return time.perf_counter() - start
+
+
+def metric(page, label: str):
+    return page.locator(MAIN).locator("[data-testid='stMetric']").filter(has_text=label).locator(
+        "[data-testid='stMetricValue']")
+
+
+def one_repetition(browser) -> dict:
+    process, url = start_server()
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(url)
+        train = page.locator(MAIN).get_by_role("button", name="Train", exact=True)
+        train.wait_for(timeout=60_000)
+        loaded = rss_mb(process.pid)
+        start = time.perf_counter()
+        train.click()
+        metric(page, "Test accuracy").wait_for(timeout=300_000)
+        press_to_metric = time.perf_counter() - start
+        accuracy = metric(page, "Test accuracy").inner_text()
+        train_time = float(metric(page, "Training time").inner_text().removesuffix(" s"))
+        after_one = rss_mb(process.pid)
+        context.close()
+
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(f"{url}/?epochs=50")
+        page.locator(MAIN).get_by_role("button", name="Train", exact=True).click()
+        page.locator(MAIN).locator("[data-testid='stProgress']").filter(
+            has_text=re.compile(r"Epoch [3-9]/50")).wait_for(timeout=300_000)
+        start = time.perf_counter()
+        page.locator(MAIN).get_by_role("button", name="Stop", exact=True).click()
+        page.locator(MAIN).get_by_text("stopped by you").wait_for(timeout=60_000)
+        stop = time.perf_counter() - start
+        after_two = rss_mb(process.pid)
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    return {"press_to_metric": press_to_metric, "train_time": train_time, "accuracy": accuracy, "stop": stop,
+            "rss_loaded": loaded[0], "rss_one_run": after_one[0], "hwm_one_run": after_one[1],
+            "rss_two_runs": after_two[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        for repetition in range(args.repeat):
+            row = one_repetition(browser)
+            row["bare"] = bare_run_seconds()
+            rows.append(row)
+            print(f"run {repetition + 1}: press-to-metric {row['press_to_metric']:.2f} s (training time metric "
+                  f"{row['train_time']:.1f} s, {row['accuracy']}), bare Trainer {row['bare']:.2f} s, "
+                  f"ratio {row['press_to_metric'] / row['bare']:.2f}; Stop->message {row['stop']:.2f} s; "
+                  f"RSS {row['rss_loaded']:.0f} MB loaded, {row['rss_one_run']:.0f} MB after one run "
+                  f"(peak {row['hwm_one_run']:.0f}), {row['rss_two_runs']:.0f} MB after two sessions' runs",
+                  flush=True)
+        browser.close()
+
+    def median(key):
+        return statistics.median(row[key] for row in rows)
+    print(f"median of {len(rows)}: press-to-metric {median('press_to_metric'):.2f} s, bare {median('bare'):.2f} s, "
+          f"ratio {statistics.median(r['press_to_metric'] / r['bare'] for r in rows):.2f}; "
+          f"Stop->message {median('stop'):.2f} s; RSS after one run {median('rss_one_run'):.0f} MB "
+          f"(after load {median('rss_loaded'):.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
