@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import plotly.graph_objects as go
 
-from nn_core import EpochStats, Hyperparams, RunResult
+from nn_core import Diverged, EpochStats, Hyperparams, RunResult
 
 # The seed post's printed test cost after each of its 9 epochs (lr 4, beta 0.9, batch 128, 64 sigmoid units).
 POST_TEST_COST = [0.16223940981168986, 0.11032242938356147, 0.0958078559246339, 0.1010270024817398,
@@ -94,27 +96,38 @@ def smoothed_batch_costs(batch_costs, batches_per_epoch: int, max_points: int = 
     return (ends[keep] / batches_per_epoch).tolist(), means[keep].tolist()
 
 
-def _is_post_run(hparams: Hyperparams) -> bool:
-    return hparams == Hyperparams()
+REFERENCE_LINE = {"dash": "dash", "color": "#909090", "width": 1.5}  # grey: visible on light and dark themes
+# Legend under the plot, clear of the axis title, so the plot keeps its full width.
+LAYOUT = {"height": 360, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+          "legend": {"orientation": "h", "yanchor": "top", "y": -0.22}}
+
+
+def is_post_run(hparams: Hyperparams) -> bool:
+    """The post's settings, whatever the number of epochs: its first epochs are the same run (the
+    seed fixes the initial weights and every epoch's shuffle), so its curve is a fair reference."""
+    return replace(hparams, epochs=Hyperparams().epochs) == Hyperparams()
 
 
 def training_cost_figure(history: list[EpochStats], batch_costs, batches_per_epoch: int, hparams: Hyperparams,
-                         title: str = "Cost") -> go.Figure:
-    """Live cost chart: smoothed batch cost within epochs, train/test cost after each epoch, and the
-    post's test cost as a reference when the settings are the post's. Log y (costs fall 30-fold)."""
+                         diverged: Diverged | None = None, title: str = "Cost") -> go.Figure:
+    """Live cost chart: smoothed batch cost within epochs, train/test cost after each epoch, the
+    post's test cost as a reference for the post's settings, and where a run diverged. Log y (costs
+    fall 30-fold and a diverging one jumps 40-fold)."""
     figure = go.Figure()
     x, y = smoothed_batch_costs(batch_costs, batches_per_epoch)
-    figure.add_scatter(x=x, y=y, name="batch cost (smoothed)", mode="lines",
-                       line={"width": 1, "color": "rgba(120,120,120,0.8)"})
+    figure.add_scatter(x=x, y=y, name="batch cost (smoothed)", mode="lines" if len(x) > 1 else "markers",
+                       line={"width": 1, "color": "rgba(128,128,128,0.9)"})
     epochs = [h.epoch for h in history]
     figure.add_scatter(x=epochs, y=[h.train_cost for h in history], name="train cost", mode="lines+markers")
     figure.add_scatter(x=epochs, y=[h.test_cost for h in history], name="test cost", mode="lines+markers")
-    if _is_post_run(hparams):
+    if is_post_run(hparams):
         figure.add_scatter(x=list(range(1, len(POST_TEST_COST) + 1)), y=POST_TEST_COST, name="post's test cost",
-                           mode="lines", line={"dash": "dash", "color": "black", "width": 1})
+                           mode="lines", line=REFERENCE_LINE)
+    if diverged is not None and np.isfinite(diverged.cost):
+        figure.add_scatter(x=[(len(batch_costs) + 1) / batches_per_epoch], y=[diverged.cost], name="diverged",
+                           mode="markers", marker={"symbol": "x", "size": 12, "color": "#d62728"})
     figure.update_layout(title=title, xaxis={"title": "epoch", "range": [0, hparams.epochs + 0.05]},
-                         yaxis={"title": "cross-entropy (log scale)", "type": "log"},
-                         height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"})
+                         yaxis={"title": "cross-entropy (log scale)", "type": "log"}, **LAYOUT)
     return figure
 
 
@@ -124,9 +137,11 @@ def accuracy_figure(history: list[EpochStats], epochs: int, title: str = "Accura
     x = [h.epoch for h in history]
     figure.add_scatter(x=x, y=[h.train_accuracy for h in history], name="train accuracy", mode="lines+markers")
     figure.add_scatter(x=x, y=[h.test_accuracy for h in history], name="test accuracy", mode="lines+markers")
-    figure.update_layout(title=title, xaxis={"title": "epoch", "range": [0.5, epochs + 0.5]},
-                         yaxis={"title": "accuracy", "tickformat": ".1%"},
-                         height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"})
+    yaxis = {"title": "accuracy", "tickformat": ".1%"}
+    if not history:
+        yaxis["range"] = [0, 1]  # nothing yet: a sane empty axis rather than Plotly's -100%..400%
+    figure.update_layout(title=title, xaxis={"title": "epoch", "range": [0.5, epochs + 0.5]}, yaxis=yaxis,
+                         **LAYOUT)
     return figure
 
 
@@ -137,8 +152,7 @@ def runs_test_cost_figure(runs: list[tuple[str, RunResult]], title: str = "Test 
         figure.add_scatter(x=[h.epoch for h in run.history], y=[h.test_cost for h in run.history],
                            name=label, mode="lines+markers")
     figure.add_scatter(x=list(range(1, len(POST_TEST_COST) + 1)), y=POST_TEST_COST, name="post's test cost",
-                       mode="lines", line={"dash": "dash", "color": "black", "width": 1})
-    figure.update_layout(title=title, xaxis_title="epoch", yaxis={"title": "test cross-entropy (log scale)",
-                                                                 "type": "log"},
-                         height=360, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"})
+                       mode="lines", line=REFERENCE_LINE)
+    figure.update_layout(title=title, xaxis_title="epoch",
+                         yaxis={"title": "test cross-entropy (log scale)", "type": "log"}, **LAYOUT)
     return figure

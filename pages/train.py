@@ -200,9 +200,9 @@ def progress_text(trainer: Trainer) -> str:
             f"batch {trainer.batch}/{trainer.batches_per_epoch} · {done:,}/{total:,} batches · ETA {eta}")
 
 
-def show_curves(history, batch_costs, batches_per_epoch: int, hparams: Hyperparams) -> None:
+def show_curves(history, batch_costs, batches_per_epoch: int, hparams: Hyperparams, diverged=None) -> None:
     left, right = st.columns(2)
-    left.plotly_chart(training_cost_figure(history, batch_costs, batches_per_epoch, hparams),
+    left.plotly_chart(training_cost_figure(history, batch_costs, batches_per_epoch, hparams, diverged),
                       config=PLOT_CONFIG)
     right.plotly_chart(accuracy_figure(history, hparams.epochs), config=PLOT_CONFIG)
 
@@ -231,7 +231,7 @@ def show_result(index: int) -> None:
         b.metric("Test cost", f"{cost:.4f}")
         c.metric("Training time", f"{run.train_seconds:.1f} s",
                  help="Time spent in gradient steps; the evaluation after each epoch is not counted.")
-    show_curves(run.history, run.batch_costs, run.batches_per_epoch, run.hparams)
+    show_curves(run.history, run.batch_costs, run.batches_per_epoch, run.hparams, run.diverged)
 
 
 @st.fragment

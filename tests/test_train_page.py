@@ -6,6 +6,7 @@ on that many training images; the test set stays whole.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,11 @@ def train(at: AppTest, **settings) -> AppTest:
     at.button(key="train").click().run()
     assert not at.exception, at.exception
     return at
+
+
+def chart_traces(at: AppTest) -> list[list[str]]:
+    """Trace names of each Plotly chart on the page, in order."""
+    return [[trace.get("name") for trace in json.loads(chart.proto.spec)["data"]] for chart in at.get("plotly_chart")]
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -70,7 +76,10 @@ def test_short_run_gives_metrics_and_an_active_model():
     assert len(runs) == 1 and runs[0].status == "done" and at.session_state["active_run"] == 0
     assert runs[0].hparams.epochs == 1 and len(runs[0].history) == 1
     assert abs(runs[0].history[0].test_accuracy * 100 - accuracy) < 0.006  # the metric is the run's own
-    assert len(at.get("plotly_chart")) >= 2  # cost and accuracy charts
+    cost, accuracy_chart = chart_traces(at)[:2]
+    # the post's own curve is the reference for the post's settings (any number of epochs)
+    assert cost == ["batch cost (smoothed)", "train cost", "test cost", "post's test cost"]
+    assert accuracy_chart == ["train accuracy", "test accuracy"]
     # Moving a slider afterwards neither trains nor loses the result.
     at.select_slider(key="hidden").set_value(128).run()
     assert metrics(at) == shown and len(at.session_state["runs"]) == 1
@@ -88,7 +97,8 @@ def test_maximum_learning_rate_diverges_and_keeps_the_previous_model():
     assert "diverged" in errors and "Lower the learning rate" in errors and "run #1" in errors
     assert "Traceback" not in errors
     assert not at.metric  # no score for a diverged run
-    assert len(at.get("plotly_chart")) >= 2  # the curve up to the divergence
+    cost = chart_traces(at)[0]  # the curve up to the divergence, the point where it blew up, no post's curve
+    assert cost == ["batch cost (smoothed)", "train cost", "test cost", "diverged"]
     table = at.dataframe[0].value
     assert list(table["status"]) == ["done", "diverged"]
 
@@ -145,3 +155,17 @@ def test_invalid_url_settings_fall_back_to_defaults_with_a_warning(bad):
     values = {w.key: w.value for w in (*at.select_slider, *at.slider, *at.number_input, *at.selectbox)}
     defaults = {"hidden": 64, "lr": 4.0, "beta": 0.9, "batch": 256, "epochs": 9, "seed": 138, "act": "sigmoid"}
     assert values == defaults  # the bad one is the default, the good one is kept
+
+
+def test_smoothed_batch_costs_is_a_moving_mean_in_epoch_units():
+    import numpy as np
+
+    from pages.charts import smoothed_batch_costs
+
+    x, y = smoothed_batch_costs(np.arange(20, dtype=np.float32), batches_per_epoch=10)  # window 1
+    assert x[0] == 0.1 and x[-1] == 2.0 and y == list(range(20))
+    x, y = smoothed_batch_costs(np.arange(200, dtype=np.float32), batches_per_epoch=100)  # window 10
+    assert x[0] == 0.1 and y[0] == 4.5 and y[-1] == 194.5 and x[-1] == 2.0
+    x, y = smoothed_batch_costs(np.ones(4221), batches_per_epoch=469, max_points=400)
+    assert len(x) <= 401 and x[-1] == 4221 / 469 and set(y) == {1.0}
+    assert smoothed_batch_costs([], 469) == ([], [])
