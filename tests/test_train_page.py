@@ -140,6 +140,12 @@ def test_settings_round_trip_through_the_url():
     assert at.query_params == link  # written back unchanged
     at.select_slider(key="lr").set_value(1.5).run()
     assert at.query_params["lr"] == "1.5"
+    # a visit to another page keeps the settings
+    at.switch_page("pages/evaluate.py").run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert {w.key: w.value for w in (*at.select_slider, *at.slider)}["lr"] == 1.5
+    assert at.query_params["lr"] == "1.5" and at.query_params["act"] == "relu"
     # ... and a new session opened with that URL shows the same sliders
     again = new_app(dict(at.query_params))
     assert {w.key: w.value for w in (*again.select_slider, *again.slider)}["lr"] == 1.5
