@@ -7,9 +7,10 @@ do the same math should end at the same test accuracy. Repeats are interleaved (
 round after round) so a burst of load from other processes hits every line alike.
 
 Lines:
-  nn_core                  Trainer as the app runs it (uint8 data, per-batch cast; its BLAS_THREADS)
-  nn_core 2 BLAS threads   the same with two BLAS threads
-  nn_core float32 data     the same fed float32 images held in memory (issue 7: memory vs speed)
+  nn_core                  Trainer as the app runs it (uint8 data, each batch gathered and cast,
+                           1/255 applied after X W1; nn_core.loop.BLAS_THREADS, 1)
+  nn_core, 2 BLAS threads  the same with two BLAS threads
+  nn_core, float32 data    the same fed float32 images held in memory (issue 7: memory vs speed)
   post, faithful port      the post's loop in NumPy float64, column-major, fresh copies each epoch,
                            dicts of arrays, sigmoid recomputed in backward; its bugs fixed: the last
                            sample of each epoch is no longer dropped, softmax is shifted by the max
@@ -20,15 +21,21 @@ Lines:
   torch autograd           PyTorch CPU, autograd, F.cross_entropy, optim.SGD(lr 0.4, momentum 0.9):
                            the post's update exactly (buf = g at the first step, as 0.1 g * 4 / 0.4)
   torch hand-written       PyTorch CPU, inference mode, backward written out, in-place ops,
-                           _foreach momentum; float32 data in memory
-  matmuls only             the five matrix products per batch at their real shapes: the floor
+                           _foreach momentum; float32 data in memory (also at 1 thread)
+  matmuls only             the five matrix products per batch at their full shapes (784 pixels),
+                           with 1 and 2 BLAS threads: the floor of a dense loop
+
+The other libraries' lines run at their default thread counts unless ``--threads N``. On a shared
+machine, two-thread lines stall whenever another process holds the other core: compare the load
+average printed with each round.
 
 Both torch lines and nn_core read each batch's cost as a Python float (the app charts it and checks
 it for divergence); the post, sklearn and the floor do not. Times are training only: nn_core's
 per-epoch evaluation (train + test sets) is timed separately, as is the post's.
 
     python benchmarks/train_speed.py --repeats 3
-    python benchmarks/train_speed.py --repeats 1 --epochs 2 --skip post sklearn   # quick look
+    python benchmarks/train_speed.py --repeats 3 --threads 1 --skip "2 BLAS"   # a crowded machine
+    python benchmarks/train_speed.py --repeats 1 --epochs 2 --skip post scikit   # quick look
 
 torch is optional (``pip install torch==2.13.0``; not in requirements). Exit status 1 if a line
 that shares the post's math misses its test accuracy by 0.0005 or more.
@@ -37,6 +44,8 @@ that shares the post's math misses its test accuracy by 0.0005 or more.
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import statistics
 import sys
 import time
@@ -214,6 +223,7 @@ def sklearn_line(setup: Setup) -> Outcome:
                         momentum=hp.momentum, nesterovs_momentum=False, shuffle=False, random_state=hp.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", "Got `batch_size`")  # the one-sample call below
         # sklearn draws its own (Glorot) weights on the first partial_fit: after a one-sample call, write
         # our weights into its arrays in place (its optimizer holds references to them) and zero the
         # velocities that call left.
@@ -365,6 +375,16 @@ def memory_note(setup: Setup) -> None:
           f"({hp.batch_size * 784 * 4 / 1e3:.0f} kB): {per_run_uint8 / 1e3:.0f} kB in all.")
 
 
+def with_blas(run: Callable[[Setup], Outcome], threads: int | None) -> Callable[[Setup], Outcome]:
+    if threads is None:
+        return run
+
+    def limited(setup: Setup) -> Outcome:
+        with threadpool_limits(threads, user_api="blas"):
+            return run(setup)
+    return limited
+
+
 # --- the table ------------------------------------------------------------------------------------
 
 def report(lines: list[Line], epochs: int) -> bool:
@@ -400,35 +420,42 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=Hyperparams().epochs)
-    parser.add_argument("--skip", nargs="*", default=[], metavar="WORD",
-                        help="skip lines whose name contains any of these words (e.g. post sklearn torch)")
+    parser.add_argument("--skip", nargs="*", default=[], metavar="WORDS",
+                        help="skip lines whose name contains any of these (e.g. post scikit torch '2 BLAS')")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS / torch threads for the other libraries' lines (default: their own default)")
     args = parser.parse_args(argv)
     hp = Hyperparams(epochs=args.epochs)
     setup = make_setup(hp)
 
+    others = args.threads  # BLAS / torch threads for the lines that are not nn_core (None: library default)
+    blas_others = f"BLAS {others}" if others else "BLAS default"
     lines = [
         Line("nn_core", nn_core_line(), f"BLAS {loop.BLAS_THREADS}"),
-        Line("nn_core 2 BLAS threads", nn_core_line(threads=2), "BLAS 2"),
-        Line("nn_core float32 data", nn_core_line(float_data=True), f"BLAS {loop.BLAS_THREADS}"),
-        Line("post, faithful port (float64)", post_line, "BLAS default"),
-        Line("scikit-learn MLP (lr 0.4 = post's)", sklearn_line, "BLAS default"),
+        Line("nn_core, 2 BLAS threads", nn_core_line(threads=2), "BLAS 2"),
+        Line("nn_core, float32 data", nn_core_line(float_data=True), f"BLAS {loop.BLAS_THREADS}"),
+        Line("post, faithful port (float64)", with_blas(post_line, others), blas_others),
+        Line("scikit-learn MLP (lr 0.4)", with_blas(sklearn_line, others), blas_others),
     ]
     try:
         import torch
 
+        threads = others or torch.get_num_threads()
         lines += [
-            Line("torch autograd", torch_line(torch.get_num_threads(), autograd=True), f"torch {torch.get_num_threads()}"),
-            Line("torch hand-written", torch_line(torch.get_num_threads(), autograd=False), f"torch {torch.get_num_threads()}"),
-            Line("torch hand-written 1 thread", torch_line(1, autograd=False), "torch 1"),
+            Line("torch autograd", torch_line(threads, autograd=True), f"torch {threads}"),
+            Line("torch hand-written", torch_line(threads, autograd=False), f"torch {threads}"),
         ]
+        if threads != 1:
+            lines.append(Line("torch hand-written, 1 thread", torch_line(1, autograd=False), "torch 1"))
     except ImportError:
         print("torch is not importable: its lines are skipped (pip install torch==2.13.0)")
     lines += [Line("matmuls only (5 per batch)", matmul_line(1), "BLAS 1", posts_math=False),
-              Line("matmuls only, 2 threads", matmul_line(2), "BLAS 2", posts_math=False)]
+              Line("matmuls only, 2 BLAS threads", matmul_line(2), "BLAS 2", posts_math=False)]
     lines = [line for line in lines if line.name == "nn_core" or not any(w in line.name for w in args.skip)]
 
     blas = ", ".join(f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)" for i in threadpool_info()
                      if i["user_api"] == "blas")
+    print(f"python benchmarks/train_speed.py {shlex.join(argv if argv is not None else sys.argv[1:])}")
     print(f"{hp.epochs} epochs x {setup.batches} batches, {args.repeats} interleaved repeats; BLAS: {blas}")
     warm = Setup(setup.data, Hyperparams(epochs=1), setup.init, setup.permutations[:1], setup.X_train,
                  setup.X_test, setup.y_train, setup.y_test)
@@ -436,11 +463,13 @@ def main(argv=None) -> int:
         if "post" not in line.name:
             line.run(warm)
     for repeat in range(args.repeats):
+        print(f"round {repeat + 1}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
         for line in lines:
             outcome = line.run(setup)
             line.outcomes.append(outcome)
             print(f"  round {repeat + 1}: {line.name}: {outcome.seconds:.2f} s, test accuracy {outcome.test_accuracy:.4f}",
                   flush=True)
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
     ok = report(lines, hp.epochs)
     eval_chunks(setup, args.repeats)
     memory_note(setup)

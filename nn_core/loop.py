@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .data import Mnist, scale_pixels
-from .model import ACTIVATIONS, Model, Workspace, cross_entropy_from_logits, forward, forward_backward
+from .model import ACTIVATIONS, Model, Workspace, forward, forward_backward
 from .optim import Momentum
 
 CHANCE_COST = math.log(10)  # cross-entropy of a uniform guess over 10 digits
@@ -223,7 +223,6 @@ class Trainer:
         self._inputs = np.empty((hp.batch_size, pixels), np.float32)
         self._gathered = self._inputs if images.dtype == np.float32 else np.empty((hp.batch_size, pixels), images.dtype)
         self._input_scale = 1 / 255 if images.dtype == np.uint8 and self.augment is None else 1.0
-        self._lit = np.empty(pixels, np.uint8)  # which pixels the batch lights
         self._labels = np.empty(hp.batch_size, self.data.train_labels.dtype)
         self.batch_costs = np.full(self.total_batches, np.nan, np.float32)  # every batch, for charts
         self.history: list[EpochStats] = []
@@ -277,30 +276,21 @@ class Trainer:
                 begin = self.batch * hp.batch_size
                 index = self._permutation[begin : begin + hp.batch_size]
                 m = len(index)
-                X, columns = self._inputs[:m], None
-                if input_scale != 1.0:  # uint8 pixels, no augment hook: keep only the batch's lit pixels
-                    gathered = self._gathered[:m]
-                    np.take(images, index, axis=0, out=gathered, mode="clip")  # (m, 784) uint8
-                    np.bitwise_or.reduce(gathered, axis=0, out=self._lit)  # (784,) nonzero where lit
-                    columns = np.flatnonzero(self._lit)  # (k,) ~530 of 784 for a batch of 128
-                    k = len(columns)
-                    X = self._inputs.reshape(-1)[: m * k].reshape(m, k)
-                    # fancy indexing allocates (m, k) uint8 but is ~1.6x faster than np.take(axis=1, out=)
-                    np.copyto(X, gathered[:, columns], casting="unsafe")  # uint8 -> float32 cast only (1/255 after X W1)
-                elif separate_gather:
+                X = self._inputs[:m]
+                if separate_gather:
                     gathered = self._gathered[:m]
                     np.take(images, index, axis=0, out=gathered, mode="clip")
-                    if gathered.dtype == np.uint8:
-                        scale_pixels(gathered, out=X)  # [0, 1] for the augment hook
+                    if input_scale != 1.0 or gathered.dtype != np.uint8:
+                        np.copyto(X, gathered, casting="unsafe")  # uint8 -> float32 cast only
                     else:
-                        np.copyto(X, gathered, casting="unsafe")
+                        scale_pixels(gathered, out=X)
                 else:
                     np.take(images, index, axis=0, out=X, mode="clip")
                 y = self._labels[:m]
                 np.take(labels, index, out=y, mode="clip")
                 if augment is not None:
                     augment(X, self.rng)
-                cost = forward_backward(model, X, y, ws, input_scale, grad_scale, columns)
+                cost = forward_backward(model, X, y, ws, input_scale, grad_scale)
                 if _bad(cost):
                     self.train_seconds += time.perf_counter() - start
                     return events + [self._diverge(cost)]

@@ -185,13 +185,6 @@ class Workspace:
         self.gW1, self.gb1, self.gW2, self.gb2 = views["W1"], views["b1"], views["W2"], views["b2"]
         self._eye = np.eye(CLASSES, dtype=dtype)
         self._eye_scale = 1.0
-        # for batches given as their lit pixel columns only (see forward): W1's rows for those
-        # pixels, and their gradient, (k, H) views of (784, H) buffers
-        self._W1_rows = np.empty(INPUTS * H, dtype)
-        self._gW1_rows = np.empty(INPUTS * H, dtype)
-
-    def rows_of(self, buffer: np.ndarray, k: int) -> np.ndarray:
-        return buffer[: k * self.hidden_units].reshape(k, self.hidden_units)
 
     def scaled_one_hot(self, y: np.ndarray, scale: float) -> np.ndarray:
         """``scale * onehot(y)`` (m, 10) in ``targets``: one ``np.take`` from a scaled identity."""
@@ -201,20 +194,15 @@ class Workspace:
         return np.take(self._eye, y, axis=0, out=self.targets[: len(y)], mode="clip")
 
 
-def forward(model: Model, X: np.ndarray, ws: Workspace, input_scale: float = 1.0,
-            columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def forward(model: Model, X: np.ndarray, ws: Workspace, input_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Hidden activations A1 (m, H) and logits Z2 (m, 10), written into ``ws`` (views returned).
 
     The network's input is ``input_scale * X``: the loop passes raw 0-255 pixels cast to float with
     ``input_scale = 1/255`` and the scale is applied to X W1 (m, H), 12x fewer numbers than X.
-    With ``columns`` (k,) sorted pixel indices, X is (m, k): only those pixels, all others being 0
-    in every row. A batch of 128 digits lights ~530 of the 784 pixels, so X W1 and X.T dZ1, 80% of
-    the work, shrink by a third, for the same sums (zero terms dropped).
     """
     m = len(X)
     A1, Z2 = ws.Z1[:m], ws.Z2[:m]
-    W1 = model.W1 if columns is None else np.take(model.W1, columns, axis=0, out=ws.rows_of(ws._W1_rows, len(columns)))
-    np.matmul(X, W1, out=A1)
+    np.matmul(X, model.W1, out=A1)
     if input_scale != 1.0:
         A1 *= input_scale
     A1 += model.b1
@@ -225,16 +213,15 @@ def forward(model: Model, X: np.ndarray, ws: Workspace, input_scale: float = 1.0
 
 
 def forward_backward(model: Model, X: np.ndarray, y: np.ndarray, ws: Workspace,
-                     input_scale: float = 1.0, grad_scale: float = 1.0, columns: np.ndarray | None = None) -> float:
+                     input_scale: float = 1.0, grad_scale: float = 1.0) -> float:
     """Mean cross-entropy of the batch; gradients of that mean, times ``grad_scale``, in ``ws.grad``.
 
     X (m, 784) float, y (m,) int labels, m <= the workspace's batch size. The network reads
-    ``input_scale * X``; X may be given as its lit ``columns`` only (see ``forward``).
-    ``grad_scale`` lets the optimizer fold a constant factor of its update (momentum's 1 - beta)
-    into dZ2 (m, 10) instead of the whole gradient vector.
+    ``input_scale * X`` (see ``forward``). ``grad_scale`` lets the optimizer fold a constant factor
+    of its update (momentum's 1 - beta) into dZ2 (m, 10) instead of the whole gradient vector.
     """
     m = len(X)
-    A1, Z2 = forward(model, X, ws, input_scale, columns)
+    A1, Z2 = forward(model, X, ws, input_scale)
     dA1, tmp = ws.dA1[:m], ws.tmp[:m]
     rowmax, rowsum, logsum = ws.rowmax[:m], ws.rowsum[:m], ws.logsum[:m]
 
@@ -260,10 +247,5 @@ def forward_backward(model: Model, X: np.ndarray, y: np.ndarray, ws: Workspace,
     np.add.reduce(dA1, axis=0, out=ws.gb1)
     if input_scale != 1.0:
         dA1 *= input_scale  # gW1 = (input_scale X).T dZ1
-    if columns is None:
-        np.matmul(X.T, dA1, out=ws.gW1)  # (784, H)
-    else:  # rows of unlit pixels get exactly 0
-        np.matmul(X.T, dA1, out=ws.rows_of(ws._gW1_rows, len(columns)))  # (k, H)
-        ws.gW1.fill(0)
-        ws.gW1[columns] = ws.rows_of(ws._gW1_rows, len(columns))
+    np.matmul(X.T, dA1, out=ws.gW1)  # (784, H)
     return cost
