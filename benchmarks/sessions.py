@@ -24,9 +24,12 @@ to the run's outcome on the page (training, the per-epoch evaluations and the pa
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +139,45 @@ def settled_rss(pid: int, seconds: float = 1.0) -> float:
     """RSS after a short pause (the server finishes sending and freeing after a run)."""
     time.sleep(seconds)
     return rss_mb(pid)
+
+
+# Counting live objects inside the server: a ``sitecustomize`` module put on the server's
+# PYTHONPATH (instrumentation of this benchmark only; the app is unchanged) answers each request
+# file with the number of live objects of a few types, after a full garbage collection.
+PROBE = """
+import gc, json, os, threading, time
+def _answer(path=os.environ["SESSIONS_BENCHMARK_PROBE"], kinds=("AppSession", "RunResult", "Trainer", "Model")):
+    while True:
+        time.sleep(0.2)
+        if os.path.exists(path + ".request"):
+            os.remove(path + ".request")
+            gc.collect()
+            counts = dict.fromkeys(kinds, 0)
+            for obj in gc.get_objects():
+                if type(obj).__name__ in counts:
+                    counts[type(obj).__name__] += 1
+            with open(path + ".tmp", "w") as out:
+                json.dump(counts, out)
+            os.replace(path + ".tmp", path)
+threading.Thread(target=_answer, daemon=True).start()
+"""
+
+
+def probe_env(folder: str) -> dict:
+    Path(folder, "sitecustomize.py").write_text(PROBE)
+    path = os.pathsep.join(filter(None, [folder, os.environ.get("PYTHONPATH")]))
+    return {"PYTHONPATH": path, "SESSIONS_BENCHMARK_PROBE": str(Path(folder, "counts.json"))}
+
+
+def live_objects(folder: str, timeout: float = 30.0) -> dict | None:
+    """Live AppSession (Streamlit sessions, open or kept for reconnection), RunResult, Trainer and
+    Model objects in the server, or None if the probe did not answer."""
+    answer = Path(folder, "counts.json")
+    answer.unlink(missing_ok=True)
+    Path(folder, "counts.json.request").touch()
+    if not wait_until(answer.exists, timeout):
+        return None
+    return json.loads(answer.read_text())
 
 
 # --- the benchmark ----------------------------------------------------------------------------
@@ -261,11 +303,19 @@ def main(argv: list[str] | None = None) -> int:
 
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_server
 
-    server, url = start_server({"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.ttl)})
+    probe = tempfile.TemporaryDirectory(prefix="sessions-benchmark-")
+    server, url = start_server({"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.ttl),
+                                **probe_env(probe.name)})
     pid = server.pid
     failures: list[str] = []
     rss: dict = {}
+    objects: dict = {}
     alone, second, together, stop = [], [], [], None
+
+    def count_objects(when: str) -> None:
+        objects[when] = live_objects(probe.name)
+        print(f"  live objects in the server {when}: {objects[when]}", flush=True)
+
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -274,13 +324,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"server idle (no session yet)             RSS {rss['idle']:7.1f} MB", flush=True)
             alone, rss["first"] = train_one_after_another(browser, url, pid, counts[-1], "first")
             rss["data"] = rss["first"].pop("data")
+            count_objects(f"with {counts[-1]} sessions open")
             rss["closed"] = close_and_expire(browser, url, pid, rss["first"].pop("contexts"), args.ttl)
             print(f"all sessions closed and dropped           RSS {rss['closed']:7.1f} MB", flush=True)
+            count_objects("after they closed and were dropped")
             if not args.no_second_wave:
                 second, rss["second"] = train_one_after_another(browser, url, pid, counts[-1], "second")
                 rss["second_closed"] = close_and_expire(browser, url, pid, rss["second"].pop("contexts"), args.ttl)
                 print(f"second wave closed and dropped            RSS {rss['second_closed']:7.1f} MB", flush=True)
+                count_objects("after the second wave closed and was dropped")
             failures += [f"session {r.session} (alone): {r.describe()}" for r in alone + second if not r.correct]
+            for when, found in objects.items():
+                if "dropped" in when and (found is None or found["RunResult"] or found["Trainer"]):
+                    failures.append(f"sessions' runs still alive {when}: {found}")
 
             if args.concurrent:
                 print(f"\n# concurrency: {args.concurrent} sessions train at once, one more presses Stop", flush=True)
@@ -300,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        probe.cleanup()
 
     first = rss["first"]
     print("\n# summary (RSS of the streamlit server process)")
@@ -309,8 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         if n > 1:
             line += f"; sessions 2-{n}: {(first[n] - first[1]) / (n - 1):+.1f} MB each"
         print(line + ")")
-    print(f"  (session 1 also pays one-time costs: modules first imported by a run, e.g. pandas/pyarrow"
-          f" for tables and Plotly's validators)")
+    print(f"  (session 1 also pays one-time costs: modules first imported by a run, e.g. pyarrow"
+          f" for the run table, Plotly's validators)")
     print(f"after all {counts[-1]} sessions closed and dropped: {rss['closed']:.1f} MB")
     if second:
         n = counts[-1]
@@ -318,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
               f"({rss['second'][n] - first[n]:+.1f} MB vs the first wave's {n}: "
               f"{(rss['second'][n] - rss['closed']) / n:+.1f} MB per session over the closed server); "
               f"closed again: {rss['second_closed']:.1f} MB")
+    for when, found in objects.items():
+        print(f"live objects {when}: {found}")
     print(f"time per run, one session at a time: {median([r.seconds for r in alone + second])}")
     if together:
         times = [r.seconds for r in together]
