@@ -139,7 +139,7 @@ def training_data() -> Mnist:
                  test_images=data.test_images, test_labels=data.test_labels)
 
 
-def test_scores() -> dict[int, tuple[float, float]]:
+def scores_by_run() -> dict[int, tuple[float, float]]:
     """(test cost, test accuracy) of each run's final model, by run index, measured when it was added
     (a stopped run's model is newer than its last completed epoch, an upload has no epochs)."""
     return st.session_state.setdefault("test_scores", {})
@@ -151,7 +151,7 @@ def keep_run(result: RunResult) -> int:
     index = add_run(result, activate=usable)
     if usable:
         data = mnist()
-        test_scores()[index] = evaluate(result.model, data.test_images, data.test_labels)
+        scores_by_run()[index] = evaluate(result.model, data.test_images, data.test_labels)
     st.session_state.setdefault("compare", []).append(index)
     return index
 
@@ -159,7 +159,7 @@ def keep_run(result: RunResult) -> int:
 def run_label(index: int) -> str:
     run = runs()[index]
     hp = run.hparams
-    score = test_scores().get(index)
+    score = scores_by_run().get(index)
     accuracy = f"{score[1]:.2%}" if score else "no score"
     return (f"#{index + 1} {run.status} · {accuracy} · H {hp.hidden_units}, lr {hp.learning_rate:g}, "
             f"beta {hp.momentum:g}, batch {hp.batch_size}, {hp.activation}")
@@ -223,7 +223,7 @@ def show_result(index: int) -> None:
     else:
         st.success(f"Run #{index + 1} finished: {len(run.history)} epoch{'s' if len(run.history) != 1 else ''}. It is the active model, "
                    "used by the Evaluate and Draw pages.")
-    score = test_scores().get(index)
+    score = scores_by_run().get(index)
     if score is not None:
         cost, accuracy = score
         a, b, c = st.columns(3)
@@ -292,7 +292,7 @@ def history_section() -> None:
     if not history:
         st.caption("Runs of this session appear here (only you see them).")
         return
-    scores = test_scores()
+    scores = scores_by_run()
     rows = []
     for index, run in enumerate(history):
         hp, last = run.hparams, run.final
@@ -367,7 +367,7 @@ def add_uploaded(upload) -> None:
     index = keep_run(result)
     done[upload.file_id] = index
     st.success(f"{upload.name} is now the active model (run #{index + 1}, test accuracy "
-               f"{test_scores()[index][1]:.2%}).")
+               f"{scores_by_run()[index][1]:.2%}).")
 
 
 # --- the page ---------------------------------------------------------------------------------

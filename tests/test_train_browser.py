@@ -82,7 +82,7 @@ def test_a_model_trained_in_one_session_is_not_visible_in_another(browser, app_u
     second = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         a, b = first.new_page(), second.new_page()
-        open_train(a, f"{app_url}/?epochs=2")
+        open_train(a, f"{app_url}/?epochs=1")
         open_train(b, app_url)
         press(a, "Train")
         wait_for_metric(a, "Test accuracy")
