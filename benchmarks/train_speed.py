@@ -31,7 +31,10 @@ average printed with each round.
 
 Both torch lines and nn_core read each batch's cost as a Python float (the app charts it and checks
 it for divergence); the post, sklearn and the floor do not. Times are training only: nn_core's
-per-epoch evaluation (train + test sets) is timed separately, as is the post's.
+per-epoch evaluation (train + test sets) is timed separately, as is the post's ("eval / epoch" is
+that time over the training time). Each line shows wall time and the process's CPU time: on a
+crowded machine wall time is mostly waiting for a core, while for single-threaded lines CPU time
+is the work itself (for multi-threaded lines it adds up every thread, spinning included).
 
     python benchmarks/train_speed.py --repeats 3
     python benchmarks/train_speed.py --repeats 3 --threads 1 --skip "2 BLAS"   # a crowded machine
@@ -87,9 +90,36 @@ class Setup:
 
 @dataclass
 class Outcome:
-    seconds: float  # training only
+    seconds: float  # training only, wall clock
     test_accuracy: float
     eval_seconds: float | None = None  # per-epoch evaluation of the train and test sets, all epochs
+    cpu_seconds: float = float("nan")  # training only, CPU time of the whole process (all threads)
+
+
+class Clock:
+    """Wall and process CPU time of a stretch, minus the parts marked as evaluation.
+
+    On a crowded machine wall time mostly measures the wait for a core; for single-threaded lines
+    CPU time is the work itself, so the table shows both.
+    """
+
+    def __init__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        self.eval_wall = self.eval_cpu = 0.0
+
+    def evaluation(self, function):
+        def timed(*args, **kwargs):
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.eval_wall += time.perf_counter() - wall
+                self.eval_cpu += time.process_time() - cpu
+        return timed
+
+    def outcome(self, test_accuracy: float) -> Outcome:
+        return Outcome(time.perf_counter() - self.wall - self.eval_wall, test_accuracy, self.eval_wall,
+                       time.process_time() - self.cpu - self.eval_cpu)
 
 
 @dataclass
@@ -120,18 +150,21 @@ def nn_core_line(threads: int | None = None, float_data: bool = False) -> Callab
         data = setup.data
         if float_data:
             data = Mnist(setup.X_train, data.train_labels, setup.X_test, data.test_labels)
-        saved = loop.BLAS_THREADS
+        saved, evaluate = loop.BLAS_THREADS, loop.evaluate
         if threads is not None:
             loop.BLAS_THREADS = threads
+        trainer = Trainer(data, setup.hp)
+        clock = Clock()
+        loop.evaluate = clock.evaluation(evaluate)  # the Trainer's per-epoch evaluation, timed apart
         try:
-            trainer = Trainer(data, setup.hp)
             while not trainer.finished:
                 trainer.run(max_batches=trainer.batches_per_epoch)  # one epoch per call, as the CLI does
         finally:
-            loop.BLAS_THREADS = saved
+            loop.BLAS_THREADS, loop.evaluate = saved, evaluate
         assert trainer.status == "done", trainer.status
-        return Outcome(trainer.train_seconds, trainer.history[-1].test_accuracy,
-                       sum(epoch.eval_seconds for epoch in trainer.history))
+        outcome = clock.outcome(trainer.history[-1].test_accuracy)
+        outcome.seconds = trainer.train_seconds  # the Trainer's own count (Python outside run() excluded)
+        return outcome
     return run
 
 
@@ -178,8 +211,7 @@ def post_line(setup: Setup) -> Outcome:
     V_dW2, V_db2 = np.zeros(params["W2"].shape), np.zeros(params["b2"].shape)
     beta, learning_rate, batch_size = hp.momentum, hp.learning_rate, hp.batch_size
     batches = -(-m // batch_size)
-    eval_seconds = 0.0
-    start = time.perf_counter()
+    clock = Clock()
     for i in range(hp.epochs):
         permutation = setup.permutations[i]
         X_train_shuffled = X_train[:, permutation]
@@ -200,14 +232,16 @@ def post_line(setup: Setup) -> Outcome:
             params["b1"] = params["b1"] - learning_rate * V_db1
             params["W2"] = params["W2"] - learning_rate * V_dW2
             params["b2"] = params["b2"] - learning_rate * V_db2
-        eval_start = time.perf_counter()
-        compute_loss(Y_train, feed_forward(X_train, params)["A2"])
-        cache = feed_forward(X_test, params)
-        compute_loss(Y_test, cache["A2"])
-        eval_seconds += time.perf_counter() - eval_start
-    seconds = time.perf_counter() - start - eval_seconds
-    accuracy = float(np.mean(np.argmax(cache["A2"], axis=0) == setup.y_test))
-    return Outcome(seconds, accuracy, eval_seconds)
+        cache = clock.evaluation(post_evaluation)(feed_forward, compute_loss, params, X_train, Y_train, X_test, Y_test)
+    return clock.outcome(float(np.mean(np.argmax(cache["A2"], axis=0) == setup.y_test)))
+
+
+def post_evaluation(feed_forward, compute_loss, params, X_train, Y_train, X_test, Y_test):
+    """The post's end of epoch: costs of the whole train and test sets."""
+    compute_loss(Y_train, feed_forward(X_train, params)["A2"])
+    cache = feed_forward(X_test, params)
+    compute_loss(Y_test, cache["A2"])
+    return cache
 
 
 # --- scikit-learn -------------------------------------------------------------------------------
@@ -233,11 +267,13 @@ def sklearn_line(setup: Setup) -> Outcome:
             theirs[...] = mine
         for velocity in clf._optimizer.velocities:
             velocity[...] = 0
-        start = time.perf_counter()
+        clock = Clock()
         for permutation in setup.permutations:
             clf.partial_fit(setup.X_train[permutation], setup.y_train[permutation])  # the epoch's shuffle
-        seconds = time.perf_counter() - start
-    return Outcome(seconds, float(np.mean(clf.predict(setup.X_test) == setup.y_test)))
+        outcome = clock.outcome(float("nan"))
+    outcome.test_accuracy = float(np.mean(clf.predict(setup.X_test) == setup.y_test))
+    outcome.eval_seconds = None
+    return outcome
 
 
 # --- PyTorch --------------------------------------------------------------------------------------
@@ -281,7 +317,7 @@ def _torch_autograd(setup, torch, F) -> Outcome:
     # SGD(momentum=beta, lr=lr*(1-beta)) with its first buffer = g is the post's V = beta V + (1-beta) g, W -= lr V
     optimizer = torch.optim.SGD(params, lr=hp.learning_rate * (1 - hp.momentum), momentum=hp.momentum)
     B = hp.batch_size
-    start = time.perf_counter()
+    clock = Clock()
     for perm in perms:
         for begin in range(0, len(perm), B):
             index = perm[begin : begin + B]
@@ -291,8 +327,9 @@ def _torch_autograd(setup, torch, F) -> Outcome:
             loss.backward()
             optimizer.step()
             loss.item()  # the batch cost as a float, as nn_core keeps it
-    seconds = time.perf_counter() - start
-    return Outcome(seconds, _torch_test_accuracy(setup, torch, [p.detach() for p in params]))
+    outcome = clock.outcome(float("nan"))
+    outcome.test_accuracy, outcome.eval_seconds = _torch_test_accuracy(setup, torch, [p.detach() for p in params]), None
+    return outcome
 
 
 def _torch_by_hand(setup, torch, F) -> Outcome:
@@ -302,7 +339,7 @@ def _torch_by_hand(setup, torch, F) -> Outcome:
     velocities = [torch.zeros_like(p) for p in params]
     eye = torch.eye(10)
     B, beta, lr = hp.batch_size, hp.momentum, hp.learning_rate
-    start = time.perf_counter()
+    clock = Clock()
     with torch.inference_mode():
         for perm in perms:
             for begin in range(0, len(perm), B):
@@ -319,8 +356,9 @@ def _torch_by_hand(setup, torch, F) -> Outcome:
                 torch._foreach_mul_(velocities, beta)  # V = beta V + (1 - beta) g; W -= lr V
                 torch._foreach_add_(velocities, grads, alpha=1 - beta)
                 torch._foreach_add_(params, velocities, alpha=-lr)
-    seconds = time.perf_counter() - start
-    return Outcome(seconds, _torch_test_accuracy(setup, torch, params))
+    outcome = clock.outcome(float("nan"))
+    outcome.test_accuracy, outcome.eval_seconds = _torch_test_accuracy(setup, torch, params), None
+    return outcome
 
 
 # --- the floor: five matrix products per batch ---------------------------------------------------
@@ -335,15 +373,16 @@ def matmul_line(threads: int) -> Callable[[Setup], Outcome]:
         Z2 = rng.random((B, 10), np.float32)
         gW1, gW2 = np.empty_like(W1), np.empty_like(W2)
         with threadpool_limits(threads, user_api="blas"):
-            start = time.perf_counter()
+            clock = Clock()
             for _ in range(setup.batches * setup.hp.epochs):
                 np.matmul(X, W1, out=A1)
                 np.matmul(A1, W2, out=Z2)
                 np.matmul(A1.T, Z2, out=gW2)
                 np.matmul(Z2, W2.T, out=dZ1)
                 np.matmul(X.T, dZ1, out=gW1)
-            seconds = time.perf_counter() - start
-        return Outcome(seconds, float("nan"))
+            outcome = clock.outcome(float("nan"))
+        outcome.eval_seconds = None
+        return outcome
     return run
 
 
@@ -392,18 +431,21 @@ def report(lines: list[Line], epochs: int) -> bool:
     ref_median = statistics.median(o.seconds for o in ref.outcomes)
     post = next((line for line in lines if line.name.startswith("post")), None)
     target = statistics.median(o.test_accuracy for o in (post or ref).outcomes)
-    print(f"\n| line | threads | min s | median s | s/epoch | x nn_core | test acc | eval / epoch |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    cpu_ref = statistics.median(o.cpu_seconds for o in ref.outcomes)
+    print("\n| line | threads | wall min s | wall median s | s/epoch | x nn_core | CPU median s | CPU x nn_core "
+          "| test acc | eval / epoch |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     ok = True
     for line in lines:
         seconds = [o.seconds for o in line.outcomes]
         median = statistics.median(seconds)
+        cpu = statistics.median(o.cpu_seconds for o in line.outcomes)
         accuracies = {round(o.test_accuracy, 4) for o in line.outcomes}
         accuracy = "-" if np.isnan(line.outcomes[0].test_accuracy) else " ".join(f"{a:.4f}" for a in sorted(accuracies))
         evals = [o.eval_seconds / o.seconds for o in line.outcomes if o.eval_seconds is not None]
         eval_share = f"{statistics.median(evals):.0%}" if evals else "-"
         print(f"| {line.name} | {line.threads} | {min(seconds):.2f} | {median:.2f} | {median / epochs:.3f} | "
-              f"{median / ref_median:.2f} | {accuracy} | {eval_share} |")
+              f"{median / ref_median:.2f} | {cpu:.2f} | {cpu / cpu_ref:.2f} | {accuracy} | {eval_share} |")
     print(f"\nAccuracy check against {'the post port' if post else 'nn_core'} ({target:.4f}); "
           f"lines sharing the post's math must agree to 3 decimals (|diff| < {ACCURACY_TOLERANCE}):")
     for line in lines:
@@ -467,8 +509,8 @@ def main(argv=None) -> int:
         for line in lines:
             outcome = line.run(setup)
             line.outcomes.append(outcome)
-            print(f"  round {repeat + 1}: {line.name}: {outcome.seconds:.2f} s, test accuracy {outcome.test_accuracy:.4f}",
-                  flush=True)
+            print(f"  round {repeat + 1}: {line.name}: {outcome.seconds:.2f} s wall, {outcome.cpu_seconds:.2f} s CPU, "
+                  f"test accuracy {outcome.test_accuracy:.4f}", flush=True)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     ok = report(lines, hp.epochs)
     eval_chunks(setup, args.repeats)
