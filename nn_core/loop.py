@@ -264,7 +264,7 @@ class Trainer:
         images, labels, augment = self.data.train_images, self.data.train_labels, self.augment
         input_scale, grad_scale = self._input_scale, optimizer.grad_scale
         separate_gather = self._gathered is not self._inputs
-        start = time.perf_counter()
+        start = call_start = time.perf_counter()  # start: of the current timed stretch; call_start: of the budget
         chunk_cost, chunk_batches = 0.0, 0
         done = 0
         # Overflow in exp or matmul at a diverging learning rate is detected from the cost below;
@@ -304,7 +304,7 @@ class Trainer:
 
                 epoch_end = self.batch == self.batches_per_epoch
                 out_of_budget = (max_batches is not None and done >= max_batches) or (
-                    max_seconds is not None and time.perf_counter() - start >= max_seconds)
+                    max_seconds is not None and time.perf_counter() - call_start >= max_seconds)
                 if epoch_end or out_of_budget:
                     now = time.perf_counter()
                     self.train_seconds += now - start

@@ -162,3 +162,11 @@ def test_bad_hyperparameters_are_rejected():
                 dict(activation="swish"), dict(hidden_units=2.5)]:
         with pytest.raises(ValueError):
             Hyperparams(**bad).validate()
+
+
+def test_time_budget_covers_the_whole_call_including_evaluation(mnist):
+    # small epochs end often; the budget must not restart at each epoch end
+    trainer = Trainer(subset(mnist, 600), Hyperparams(epochs=50, batch_size=600))
+    events = trainer.run(max_seconds=0.0)  # at least one batch, then the budget is spent
+    assert sum(isinstance(e, EpochStats) for e in events) == 1
+    assert not trainer.finished and trainer.epoch == 1
