@@ -41,9 +41,15 @@ def draw_page(browser, app_url):
 
 
 def canvas_box(page) -> dict:
+    """The live canvas's box, once it has stopped moving (the layout settles after a rerun)."""
     canvas = page.locator("canvas.upper-canvas")
     expect(canvas).to_have_count(1, timeout=30_000)  # the old canvas is gone after a Clear
     box = canvas.bounding_box()
+    for _ in range(50):
+        page.wait_for_timeout(100)
+        settled, box = box, canvas.bounding_box()
+        if box == settled:
+            break
     assert round(box["width"]) == CANVAS and round(box["height"]) == CANVAS
     return box
 
@@ -52,13 +58,33 @@ def prediction_metric(page):
     return page.locator("[data-testid='stMetric']").filter(has_text="Prediction")
 
 
+# True when the topmost element at (x, y), looking inside shadow roots, is the live drawing canvas
+# (not a canvas on its way out after a Clear, nor something laid over it).
+CANVAS_AT_POINT = """([x, y]) => {
+    let el = document.elementFromPoint(x, y);
+    while (el && el.shadowRoot) {
+        const inner = el.shadowRoot.elementFromPoint(x, y);
+        if (!inner || inner === el) break;
+        el = inner;
+    }
+    return !!el && el.matches("canvas.upper-canvas") && !el.dataset.cleared;
+}"""
+
+
 def draw(page, digit: Digit) -> float:
     """Draw the digit's strokes; return the monotonic time of the last mouse-up."""
     box = canvas_box(page)
     for stroke in digit.strokes:
-        x, y = stroke[0]
-        page.mouse.move(box["x"] + x, box["y"] + y)
-        page.wait_for_timeout(HOVER_MS)
+        for attempt in range(3):
+            x, y = box["x"] + stroke[0][0], box["y"] + stroke[0][1]
+            page.mouse.move(x, y)
+            page.wait_for_timeout(HOVER_MS)
+            if page.evaluate(CANVAS_AT_POINT, [x, y]):
+                break
+            box = canvas_box(page)  # the layout moved under the pointer: measure again
+        else:
+            page.screenshot(path="/tmp/draw6/fail2.png")
+            pytest.fail(f"the canvas is not under the pointer at the start of a stroke of {digit.name}")
         page.mouse.down()
         for x, y in stroke[1:]:
             page.mouse.move(box["x"] + x, box["y"] + y)
@@ -82,14 +108,17 @@ def read_prediction(page, strokes: int) -> tuple[int, float]:
 
 
 def clear(page) -> None:
+    """Press Clear and wait for the new, empty canvas (not the old one still on its way out)."""
+    page.locator("canvas.upper-canvas").evaluate_all("cs => cs.forEach(c => c.dataset.cleared = '1')")
     page.locator("section.main, [data-testid='stMain']").get_by_role("button", name="Clear").click()
     page.get_by_text("The canvas is empty").wait_for(timeout=30_000)
     expect(prediction_metric(page)).to_have_count(0)
+    expect(page.locator("canvas.upper-canvas:not([data-cleared])")).to_have_count(1, timeout=30_000)
     expect(page.locator("canvas.upper-canvas")).to_have_count(1, timeout=30_000)
 
 
 def test_empty_canvas_has_no_prediction(draw_page):
-    assert draw_page.get_by_text("The canvas is empty").is_visible()
+    expect(draw_page.get_by_text("The canvas is empty")).to_be_visible()
     assert prediction_metric(draw_page).count() == 0
     clear(draw_page)  # Clear on an empty canvas: still empty, no error
     assert draw_page.locator("[data-testid='stException']").count() == 0
@@ -104,6 +133,7 @@ def test_mouse_drawn_digits_are_recognised(draw_page):
         round_trip_ms.append((time.monotonic() - released) * 1000)
         server_ms.append(ms)
         results.append((digit, predicted))
+        print(f"{digit.name}: read as {predicted}, {round_trip_ms[-1]:.0f} ms", flush=True)
         assert draw_page.locator("[data-testid='stException']").count() == 0
         clear(draw_page)
 
