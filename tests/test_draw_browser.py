@@ -94,14 +94,16 @@ def draw(page, digit: Digit) -> float:
 
 
 def read_prediction(page, strokes: int) -> tuple[int, float]:
-    """(digit, server ms) once the page has read all ``strokes`` strokes."""
-    label = "stroke" if strokes == 1 else "strokes"
-    caption = page.get_by_text(re.compile(rf"\b{strokes} {label}, read in [\d.]+ ms"))
-    try:
-        caption.wait_for(timeout=30_000)
-    except Exception:
-        page.screenshot(path="/tmp/draw6/fail.png")
-        raise
+    """(digit, server ms) once the page has read all ``strokes`` strokes.
+
+    Polled every animation frame, so the time of its return is within a frame of the update.
+    """
+    pattern = rf"\b{strokes} {'stroke' if strokes == 1 else 'strokes'}, read in [\d.]+ ms"
+    page.wait_for_function(
+        """pattern => Array.from(document.querySelectorAll("[data-testid='stCaptionContainer']"))
+                           .some(caption => new RegExp(pattern).test(caption.innerText))""",
+        arg=pattern, polling="raf", timeout=30_000)
+    caption = page.get_by_text(re.compile(pattern))
     server_ms = float(re.search(r"read in ([\d.]+) ms", caption.inner_text()).group(1))
     value = prediction_metric(page).locator("[data-testid='stMetricValue']").inner_text()
     return int(value), server_ms
