@@ -173,14 +173,8 @@ def start_training(hparams: Hyperparams) -> None:
 
 
 def train_chunk(trainer: Trainer) -> None:
-    """Train about CHUNK_SECONDS. The batch cap comes from the measured speed, so a chunk also ends
-    on time when epochs are shorter than a chunk."""
-    if trainer.total_batches_done and trainer.train_seconds > 0:
-        per_second = trainer.total_batches_done / trainer.train_seconds
-        max_batches = max(1, int(per_second * CHUNK_SECONDS))
-    else:
-        max_batches = 20  # first chunk: measure the speed
-    trainer.run(max_batches=max_batches, max_seconds=CHUNK_SECONDS)
+    """Train about CHUNK_SECONDS (evaluation at an epoch's end included), then hand back to the page."""
+    trainer.run(max_seconds=CHUNK_SECONDS)
 
 
 def rerun_panel() -> None:
