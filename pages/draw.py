@@ -20,7 +20,7 @@ from pages.common import require_model
 
 CANVAS_SIDE = 280  # CSS px: 10x the 28x28 field
 # A 20 px box holds MNIST's digits with strokes ~2-3 px thick: a digit drawn ~200 px tall with an
-# 18 px brush has the same proportions. (Smaller drawings are thinned by the preprocessing.)
+# 18 px brush has the same proportions (the preprocessing evens out smaller and larger ones).
 BRUSH = 18
 INPUT_ZOOM = 7  # 28 px -> 196 px, crisp squares
 

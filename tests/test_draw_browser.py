@@ -83,7 +83,6 @@ def draw(page, digit: Digit) -> float:
                 break
             box = canvas_box(page)  # the layout moved under the pointer: measure again
         else:
-            page.screenshot(path="/tmp/draw6/fail2.png")
             pytest.fail(f"the canvas is not under the pointer at the start of a stroke of {digit.name}")
         page.mouse.down()
         for x, y in stroke[1:]:
