@@ -7,6 +7,10 @@
 import pandas  # noqa: F401
 import streamlit as st
 
+from pages.common import one_blas_thread
+
+one_blas_thread()
+
 st.set_page_config(page_title="MNIST neural-network lab", page_icon="🔢", layout="wide")
 
 page = st.navigation([

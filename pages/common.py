@@ -17,6 +17,16 @@ from nn_core import Mnist, RunResult, load_mnist
 TRAIN_PAGE = "pages/train.py"
 
 
+@st.cache_resource
+def one_blas_thread():
+    """Pin BLAS to one thread for the whole server, once. Sessions train in threads of one process;
+    nn_core's per-run ``blas_threads()`` limit would otherwise be entered and restored by concurrent
+    sessions in any order, leaving some chunks on two threads (4-15x slower on a shared core)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 @st.cache_resource(show_spinner="Loading MNIST (once per server)…")
 def mnist() -> Mnist:
     """The four MNIST arrays as uint8, one read-only copy for all sessions."""
