@@ -62,7 +62,13 @@ def active_run() -> RunResult | None:
 def require_model() -> RunResult | None:
     """The active run, or None after telling the user to train one first (with a link)."""
     run = active_run()
-    if run is None:
+    trainer = st.session_state.get("trainer")  # a run started on Train, paused while we are away
+    if trainer is not None:
+        where = f"epoch {trainer.epoch + 1} of {trainer.hparams.epochs}"
+        st.info(f"A training run is paused at {where}: it goes on when you return to Train."
+                + (" Meanwhile this page shows the previous model." if run is not None else ""))
+        st.page_link(TRAIN_PAGE, label="Back to Train", icon="🏋️")
+    elif run is None:
         st.info("No trained model yet in this session. Train one first (it takes a few seconds).")
         st.page_link(TRAIN_PAGE, label="Go to Train", icon="🏋️")
     return run
