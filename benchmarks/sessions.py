@@ -27,7 +27,9 @@ import argparse
 import json
 import os
 import re
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -145,7 +147,8 @@ def settled_rss(pid: int, seconds: float = 1.0) -> float:
 # PYTHONPATH (instrumentation of this benchmark only; the app is unchanged) answers each request
 # file with the number of live objects of a few types, after a full garbage collection.
 PROBE = """
-import gc, json, os, threading, time
+import faulthandler, gc, json, os, signal, threading, time
+faulthandler.register(signal.SIGUSR1, file=open(os.environ["SESSIONS_BENCHMARK_PROBE"] + ".stacks", "w"))
 def _answer(path=os.environ["SESSIONS_BENCHMARK_PROBE"], kinds=("AppSession", "RunResult", "Trainer", "Model")):
     while True:
         time.sleep(0.2)
@@ -353,9 +356,18 @@ def main(argv: list[str] | None = None) -> int:
                     failures.append(f"Stop while others train failed: {stop}")
             browser.close()
         rss["peak"] = rss_mb(pid, "VmHWM")
+    except BaseException:
+        # Say where the server's threads were, in case it hung (faulthandler, set up by the probe).
+        os.kill(pid, signal.SIGUSR1)
+        time.sleep(1)
+        print("server thread stacks:\n" + Path(probe.name, "counts.json.stacks").read_text()[-6000:], file=sys.stderr)
+        raise
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
         probe.cleanup()
 
     first = rss["first"]
