@@ -1,6 +1,6 @@
 """Two users train at once on one server: each gets its own, correct run, and Stop still works.
 
-Session A trains the post's default run; session B, opened with other settings in its link, trains a
+Session A trains the post's run (for more epochs); session B, opened with other settings in its link, trains a
 small network meanwhile, then starts again and stops that run while A is still training. Each run
 is deterministic (same settings and seed, same weights), so the accuracy each page shows must be
 exactly what ``nn_core`` computes for that session's own settings here: a mix-up of state between
@@ -20,9 +20,13 @@ from benchmarks.sessions import (  # noqa: E402  (after the path is set)
     MAIN, click_stop, click_train, exceptions, is_training, open_app, outcome, run_ended, shown_accuracy, wait_until)
 from nn_core import Hyperparams, Trainer  # noqa: E402
 
-# B's run: a quarter of A's width and under half its epochs, so it ends well before A does.
-B_QUERY = "?hidden=16&epochs=4&seed=7"
-B_SETTINGS = Hyperparams(hidden_units=16, epochs=4, seed=7)
+# A: the post's run for 20 epochs instead of 9, long enough to outlast both of B's runs.
+A_QUERY = "?epochs=20"
+A_SETTINGS = Hyperparams(epochs=20)
+# B: half A's width for 5 epochs, about a seventh of A's time, so B's first run ends well before A's
+# and its second run lasts long enough for its Stop to land before it finishes.
+B_QUERY = "?hidden=32&epochs=5&seed=7"
+B_SETTINGS = Hyperparams(hidden_units=32, epochs=5, seed=7)
 TIMEOUT = 300  # seconds for a run: ~6 s on an idle 2-core machine, far more when others share it
 
 
@@ -43,7 +47,7 @@ def two_pages(browser):
 
 def test_two_sessions_train_at_once_each_with_its_own_result_and_stop_works(app_url, two_pages, mnist):
     a, b = two_pages
-    open_app(a, app_url)
+    open_app(a, app_url + A_QUERY)
     open_app(b, app_url + B_QUERY)
 
     click_train(a)
@@ -69,7 +73,7 @@ def test_two_sessions_train_at_once_each_with_its_own_result_and_stop_works(app_
     assert exceptions(a) == [] and exceptions(b) == []
 
     # Each page shows exactly its own settings' result, as nn_core computes it alone.
-    expected_a = final_test_accuracy(mnist, Hyperparams())
+    expected_a = final_test_accuracy(mnist, A_SETTINGS)
     expected_b = final_test_accuracy(mnist, B_SETTINGS)
     assert f"{shown_accuracy(a):.2%}" == f"{expected_a:.2%}" and expected_a >= 0.97
     assert f"{b_accuracy:.2%}" == f"{expected_b:.2%}"
