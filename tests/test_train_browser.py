@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 MAIN = "[data-testid='stMain']"
 TRAINING_TIMEOUT_MS = 120_000  # a default run takes ~3 s alone; the machine is shared with other suites
@@ -73,7 +74,8 @@ def test_stop_keeps_the_partial_model(page, app_url):
     accuracy = metric_value(page, "Test accuracy")
     assert percent(accuracy.inner_text()) >= 90.0  # two or more epochs on the full set
     assert progress.count() == 0  # no longer training
-    assert main(page).get_by_role("button", name="Train", exact=True).is_enabled()
+    # the fragment shows the result at once; the full-page rerun that follows enables Train again
+    expect(main(page).get_by_role("button", name="Train", exact=True)).to_be_enabled(timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
 
 
