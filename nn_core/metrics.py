@@ -32,6 +32,3 @@ def report_rows(labels: np.ndarray, predictions: np.ndarray) -> list[dict]:
                      "f1-score": entry["f1-score"], "support": int(entry["support"])})
     return rows
 
-
-def report_text(labels: np.ndarray, predictions: np.ndarray) -> str:
-    return classification_report(labels, predictions, labels=DIGITS, digits=4, zero_division=0)

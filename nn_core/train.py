@@ -12,7 +12,7 @@ import math
 import sys
 
 from .data import DataError, load_mnist
-from .loop import Diverged, EpochStats, Hyperparams, Trainer
+from .loop import Diverged, EpochStats, Hyperparams, Trainer, train
 from .model import ACTIVATIONS
 from .persist import save_model
 
@@ -89,22 +89,21 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     trainer = Trainer(data, hparams)
-    while not trainer.finished:
-        for event in trainer.run(max_batches=trainer.batches_per_epoch):
-            if isinstance(event, EpochStats):
-                if args.json:
-                    print(json.dumps({
-                        "epoch": event.epoch, "train_cost": event.train_cost, "test_cost": event.test_cost,
-                        "train_accuracy": event.train_accuracy, "test_accuracy": event.test_accuracy,
-                        "train_seconds": round(event.train_seconds, 4),
-                        "eval_seconds": round(event.eval_seconds, 4)}), flush=True)
-                else:
-                    print(f"Epoch {event.epoch}: training cost = {event.train_cost:.6f}, test cost = "
-                          f"{event.test_cost:.6f}, test accuracy = {event.test_accuracy:.2%}"
-                          f" ({event.train_seconds:.2f} s)", flush=True)
-            elif isinstance(event, Diverged):
-                print(f"error: {event.message}", file=sys.stderr)
-                return 3
+    for event in train(data, hparams, trainer=trainer):
+        if isinstance(event, EpochStats):
+            if args.json:
+                print(json.dumps({
+                    "epoch": event.epoch, "train_cost": event.train_cost, "test_cost": event.test_cost,
+                    "train_accuracy": event.train_accuracy, "test_accuracy": event.test_accuracy,
+                    "train_seconds": round(event.train_seconds, 4),
+                    "eval_seconds": round(event.eval_seconds, 4)}), flush=True)
+            else:
+                print(f"Epoch {event.epoch}: training cost = {event.train_cost:.6f}, test cost = "
+                      f"{event.test_cost:.6f}, test accuracy = {event.test_accuracy:.2%}"
+                      f" ({event.train_seconds:.2f} s)", flush=True)
+        elif isinstance(event, Diverged):
+            print(f"error: {event.message}", file=sys.stderr)
+            return 3
     if not args.json:
         print("Done.")
     if args.save:

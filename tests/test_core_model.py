@@ -174,3 +174,19 @@ def test_time_budget_covers_the_whole_call_including_evaluation(mnist):
     events = trainer.run(max_seconds=0.12)
     epochs = sum(isinstance(e, EpochStats) for e in events)
     assert 1 <= epochs <= 3 and not trainer.finished
+
+
+def test_train_generator_reports_chunks_and_honours_a_stop_request(mnist):
+    from nn_core import ChunkStats, train
+
+    data = subset(mnist, 2000)  # 16 batches per epoch
+    trainer = Trainer(data, Hyperparams(epochs=3))
+    chunks = []
+    for event in train(data, trainer=trainer, chunk_batches=5, should_stop=lambda: len(chunks) >= 4):
+        if isinstance(event, ChunkStats):
+            chunks.append(event)
+    # an epoch's end closes a chunk (16) and the call goes on to its 5 batches (20); the stop request
+    # is seen before the next call
+    assert [c.total_batches_done for c in chunks] == [5, 10, 15, 16, 20]
+    assert trainer.status == "stopped" and trainer.total_batches_done == 20 and trainer.epoch == 1
+    assert all(0 < c.batch_cost < 3 for c in chunks)
