@@ -12,8 +12,8 @@ import numpy as np
 
 from . import metrics
 from .data import IMAGE_SIDE
-from .loop import EVAL_CHUNK, blas_threads
-from .model import Model, Workspace, cross_entropy_from_logits, forward, softmax
+from .loop import EVAL_CHUNK, chunked_logits
+from .model import Model, summed_cross_entropy
 
 
 @dataclass(eq=False)
@@ -68,30 +68,22 @@ class Diagnostics:
 def diagnose(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = EVAL_CHUNK) -> Diagnostics:
     """Run ``model`` over uint8 (n, 784) ``images`` once, in chunks, and derive everything else.
 
-    The logits come from the same ``forward`` on the same chunks as ``loop.evaluate`` (raw pixels,
+    The logits and the cost come from the same ``chunked_logits`` and cost as ``loop.evaluate`` (raw pixels,
     1/255 applied to X W1), so the accuracy here is exactly the one the Train page reports.
     """
     n = len(images)
     labels = np.asarray(labels, dtype=np.int64)
-    rows = min(chunk, n)
-    dtype = model.flat.dtype
-    ws = Workspace(model.hidden_units, rows, dtype)
-    cast = np.empty((rows, images.shape[1]), dtype)  # (rows, 784) pixels 0-255 as floats
-    input_scale = 1 / 255 if images.dtype == np.uint8 else 1.0
     probabilities = np.empty((n, 10), np.float32)
     predictions = np.empty(n, np.int64)  # argmax of the logits, as evaluate takes it (softmax may tie)
     total_cost = 0.0
     # a diverged model's overflow shows in its cost, not as warnings
-    with blas_threads(), np.errstate(all="ignore"):
-        for start in range(0, n, chunk):
-            m = min(chunk, n - start)
-            X = cast[:m]
-            np.copyto(X, images[start : start + m], casting="unsafe")
-            _, logits = forward(model, X, ws, input_scale)  # (m, 10) view into ws
-            y = labels[start : start + m]
-            predictions[start : start + m] = np.argmax(logits, axis=1)
-            total_cost += float(cross_entropy_from_logits(logits, y).sum(dtype=np.float64))
-            probabilities[start : start + m] = softmax(logits)
+    with np.errstate(all="ignore"):
+        for rows, logits, ws in chunked_logits(model, images, chunk):
+            y = labels[rows]
+            predictions[rows] = np.argmax(logits, axis=1)
+            total_cost += summed_cross_entropy(logits, ws.scaled_one_hot(y, 1.0), 1.0, ws)
+            # summed_cross_entropy leaves exp(z - max) in logits and the row sums in ws.rowsum
+            np.divide(logits, ws.rowsum[: len(y), None], out=probabilities[rows])
     return Diagnostics(labels=labels, probabilities=probabilities, predictions=predictions, cost=total_cost / n,
                        confusion=metrics.confusion(labels, predictions).astype(np.int64),
                        report=metrics.report_rows(labels, predictions))

@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .data import Mnist, scale_pixels
-from .model import ACTIVATIONS, Model, Workspace, forward, forward_backward
+from .model import ACTIVATIONS, Model, Workspace, forward, forward_backward, summed_cross_entropy
 from .optim import Momentum
 
 CHANCE_COST = math.log(10)  # cross-entropy of a uniform guess over 10 digits
@@ -157,36 +157,37 @@ class RunResult:
                 "train_seconds": self.train_seconds, "epochs_trained": last.epoch}
 
 
-def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = EVAL_CHUNK) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) over a whole set, in chunks; images uint8 or float (n, 784)."""
+def chunked_logits(model: Model, images: np.ndarray, chunk: int = EVAL_CHUNK
+                   ) -> Iterator[tuple[slice, np.ndarray, Workspace]]:
+    """The model over a whole set (uint8 or float (n, 784)), a chunk at a time, in reused buffers.
+
+    Yields (rows, logits (m, 10), workspace); the logits are a view into the workspace, valid until
+    the next chunk. uint8 pixels are only cast (0-255): forward applies the 1/255 to X W1.
+    """
     n = len(images)
     rows = min(chunk, n)
     dtype = model.flat.dtype
-    ws = Workspace(model.hidden_units, rows, dtype)  # buffers reused by every chunk
-    # uint8 pixels are only cast (0-255); forward applies the 1/255 to X W1, 12x fewer numbers
+    ws = Workspace(model.hidden_units, rows, dtype)
     input_scale = 1 / 255 if images.dtype == np.uint8 else 1.0
     cast = np.empty((rows, images.shape[1]), dtype) if images.dtype != dtype else None
-    total_cost, correct = 0.0, 0
     with blas_threads():
         for start in range(0, n, chunk):
             X = images[start : start + chunk]
-            y = labels[start : start + chunk]
-            m = len(X)
             if cast is not None:
-                X = cast[:m]
+                X = cast[: len(X)]
                 np.copyto(X, images[start : start + chunk], casting="unsafe")
-            _, logits = forward(model, X, ws, input_scale)  # (m, 10)
-            correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
-            # cost = log sum exp(z - max) + max - z_true, summed over the chunk
-            rowmax, rowsum = ws.rowmax[:m], ws.rowsum[:m]
-            np.maximum.reduce(logits, axis=1, out=rowmax)
-            logits -= rowmax[:, None]
-            true_logits = float(np.vdot(ws.scaled_one_hot(y, 1.0), logits))
-            np.exp(logits, out=logits)
-            np.add.reduce(logits, axis=1, out=rowsum)
-            np.log(rowsum, out=rowsum)
-            total_cost += float(np.add.reduce(rowsum, dtype=np.float64)) - true_logits
-    return total_cost / n, correct / n
+            _, logits = forward(model, X, ws, input_scale)
+            yield slice(start, start + len(X)), logits, ws
+
+
+def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = EVAL_CHUNK) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) over a whole set, in chunks; images uint8 or float (n, 784)."""
+    total_cost, correct = 0.0, 0
+    for rows, logits, ws in chunked_logits(model, images, chunk):
+        y = labels[rows]
+        correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
+        total_cost += summed_cross_entropy(logits, ws.scaled_one_hot(y, 1.0), 1.0, ws)
+    return total_cost / len(images), correct / len(images)
 
 
 def _bad(cost: float) -> bool:

@@ -212,6 +212,24 @@ def forward(model: Model, X: np.ndarray, ws: Workspace, input_scale: float = 1.0
     return A1, Z2
 
 
+def summed_cross_entropy(Z2: np.ndarray, targets: np.ndarray, scale: float, ws: Workspace) -> float:
+    """Sum over the rows of -log softmax(Z2)[y], stably: log sum exp(z - max) - (z_true - max).
+
+    ``targets`` (m, 10) is ``scale * onehot(y)`` (from ``ws.scaled_one_hot``). Z2 (m, 10) is left
+    holding exp(Z2 - row max) and ``ws.rowsum[:m]`` its row sums, for the softmax's gradient or
+    probabilities.
+    """
+    m = len(Z2)
+    rowmax, rowsum, logsum = ws.rowmax[:m], ws.rowsum[:m], ws.logsum[:m]
+    np.maximum.reduce(Z2, axis=1, out=rowmax)
+    Z2 -= rowmax[:, None]
+    true_logits = float(np.vdot(targets, Z2)) / scale  # sum of the shifted true-class logits
+    np.exp(Z2, out=Z2)
+    np.add.reduce(Z2, axis=1, out=rowsum)
+    np.log(rowsum, out=logsum)
+    return float(np.add.reduce(logsum, dtype=np.float64)) - true_logits
+
+
 def forward_backward(model: Model, X: np.ndarray, y: np.ndarray, ws: Workspace,
                      input_scale: float = 1.0, grad_scale: float = 1.0) -> float:
     """Mean cross-entropy of the batch; gradients of that mean, times ``grad_scale``, in ``ws.grad``.
@@ -222,19 +240,11 @@ def forward_backward(model: Model, X: np.ndarray, y: np.ndarray, ws: Workspace,
     """
     m = len(X)
     A1, Z2 = forward(model, X, ws, input_scale)
-    dA1, tmp = ws.dA1[:m], ws.tmp[:m]
-    rowmax, rowsum, logsum = ws.rowmax[:m], ws.rowsum[:m], ws.logsum[:m]
+    dA1, tmp, rowsum = ws.dA1[:m], ws.tmp[:m], ws.rowsum[:m]
 
-    # stable softmax cross-entropy: shift by the row max; cost = mean(log sum exp) - mean(z_true)
-    np.maximum.reduce(Z2, axis=1, out=rowmax)
-    Z2 -= rowmax[:, None]
     scale = grad_scale / m  # dZ2 = grad_scale * (softmax - onehot) / m
     targets = ws.scaled_one_hot(y, scale)  # (m, 10)
-    true_logits = float(np.vdot(targets, Z2)) / scale  # sum of the shifted true-class logits
-    np.exp(Z2, out=Z2)
-    np.add.reduce(Z2, axis=1, out=rowsum)
-    np.log(rowsum, out=logsum)
-    cost = (float(np.add.reduce(logsum, dtype=np.float64)) - true_logits) / m
+    cost = summed_cross_entropy(Z2, targets, scale, ws) / m  # leaves exp(shifted) in Z2, sums in rowsum
 
     # backward: dZ2 (m, 10) = exp(shifted) * scale / rowsum - scale * onehot
     np.divide(scale, rowsum, out=rowsum)
