@@ -20,9 +20,10 @@ from benchmarks.sessions import (  # noqa: E402  (after the path is set)
     MAIN, click_stop, click_train, exceptions, is_training, open_app, outcome, run_ended, shown_accuracy, wait_until)
 from nn_core import Hyperparams, Trainer  # noqa: E402
 
-# A: the post's run for 20 epochs instead of 9, long enough to outlast both of B's runs.
-A_QUERY = "?epochs=20"
-A_SETTINGS = Hyperparams(epochs=20)
+# A: the post's run for 40 epochs instead of 9, long enough to outlast both of B's runs and B's Stop
+# (Stop can take a couple of chunks, up to 1.5 s each, while two sessions share the cores).
+A_QUERY = "?epochs=40"
+A_SETTINGS = Hyperparams(epochs=40)
 # B: half A's width for 5 epochs, about a seventh of A's time, so B's first run ends well before A's
 # and its second run lasts long enough for its Stop to land before it finishes.
 B_QUERY = "?hidden=32&epochs=5&seed=7"
