@@ -7,7 +7,7 @@
 import pandas  # noqa: F401
 import streamlit as st
 
-from pages.common import one_blas_thread
+from ui.server import one_blas_thread
 
 one_blas_thread()
 

@@ -1,7 +1,7 @@
 """Many users on one server: browser sessions train with defaults; server memory and run times.
 
-Starts the app the way the tests do (``tests/conftest.py``'s ``start_server``: a free port), then
-drives headless Chromium through Playwright, each session a new browser context (so a new
+Starts the app and drives headless Chromium through Playwright the way the tests do (with
+``tests/browser.py``: a server on a free port), each session a new browser context (so a new
 Streamlit session) that presses Train with the default settings inside the main area and waits
 for the run's outcome and its "Test accuracy" metric.
 
@@ -15,7 +15,7 @@ for the run's outcome and its "Test accuracy" metric.
    mid-run. Each run must end "finished" with accuracy >= 97%, the Stop must take effect while
    the others train, and no page may show an exception.
 
-    python benchmarks/sessions.py --sessions 1 4 8 --concurrent 4
+    python -m benchmarks.sessions --sessions 1 4 8 --concurrent 4   # from the repository's root
 
 Exit status 0 when every check passed, 1 otherwise. Times are wall-clock from the click on Train
 to the run's outcome on the page (training, the per-epoch evaluations and the page's reruns).
@@ -26,92 +26,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from playwright.sync_api import sync_playwright
 
-MAIN = "section.main, [data-testid='stMain']"  # the app's own area (the header has its own Stop)
+from tests.browser import (exceptions, is_training, launch_chromium, new_page, open_app, outcome, press, rss_mb,
+                           run_ended, shown_accuracy, start_server, stop_server, wait_until)
+
 MIN_ACCURACY = 0.97  # the default run reaches ~97.6%
 RUN_TIMEOUT = 900.0  # seconds for one run, however crowded the machine
-
-
-# --- driving one session's Train page (also used by tests/test_sessions.py) -------------------
-
-def main_area(page):
-    return page.locator(MAIN)
-
-
-def open_app(page, url: str, timeout: float = 120.0) -> None:
-    """Load the app (its default page is Train) and wait until its Train button is usable."""
-    page.goto(url)
-    main_area(page).get_by_role("button", name="Train", exact=True).wait_for(timeout=timeout * 1000)
-    page.wait_for_function(  # Streamlit's header shows a running icon while a script runs
-        "() => !document.querySelector(\"[data-testid='stStatusWidgetRunningIcon']\")", timeout=timeout * 1000)
-
-
-def click_train(page) -> float:
-    """Press the page's Train button; return when it was pressed (time.monotonic)."""
-    main_area(page).get_by_role("button", name="Train", exact=True).click()
-    return time.monotonic()
-
-
-def click_stop(page) -> float:
-    main_area(page).get_by_role("button", name="Stop", exact=True).click()
-    return time.monotonic()
-
-
-def is_training(page) -> bool:
-    """True while this session's run is going (the page's own Stop button is enabled)."""
-    stop = main_area(page).get_by_role("button", name="Stop", exact=True)
-    return stop.count() > 0 and stop.first.is_enabled()
-
-
-def shown_accuracy(page) -> float | None:
-    """The "Test accuracy" metric as a fraction, or None while it is not on the page."""
-    metric = main_area(page).locator("[data-testid='stMetric']").filter(has_text="Test accuracy")
-    if metric.count() == 0:
-        return None
-    match = re.search(r"(\d+(?:\.\d+)?)\s*%", metric.first.locator("[data-testid='stMetricValue']").inner_text())
-    return float(match.group(1)) / 100 if match else None
-
-
-def outcome(page) -> str | None:
-    """How the page says the last run ended: "finished", "stopped", "diverged", or None."""
-    for alert in main_area(page).locator("[data-testid='stAlert']").all_inner_texts():
-        match = re.search(r"Run #\d+ (finished|stopped|diverged)", alert)
-        if match:
-            return match.group(1)
-    return None
-
-
-def exceptions(page) -> list[str]:
-    """The text of every exception element on the page (first lines: the error and where)."""
-    return [text[:600] for text in page.locator("[data-testid='stException']").all_inner_texts()]
-
-
-def run_ended(page) -> bool:
-    """The page is done with a run: Stop disabled again, the outcome and the metric shown.
-    (While the page redraws after a run, the outcome appears before the metric and the buttons.)"""
-    return not is_training(page) and outcome(page) is not None and shown_accuracy(page) is not None
-
-
-def wait_until(condition, timeout: float) -> bool:
-    """Poll ``condition`` every 50 ms; whether it came true within ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def wait_runs(pages: list, started: list[float], timeout: float = RUN_TIMEOUT) -> list[float | None]:
@@ -128,14 +57,6 @@ def wait_runs(pages: list, started: list[float], timeout: float = RUN_TIMEOUT) -
 
 
 # --- the server's memory ----------------------------------------------------------------------
-
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    """Resident memory of a process in MB (VmRSS now, or VmHWM: its peak), from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024  # kB -> MB
-    raise RuntimeError(f"no {field} for process {pid}")
-
 
 def settled_rss(pid: int, seconds: float = 1.0) -> float:
     """RSS after a short pause (the server finishes sending and freeing after a run)."""
@@ -209,11 +130,6 @@ class Run:
         return f"{took}, {accuracy}{problem}"
 
 
-def new_page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    return context, context.new_page()
-
-
 def train_one_after_another(browser, url: str, pid: int, count: int, wave: str) -> tuple[list[Run], dict]:
     """``count`` new sessions, each trains once, in turn; RSS after each. Contexts stay open."""
     contexts, runs, rss = [], [], {}
@@ -224,7 +140,7 @@ def train_one_after_another(browser, url: str, pid: int, count: int, wave: str) 
         if n == 1 and wave == "first":
             rss["data"] = settled_rss(pid)
             print(f"first page open, data loaded             RSS {rss['data']:7.1f} MB", flush=True)
-        [seconds] = wait_runs([page], [click_train(page)])
+        [seconds] = wait_runs([page], [press(page, "Train")])
         runs.append(Run.read(n, page, seconds))
         rss[n] = settled_rss(pid)
         print(f"{wave} wave, session {n:2d}: {runs[-1].describe():32s} RSS {rss[n]:7.1f} MB", flush=True)
@@ -254,15 +170,15 @@ def train_at_once(browser, url: str, pid: int, concurrent: int, stop_after: floa
         pages.append(page)
         open_app(page, url)
     trainers, stopper = pages[:concurrent], pages[concurrent]
-    started = [click_train(page) for page in trainers]
-    stop_started = click_train(stopper)
+    started = [press(page, "Train") for page in trainers]
+    stop_started = press(stopper, "Train")
 
     # The extra session presses Stop mid-run, while the others train.
     stop: dict = {"ok": False}
     if wait_until(lambda: is_training(stopper), RUN_TIMEOUT):
         time.sleep(max(0.0, stop_after - (time.monotonic() - stop_started)))
         stop["others_training"] = sum(is_training(page) for page in trainers)
-        pressed = click_stop(stopper)
+        pressed = press(stopper, "Stop")
         stop["pressed_after"] = pressed - stop_started
         ended = wait_until(lambda: (outcome(stopper) is not None and not is_training(stopper))
                            or bool(exceptions(stopper)), RUN_TIMEOUT)
@@ -302,10 +218,6 @@ def main(argv: list[str] | None = None) -> int:
     if counts[0] < 1 or args.concurrent < 0:
         parser.error("--sessions must be positive, --concurrent non-negative")
 
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_server
-
     probe = tempfile.TemporaryDirectory(prefix="sessions-benchmark-")
     server, url = start_server({"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.ttl),
                                 **probe_env(probe.name)})
@@ -321,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            browser = launch_chromium(playwright)
             print(f"# memory: {counts[-1]} sessions train one after another ({url}, server pid {pid})")
             rss["idle"] = settled_rss(pid)
             print(f"server idle (no session yet)             RSS {rss['idle']:7.1f} MB", flush=True)
@@ -363,11 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         print("server thread stacks:\n" + Path(probe.name, "counts.json.stacks").read_text()[-6000:], file=sys.stderr)
         raise
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
         probe.cleanup()
 
     first = rss["first"]

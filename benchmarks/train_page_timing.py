@@ -1,4 +1,4 @@
-"""Train page, measured in headless Chromium against a live server (``python benchmarks/train_page_timing.py``).
+"""Train page, measured in headless Chromium against a live server (``python -m benchmarks.train_page_timing``).
 
 Prints, per repetition and as medians:
 - press-to-metric: seconds from clicking Train (default settings) to the "Test accuracy" metric;
@@ -8,7 +8,7 @@ Prints, per repetition and as medians:
 - the server's RSS (VmRSS, and the peak VmHWM) from /proc: after MNIST is loaded, and after each run.
 
 Each repetition uses a fresh server and browser context. The machine is shared, so read the ratio
-(page / bare, measured side by side) rather than the absolute seconds.
+(page / bare, measured side by side) rather than the absolute seconds. Run it from the repository's root.
 """
 
 from __future__ import annotations
@@ -16,22 +16,12 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from playwright.sync_api import sync_playwright
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
-
-MAIN = "[data-testid='stMain']"
-
-
-def rss_mb(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) of a process, in MB."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return tuple(int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM"))
+from tests.browser import (launch_chromium, main_area, metric_value, new_page, open_app, press, rss_mb, start_server,
+                           stop_server, wait_for_metric)
 
 
 def bare_run_seconds() -> float:
@@ -45,58 +35,43 @@ def bare_run_seconds() -> float:
     return time.perf_counter() - start
 
 
-def metric(page, label: str):
-    return page.locator(MAIN).locator("[data-testid='stMetric']").filter(has_text=label).locator(
-        "[data-testid='stMetricValue']")
-
-
 def one_repetition(browser) -> dict:
     process, url = start_server()
     try:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.goto(url)
-        train = page.locator(MAIN).get_by_role("button", name="Train", exact=True)
-        train.wait_for(timeout=60_000)
+        context, page = new_page(browser)
+        open_app(page, url)
         loaded = rss_mb(process.pid)
-        start = time.perf_counter()
-        train.click()
-        metric(page, "Test accuracy").wait_for(timeout=300_000)
-        press_to_metric = time.perf_counter() - start
-        accuracy = metric(page, "Test accuracy").inner_text()
-        train_time = float(metric(page, "Training time").inner_text().removesuffix(" s"))
-        after_one = rss_mb(process.pid)
+        started = press(page, "Train")
+        wait_for_metric(page, "Test accuracy", 300_000)
+        press_to_metric = time.monotonic() - started
+        accuracy = metric_value(page, "Test accuracy").inner_text()
+        train_time = float(metric_value(page, "Training time").inner_text().removesuffix(" s"))
+        after_one, hwm_one = rss_mb(process.pid), rss_mb(process.pid, "VmHWM")
         context.close()
 
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.goto(f"{url}/?epochs=50")
-        page.locator(MAIN).get_by_role("button", name="Train", exact=True).click()
-        page.locator(MAIN).locator("[data-testid='stProgress']").filter(
+        context, page = new_page(browser)
+        open_app(page, f"{url}/?epochs=50")
+        press(page, "Train")
+        main_area(page).locator("[data-testid='stProgress']").filter(
             has_text=re.compile(r"Epoch [3-9]/50")).wait_for(timeout=300_000)
-        start = time.perf_counter()
-        page.locator(MAIN).get_by_role("button", name="Stop", exact=True).click()
-        page.locator(MAIN).get_by_text("stopped by you").wait_for(timeout=60_000)
-        stop = time.perf_counter() - start
+        started = press(page, "Stop")
+        main_area(page).get_by_text("stopped by you").wait_for(timeout=60_000)
+        stop = time.monotonic() - started
         after_two = rss_mb(process.pid)
         context.close()
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_server(process)
     return {"press_to_metric": press_to_metric, "train_time": train_time, "accuracy": accuracy, "stop": stop,
-            "rss_loaded": loaded[0], "rss_one_run": after_one[0], "hwm_one_run": after_one[1],
-            "rss_two_runs": after_two[0]}
+            "rss_loaded": loaded, "rss_one_run": after_one, "hwm_one_run": hwm_one, "rss_two_runs": after_two}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     rows = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         for repetition in range(args.repeat):
             row = one_repetition(browser)
             row["bare"] = bare_run_seconds()

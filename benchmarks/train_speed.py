@@ -8,7 +8,7 @@ round after round) so a burst of load from other processes hits every line alike
 
 Lines:
   nn_core                  Trainer as the app runs it (uint8 data, each batch gathered and cast,
-                           1/255 applied after X W1; nn_core.loop.BLAS_THREADS, 1)
+                           1/255 applied after X W1; one BLAS thread, Trainer's default)
   nn_core, 2 BLAS threads  the same with two BLAS threads
   nn_core, float32 data    the same fed float32 images held in memory (issue 7: memory vs speed)
   post, faithful port      the post's loop in NumPy float64, column-major, fresh copies each epoch,
@@ -36,9 +36,9 @@ that time over the training time). Each line shows wall time and the process's C
 crowded machine wall time is mostly waiting for a core, while for single-threaded lines CPU time
 is the work itself (for multi-threaded lines it adds up every thread, spinning included).
 
-    python benchmarks/train_speed.py --repeats 3
-    python benchmarks/train_speed.py --repeats 3 --threads 1 --skip "2 BLAS"   # a crowded machine
-    python benchmarks/train_speed.py --repeats 1 --epochs 2 --skip post scikit   # quick look
+    python -m benchmarks.train_speed --repeats 3          # from the repository's root
+    python -m benchmarks.train_speed --repeats 3 --threads 1 --skip "2 BLAS"   # a crowded machine
+    python -m benchmarks.train_speed --repeats 1 --epochs 2 --skip post scikit   # quick look
 
 torch is optional (``pip install torch==2.13.0``; not in requirements). Exit status 1 if a line
 that shares the post's math misses its test accuracy by 0.0005 or more.
@@ -54,18 +54,13 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
-
-from nn_core import Hyperparams, Mnist, Model, Trainer, load_mnist  # noqa: E402
-from nn_core import loop  # noqa: E402
+from nn_core import Hyperparams, Mnist, Model, Trainer, load_mnist
+from nn_core.evaluation import evaluate
 
 ACCURACY_TOLERANCE = 0.0005  # "the same accuracy to 3 decimals"
 
@@ -150,19 +145,14 @@ def nn_core_line(threads: int | None = None, float_data: bool = False) -> Callab
         data = setup.data
         if float_data:
             data = Mnist(setup.X_train, data.train_labels, setup.X_test, data.test_labels)
-        saved, evaluate = loop.BLAS_THREADS, loop.evaluate
-        if threads is not None:
-            loop.BLAS_THREADS = threads
-        trainer = Trainer(data, setup.hp)
+        trainer = Trainer(data, setup.hp, threads=threads or 1)
         clock = Clock()
-        loop.evaluate = clock.evaluation(evaluate)  # the Trainer's per-epoch evaluation, timed apart
-        try:
-            while not trainer.finished:
-                trainer.run(max_batches=trainer.batches_per_epoch)  # one epoch per call, as the CLI does
-        finally:
-            loop.BLAS_THREADS, loop.evaluate = saved, evaluate
+        while not trainer.finished:
+            trainer.run(max_batches=trainer.batches_per_epoch)  # one epoch per call, as the CLI does
         assert trainer.status == "done", trainer.status
-        outcome = clock.outcome(trainer.history[-1].test_accuracy)
+        # the Trainer's per-epoch evaluation is timed apart (its EpochStats), as Clock does for other lines
+        clock.eval_wall = clock.eval_cpu = sum(stats.eval_seconds for stats in trainer.epochs)
+        outcome = clock.outcome(trainer.epochs[-1].test_accuracy)
         outcome.seconds = trainer.train_seconds  # the Trainer's own count (Python outside run() excluded)
         return outcome
     return run
@@ -391,13 +381,13 @@ def matmul_line(threads: int) -> Callable[[Setup], Outcome]:
 def eval_chunks(setup: Setup, repeats: int) -> None:
     model = setup.init.copy()
     print("\nEvaluation of the train + test sets (70,000 images), by chunk size, uint8 data, "
-          f"{loop.BLAS_THREADS} BLAS thread(s), median of {repeats}:")
+          "1 BLAS thread, median of {repeats}:")
     for chunk in (1024, 2048, 4096, 8192):
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            loop.evaluate(model, setup.data.train_images, setup.data.train_labels, chunk)
-            loop.evaluate(model, setup.data.test_images, setup.data.test_labels, chunk)
+            evaluate(model, setup.data.train_images, setup.data.train_labels, chunk)
+            evaluate(model, setup.data.test_images, setup.data.test_labels, chunk)
             times.append(time.perf_counter() - start)
         print(f"  chunk {chunk:5d}: {statistics.median(times) * 1000:6.1f} ms")
 
@@ -473,9 +463,9 @@ def main(argv=None) -> int:
     others = args.threads  # BLAS / torch threads for the lines that are not nn_core (None: library default)
     blas_others = f"BLAS {others}" if others else "BLAS default"
     lines = [
-        Line("nn_core", nn_core_line(), f"BLAS {loop.BLAS_THREADS}"),
+        Line("nn_core", nn_core_line(), "BLAS 1"),
         Line("nn_core, 2 BLAS threads", nn_core_line(threads=2), "BLAS 2"),
-        Line("nn_core, float32 data", nn_core_line(float_data=True), f"BLAS {loop.BLAS_THREADS}"),
+        Line("nn_core, float32 data", nn_core_line(float_data=True), "BLAS 1"),
         Line("post, faithful port (float64)", with_blas(post_line, others), blas_others),
         Line("scikit-learn MLP (lr 0.4)", with_blas(sklearn_line, others), blas_others),
     ]
@@ -497,7 +487,7 @@ def main(argv=None) -> int:
 
     blas = ", ".join(f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)" for i in threadpool_info()
                      if i["user_api"] == "blas")
-    print(f"python benchmarks/train_speed.py {shlex.join(argv if argv is not None else sys.argv[1:])}")
+    print(f"python -m benchmarks.train_speed {shlex.join(argv if argv is not None else sys.argv[1:])}")
     print(f"{hp.epochs} epochs x {setup.batches} batches, {args.repeats} interleaved repeats; BLAS: {blas}")
     warm = Setup(setup.data, Hyperparams(epochs=1), setup.init, setup.permutations[:1], setup.X_train,
                  setup.X_test, setup.y_train, setup.y_test)

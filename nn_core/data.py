@@ -136,17 +136,6 @@ def load_mnist(directory: Path | str = DATA_DIR, verify: bool = True) -> Mnist:
     return Mnist(**arrays)
 
 
-def load_mnist_float(directory: Path | str = DATA_DIR) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(X_train, y_train, X_test, y_test): float32 images in [0, 1] (n, 784), int64 labels (n,)."""
-    data = load_mnist(directory)
-    return (
-        scale_pixels(data.train_images),
-        data.train_labels.astype(np.int64),
-        scale_pixels(data.test_images),
-        data.test_labels.astype(np.int64),
-    )
-
-
 def write_idx(path: Path, array: np.ndarray) -> None:
     """Write a uint8 array as a gzip-compressed IDX file (for tests and tools)."""
     array = np.ascontiguousarray(array, dtype=np.uint8)

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import metrics
 from .data import IMAGE_SIDE
-from .loop import EVAL_CHUNK, chunked_logits
+from .evaluation import EVAL_CHUNK, chunked_logits
 from .model import Model, summed_cross_entropy
 
 
@@ -31,16 +31,6 @@ class Diagnostics:
     @property
     def accuracy(self) -> float:
         return float(np.trace(self.confusion) / self.confusion.sum())
-
-    @property
-    def confidence(self) -> np.ndarray:
-        """(n,) probability the model gave to the digit it predicted."""
-        return self.probabilities[np.arange(len(self.predictions)), self.predictions]
-
-    def rates(self) -> np.ndarray:
-        """(10, 10) confusion counts divided by each true digit's count (rows sum to 1)."""
-        support = self.confusion.sum(axis=1, keepdims=True)
-        return self.confusion / np.maximum(support, 1)
 
     def cell(self, true_digit: int, predicted_digit: int) -> np.ndarray:
         """Indices of the examples in one confusion cell, in the order the page shows them.
@@ -68,7 +58,7 @@ class Diagnostics:
 def diagnose(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = EVAL_CHUNK) -> Diagnostics:
     """Run ``model`` over uint8 (n, 784) ``images`` once, in chunks, and derive everything else.
 
-    The logits and the cost come from the same ``chunked_logits`` and cost as ``loop.evaluate`` (raw pixels,
+    The logits and the cost come from the same ``chunked_logits`` and cost as ``evaluation.evaluate`` (raw pixels,
     1/255 applied to X W1), so the accuracy here is exactly the one the Train page reports.
     """
     n = len(images)
@@ -95,52 +85,6 @@ def top_probabilities(probabilities: np.ndarray, k: int = 3) -> list[tuple[int, 
     return [(int(d), float(probabilities[d])) for d in order]
 
 
-def cell_from_selection(points: list[dict]) -> tuple[int, int] | None:
-    """(true, predicted) of the first clicked confusion cell in a Plotly selection, else None.
-
-    The page draws the heatmap's x as predicted digit and y as true digit, so a point's x/y
-    are the cell (heatmap clicks arrive through an invisible marker at each cell's centre).
-    """
-    for point in points or []:
-        x, y = point.get("x"), point.get("y")
-        if x is None or y is None:
-            continue
-        try:
-            predicted_digit, true_digit = int(round(float(x))), int(round(float(y)))
-        except (TypeError, ValueError):
-            continue
-        if 0 <= true_digit < 10 and 0 <= predicted_digit < 10:
-            return true_digit, predicted_digit
-    return None
-
-
 def unit_weight_images(model: Model) -> np.ndarray:
     """(H, 28, 28): each hidden unit's 784 incoming weights laid out as the image it looks at."""
     return np.ascontiguousarray(model.W1.T).reshape(model.hidden_units, IMAGE_SIDE, IMAGE_SIDE)
-
-
-def symmetric_limit(values: np.ndarray, percentile: float = 100.0) -> float:
-    """One colour-scale limit for all of ``values``: the ``percentile`` of |values| (>0)."""
-    limit = float(np.percentile(np.abs(values), percentile)) if values.size else 0.0
-    return limit if np.isfinite(limit) and limit > 0 else 1.0
-
-
-def diverging_rgb(values: np.ndarray, limit: float) -> np.ndarray:
-    """Map values in [-limit, limit] to uint8 RGB (..., 3): blue negative, white zero, red positive.
-
-    Values beyond the limit saturate; NaN becomes grey. The same limit for every image makes
-    their colours comparable.
-    """
-    t = np.clip(np.nan_to_num(values / limit, nan=0.0), -1.0, 1.0)[..., None]  # (..., 1)
-    white = np.array([255.0, 255.0, 255.0])
-    red, blue = np.array([178.0, 24.0, 43.0]), np.array([33.0, 102.0, 172.0])
-    rgb = np.where(t >= 0, white + t * (red - white), white - t * (blue - white))
-    rgb[np.isnan(values)] = 128.0
-    return rgb.round().astype(np.uint8)
-
-
-def enlarge(images: np.ndarray, factor: int, rgb: bool = False) -> np.ndarray:
-    """Nearest-neighbour upscaling of (..., h, w) images, or (..., h, w, 3) with ``rgb``, so each
-    pixel stays a crisp square instead of being blurred by the browser."""
-    h_axis, w_axis = (-3, -2) if rgb else (-2, -1)
-    return images.repeat(factor, axis=h_axis).repeat(factor, axis=w_axis)

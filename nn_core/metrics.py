@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
+from sklearn.metrics import classification_report, confusion_matrix
 
 DIGITS = list(range(10))
 
 
-def accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:
-    return float(accuracy_score(labels, predictions))
-
-
-def confusion(labels: np.ndarray, predictions: np.ndarray, normalize: bool = False) -> np.ndarray:
-    """(10, 10): row = true digit, column = predicted digit; counts, or rates per true digit."""
-    return confusion_matrix(labels, predictions, labels=DIGITS, normalize="true" if normalize else None)
+def confusion(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """(10, 10) counts: row = true digit, column = predicted digit."""
+    return confusion_matrix(labels, predictions, labels=DIGITS)
 
 
 def report_rows(labels: np.ndarray, predictions: np.ndarray) -> list[dict]:

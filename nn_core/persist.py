@@ -1,8 +1,10 @@
 """Save and load trained models as ``.npz``: arrays only, never pickle.
 
 A file holds W1 b1 W2 b2 (float32), the hyperparameters as one JSON string, and the final
-metrics as another. Loading reads with ``allow_pickle=False`` and checks every key, shape and
-dtype, so an upload from a stranger is either a valid model or a clear ``ModelFileError``.
+metrics as another. Loading reads the zip itself: every member's declared size, then each ``.npy``
+header's dtype and shape, are checked before its data is decompressed or any array allocated, and
+object arrays are refused, never unpickled. An upload from a stranger is either a valid model or a
+clear ``ModelFileError``, within a bounded amount of memory.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .loop import Hyperparams
 from .model import CLASSES, INPUTS, Model
+from .settings import BY_NAME, Hyperparams
 
 FORMAT = "nn_core.mlp.v1"
 ARRAY_KEYS = ("W1", "b1", "W2", "b2")
 KEYS = set(ARRAY_KEYS) | {"format", "hyperparams", "metrics"}
-MAX_HIDDEN = 4096  # refuse absurd sizes before allocating anything
+MAX_HIDDEN = BY_NAME["hidden_units"].high  # refuse absurd sizes before allocating anything
+# No member of a valid file decompresses to more than W1 at MAX_HIDDEN units plus its .npy header.
+MAX_MEMBER_BYTES = INPUTS * MAX_HIDDEN * 4 + 4096
+MAX_TEXT_CHARACTERS = 4096  # format, hyperparams and metrics are a few hundred characters
+MAX_MEMBERS = 4 * len(KEYS)  # a few unexpected members are named in the message; many are not read
 
 
 class ModelFileError(ValueError):
@@ -29,7 +35,11 @@ class ModelFileError(ValueError):
 
 
 def save_model(target: str | Path | BinaryIO, model: Model, hparams: Hyperparams, metrics: dict | None = None) -> None:
-    """Write the model to a path or a binary file object."""
+    """Write the model to a path or a binary file object; refuses settings it could not load again."""
+    hparams.validate()
+    if (model.hidden_units, model.activation) != (hparams.hidden_units, hparams.activation):
+        raise ValueError(f"the model has {model.hidden_units} {model.activation} units, its settings say "
+                         f"{hparams.hidden_units} {hparams.activation}")
     np.savez_compressed(
         target,
         format=np.array(FORMAT),
@@ -45,11 +55,63 @@ def model_bytes(model: Model, hparams: Hyperparams, metrics: dict | None = None)
     return buffer.getvalue()
 
 
-def _text(npz, key) -> str:
-    value = npz[key]
-    if value.dtype.kind != "U" or value.shape != ():
-        raise ModelFileError(f"'{key}' must be a text scalar, got {value.dtype} of shape {value.shape}")
-    return str(value)
+def _members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """The archive's members by key, after checking their names and declared sizes."""
+    infos = archive.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise ModelFileError(f"not a model file of this app: {len(infos)} members")
+    members = {info.filename.removesuffix(".npy"): info for info in infos}
+    if set(members) != KEYS:
+        missing, extra = sorted(KEYS - set(members)), sorted(key[:40] for key in set(members) - KEYS)
+        raise ModelFileError("not a model file of this app:" + (f" missing {', '.join(missing)}" if missing else "")
+                             + (f" unexpected {', '.join(extra)}" if extra else ""))
+    for key, info in members.items():
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise ModelFileError(f"'{key}' would unpack to {info.file_size:,} bytes, more than a model holds")
+    return members
+
+
+def _array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str, shape: tuple | None) -> np.ndarray:
+    """One ``.npy`` member whose header says dtype ``kind`` ("f4": float32, "U": text) and ``shape``
+    (None: a text scalar of at most MAX_TEXT_CHARACTERS); its data is read only after the header passed."""
+    key = info.filename.removesuffix(".npy")
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        found_shape, fortran_order, dtype = read_header(member)
+        if kind == "U":
+            if dtype.kind != "U" or found_shape != () or dtype.itemsize > 4 * MAX_TEXT_CHARACTERS:
+                raise ModelFileError(f"'{key}' must be a short text, got {dtype} of shape {found_shape}")
+        elif dtype != np.dtype(np.float32):
+            raise ModelFileError(f"'{key}' has dtype {dtype}, expected float32")
+        elif found_shape != shape:
+            raise ModelFileError(f"'{key}' has shape {found_shape}, expected {shape}")
+        size = dtype.itemsize * int(np.prod(found_shape))
+        data = member.read(size)
+    if len(data) != size:
+        raise ModelFileError(f"'{key}' is truncated")
+    return np.frombuffer(data, dtype).reshape(found_shape, order="F" if fortran_order else "C")
+
+
+def _settings_and_metrics(archive, members) -> tuple[Hyperparams, dict]:
+    def text(key):
+        return str(_array(archive, members[key], "U", None))
+
+    if text("format") != FORMAT:
+        raise ModelFileError(f"unknown format {text('format')[:40]!r}, expected {FORMAT!r}")
+    try:
+        hparams = Hyperparams(**json.loads(text("hyperparams"))).validate()
+        return hparams, _numbers(json.loads(text("metrics")))
+    except (TypeError, ValueError, RecursionError) as error:
+        raise ModelFileError(f"bad hyperparameters or metrics: {error}") from None
+
+
+def _numbers(metrics) -> dict[str, float]:
+    """The metrics' finite numbers (a file's other metrics are dropped, not trusted)."""
+    if not isinstance(metrics, dict):
+        raise ValueError("metrics must be a JSON object")
+    return {str(key)[:40]: float(value) for key, value in metrics.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e300}
 
 
 def load_model(source: str | Path | BinaryIO | bytes) -> tuple[Model, Hyperparams, dict]:
@@ -58,46 +120,22 @@ def load_model(source: str | Path | BinaryIO | bytes) -> tuple[Model, Hyperparam
         source = Path(source).read_bytes()
     elif not isinstance(source, (bytes, bytearray)):
         source = source.read()
-    if not source.startswith(b"PK"):  # np.load would take any other bytes for a pickle
+    if not source.startswith(b"PK"):
         raise ModelFileError("not a valid .npz model file (an .npz file is a zip archive)")
     try:
-        with np.load(io.BytesIO(source), allow_pickle=False) as npz:
-            keys = set(npz.files)
-            if keys != KEYS:
-                missing, extra = sorted(KEYS - keys), sorted(keys - KEYS)
-                raise ModelFileError(
-                    "not a model file of this app:"
-                    + (f" missing {', '.join(missing)}" if missing else "")
-                    + (f" unexpected {', '.join(extra)}" if extra else ""))
-            if _text(npz, "format") != FORMAT:
-                raise ModelFileError(f"unknown format {_text(npz, 'format')!r}, expected {FORMAT!r}")
-            try:
-                hp_dict = json.loads(_text(npz, "hyperparams"))
-                hparams = Hyperparams(**hp_dict).validate()
-                metrics = json.loads(_text(npz, "metrics"))
-            except (TypeError, ValueError) as error:
-                raise ModelFileError(f"bad hyperparameters or metrics: {error}") from None
-            if not isinstance(metrics, dict):
-                raise ModelFileError("metrics must be a JSON object")
+        with zipfile.ZipFile(io.BytesIO(source)) as archive:
+            members = _members(archive)
+            hparams, metrics = _settings_and_metrics(archive, members)
             H = hparams.hidden_units
-            if H > MAX_HIDDEN:
-                raise ModelFileError(f"hidden units {H} exceeds the limit of {MAX_HIDDEN}")
             expected = {"W1": (INPUTS, H), "b1": (H,), "W2": (H, CLASSES), "b2": (CLASSES,)}
-            arrays = {}
-            for key, shape in expected.items():
-                array = npz[key]
-                if array.dtype != np.float32:
-                    raise ModelFileError(f"'{key}' has dtype {array.dtype}, expected float32")
-                if array.shape != shape:
-                    raise ModelFileError(f"'{key}' has shape {array.shape}, expected {shape}")
-                if not np.all(np.isfinite(array)):
-                    raise ModelFileError(f"'{key}' contains NaN or infinite values")
-                arrays[key] = array
+            arrays = {key: _array(archive, members[key], "f4", shape) for key, shape in expected.items()}
     except ModelFileError:
         raise
-    except ValueError as error:  # includes "Object arrays cannot be loaded when allow_pickle=False"
-        raise ModelFileError(f"cannot read model file: {error}") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise ModelFileError(f"not a valid .npz model file ({type(error).__name__}: {error})") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, NotImplementedError, RuntimeError,
+            MemoryError, OverflowError, SyntaxError) as error:  # a damaged header, archive or member
+        raise ModelFileError(f"not a valid .npz model file ({type(error).__name__}: {str(error)[:200]})") from None
+    for key, array in arrays.items():
+        if not np.all(np.isfinite(array)):
+            raise ModelFileError(f"'{key}' contains NaN or infinite values")
     model = Model.from_arrays(**arrays, activation=hparams.activation)
     return model, hparams, metrics

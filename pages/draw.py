@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from nn_core.diagnostics import enlarge
 from nn_core.preprocess import SIDE, to_mnist
-from pages.common import require_model
+from ui.charts import probability_figure
+from ui.images import enlarge
+from ui.runs import require_model
+from ui.state import DRAW_CANVAS_ROUND, DRAW_PROBABILITIES, draw_canvas_key
 
 CANVAS_SIDE = 280  # CSS px: 10x the 28x28 field
 # A 20 px box holds MNIST's digits with strokes ~2-3 px thick: a digit drawn ~200 px tall with an
@@ -26,21 +27,7 @@ INPUT_ZOOM = 7  # 28 px -> 196 px, crisp squares
 
 
 def clear_canvas() -> None:
-    """A new canvas key makes a new, empty canvas."""
-    st.session_state["draw_canvas_round"] += 1
-
-
-def probability_figure(probabilities: np.ndarray, predicted: int) -> go.Figure:
-    """Bar chart of the ten softmax outputs (10,), the predicted digit highlighted."""
-    colours = ["#4f8bf9" if digit == predicted else "#6b7280" for digit in range(10)]
-    figure = go.Figure(go.Bar(x=list(range(10)), y=probabilities, marker_color=colours,
-                              text=[f"{p:.0%}" for p in probabilities], textposition="outside",
-                              hovertemplate="digit %{x}: %{y:.1%}<extra></extra>"))
-    figure.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
-                         xaxis={"tickmode": "linear", "title": "digit"},
-                         yaxis={"range": [0, 1.15], "tickformat": ".0%", "title": "probability"},
-                         title="What the network thinks")
-    return figure
+    st.session_state[DRAW_CANVAS_ROUND] += 1
 
 
 st.title("Draw")
@@ -48,7 +35,7 @@ run = require_model()
 if run is None:
     st.stop()
 
-st.session_state.setdefault("draw_canvas_round", 0)
+st.session_state.setdefault(DRAW_CANVAS_ROUND, 0)
 
 
 def stroke_count(drawing: dict | None) -> int:
@@ -65,7 +52,7 @@ def draw_and_read(model) -> None:
         canvas = st_canvas(stroke_width=BRUSH, stroke_color="#FFFFFF", background_color="#000000",
                            drawing_mode="freedraw", width=CANVAS_SIDE, height=CANVAS_SIDE,
                            return_image_data=True, update_streamlit=True,
-                           key=f"draw_canvas_{st.session_state['draw_canvas_round']}")
+                           key=draw_canvas_key(st.session_state[DRAW_CANVAS_ROUND]))
         st.button("Clear", on_click=clear_canvas, icon=":material/ink_eraser:")
 
     rgba = canvas.image_data  # (280, 280, 4) uint8, or None before the first stroke
@@ -82,7 +69,7 @@ def draw_and_read(model) -> None:
         right.image(enlarge((field.reshape(SIDE, SIDE) * 255).astype(np.uint8), INPUT_ZOOM),
                     caption="What the network sees: 28x28, like MNIST", width=SIDE * INPUT_ZOOM)
         st.plotly_chart(probability_figure(probabilities, predicted), config={"displayModeBar": False},
-                        key="draw_probabilities")
+                        key=DRAW_PROBABILITIES)
         strokes = stroke_count(canvas.json_data)
         milliseconds = (time.perf_counter() - started) * 1000
         timing.caption(f"{probabilities[predicted]:.0%} sure · {strokes} stroke{'s' * (strokes != 1)}, "

@@ -1,136 +1,11 @@
 """Evaluate page: how the active model does on the 10,000 test images, where it goes wrong (from a
 confusion cell straight to the images behind it), and what its hidden units learned."""
 
-from __future__ import annotations
-
-import hashlib
-
-import numpy as np
 import streamlit as st
 
-from nn_core.data import IMAGE_SIDE
-from nn_core.diagnostics import (Diagnostics, cell_from_selection, diagnose, diverging_rgb, enlarge,
-                                 symmetric_limit, top_probabilities, unit_weight_images)
-from pages.charts import confusion_figure, epoch_curves_figure
-from pages.common import mnist, require_model
-
-MAX_EXAMPLES = 40  # images shown per confusion cell; the caption gives the full count
-EXAMPLE_ZOOM = 4  # 28 px -> 112 px
-UNIT_ZOOM = 3
-# The colour scale's limit is this percentile of |weight| over all units: a few large weights
-# would otherwise wash every unit out to near-white. Weights beyond it saturate.
-UNIT_COLOUR_PERCENTILE = 99.0
-DIGITS = list(range(10))
-
-
-def model_diagnostics(run) -> dict:
-    """This session's evaluation of ``run``'s model, computed once per model.
-
-    Kept in ``st.session_state`` (one entry: the active model's), keyed by the run object and a
-    fingerprint of its parameters, so an edited or replaced model is never served stale results.
-    """
-    fingerprint = hashlib.blake2b(run.model.flat.tobytes(), digest_size=16).digest()
-    entry = st.session_state.get("evaluate_cache")
-    if entry is None or entry["run"] is not run or entry["fingerprint"] != fingerprint:
-        data = mnist()
-        with st.spinner("Evaluating the model on the 10,000 test images…"):
-            weights = unit_weight_images(run.model)  # (H, 28, 28)
-            entry = {"run": run, "fingerprint": fingerprint,
-                     "diagnostics": diagnose(run.model, data.test_images, data.test_labels),
-                     "unit_weights": weights, "unit_limit": symmetric_limit(weights, UNIT_COLOUR_PERCENTILE)}
-        st.session_state["evaluate_cache"] = entry
-    return entry
-
-
-def percent(p: float) -> str:
-    """Whole percent, but never rounding a near-certainty to 100% or a sliver to 0%."""
-    if 0.995 <= p < 1:
-        return ">99%"
-    return "<1%" if 0 < p < 0.005 else f"{p:.0%}"
-
-
-def use_clicked_cell() -> None:
-    """Callback of the heatmap: a clicked cell becomes the chosen (true, predicted) pair."""
-    chart = st.session_state.get("evaluate_confusion_chart")
-    cell = cell_from_selection(chart["selection"]["points"]) if chart else None
-    if cell is not None:
-        st.session_state["evaluate_true"], st.session_state["evaluate_predicted"] = cell
-
-
-def choose_default_cell(diagnostics: Diagnostics) -> None:
-    """Start each new model on its most frequent mistake."""
-    if (st.session_state.get("evaluate_cell_for") is not diagnostics
-            or "evaluate_true" not in st.session_state or "evaluate_predicted" not in st.session_state):
-        st.session_state["evaluate_true"], st.session_state["evaluate_predicted"] = diagnostics.worst_confusion()
-        st.session_state["evaluate_cell_for"] = diagnostics
-
-
-def show_cell_examples(diagnostics: Diagnostics, true_digit: int, predicted_digit: int) -> None:
-    indices = diagnostics.cell(true_digit, predicted_digit)  # sorted as the page shows them
-    correct = true_digit == predicted_digit
-    if len(indices) == 0:
-        st.success(f"No test image of a {true_digit} was read as {predicted_digit}.")
-        return
-    shown = indices[:MAX_EXAMPLES]
-    order = "least confident first" if correct else "most confident mistakes first"
-    what = f"{true_digit}s read correctly" if correct else f"{true_digit}s read as {predicted_digit}"
-    headline = f"**{len(indices):,} {what}**"
-    if len(shown) < len(indices):
-        headline += f" — showing the first {len(shown)}"
-    st.markdown(f"{headline}, {order}.")
-    images = enlarge(mnist().test_images[shown].reshape(-1, IMAGE_SIDE, IMAGE_SIDE), EXAMPLE_ZOOM)
-    # no-break spaces keep "digit percent" pairs together when a caption wraps
-    captions = [f"#{i}: " + ", ".join(f"{digit}\u00a0{percent(p)}" for digit, p in
-                                      top_probabilities(diagnostics.probabilities[i])) for i in shown]
-    st.image(list(images), caption=captions, width=IMAGE_SIDE * EXAMPLE_ZOOM)
-    st.caption("Under each image: its index in the test set, then the network's three most probable digits.")
-
-
-@st.fragment  # the toggle, a click or a cell choice reruns only this section
-def where_it_goes_wrong(diagnostics: Diagnostics) -> None:
-    choose_default_cell(diagnostics)
-    matrix_column, examples_column = st.columns([5, 6])
-    with matrix_column:
-        show_rates = st.toggle("Row-normalised rates (share of each true digit)", key="evaluate_rates")
-        selected = (st.session_state["evaluate_true"], st.session_state["evaluate_predicted"])
-        st.plotly_chart(confusion_figure(diagnostics.confusion, show_rates, selected),
-                        key="evaluate_confusion_chart", on_select=use_clicked_cell, selection_mode="points",
-                        width="stretch")
-        st.caption("Click a cell, or pick it on the right, to see its test images. The colour tops out at the "
-                   "largest mistake, so the diagonal (correct answers) is saturated.")
-    with examples_column:
-        true_column, predicted_column = st.columns(2)
-        true_digit = true_column.selectbox("True digit", DIGITS, key="evaluate_true")
-        predicted_digit = predicted_column.selectbox("Predicted digit", DIGITS, key="evaluate_predicted")
-        show_cell_examples(diagnostics, true_digit, predicted_digit)
-
-
-@st.fragment  # paging through units reruns only this section
-def show_hidden_units(run, weights: np.ndarray, limit: float) -> None:
-    hidden_units = len(weights)
-    per_page, page = hidden_units, 1
-    if hidden_units > 16:  # pages of units, so H = 512 stays readable
-        sizes = [n for n in (16, 32, 64, 128) if n < hidden_units] + ([hidden_units] if hidden_units <= 128 else [])
-        size_column, page_column, _ = st.columns([2, 1, 3])
-        per_page = size_column.select_slider("Units per page", options=sizes, value=min(64, sizes[-1]),
-                                             key="evaluate_units_per_page")
-        pages = -(-hidden_units // per_page)
-        if pages > 1:
-            page = min(page_column.number_input(f"Page (of {pages})", 1, pages, 1, key="evaluate_units_page"), pages)
-    first = (page - 1) * per_page
-    units = range(first, min(first + per_page, hidden_units))
-    W2 = run.model.W2  # (H, 10): what each unit says to each output digit
-    images = enlarge(diverging_rgb(weights[units.start : units.stop], limit), UNIT_ZOOM, rgb=True)
-    captions = [f"unit {u} ↑{int(np.argmax(W2[u]))} ↓{int(np.argmin(W2[u]))}" for u in units]
-    st.image(list(images), caption=captions, width=IMAGE_SIDE * UNIT_ZOOM)
-    scale = diverging_rgb(np.linspace(-limit, limit, 200)[None, :], limit).repeat(12, axis=0)  # (12, 200, 3)
-    saturated = 100 - UNIT_COLOUR_PERCENTILE
-    st.image(scale, width=200, caption=f"colour scale shared by all units: −{limit:.2f} (blue) … 0 (white) … "
-                                       f"+{limit:.2f} (red); the largest {saturated:g}% of weights saturate")
-    st.caption("Each image is one hidden unit's 784 incoming weights, placed where their pixels are: red pixels "
-               "excite the unit, blue ones inhibit it. ↑ is the digit the unit votes for most (its largest "
-               "outgoing weight), ↓ the digit it votes against most.")
-
+from ui.evaluate import headline, model_diagnostics, report_and_curves, show_hidden_units, where_it_goes_wrong
+from ui.runs import require_model
+from ui.state import lab
 
 st.title("Evaluate")
 run = require_model()
@@ -138,41 +13,18 @@ if run is None:
     st.stop()
 
 hp = run.hparams
-trained = "uploaded model" if run.status == "uploaded" else f"{len(run.history)} of {hp.epochs} epochs"
-st.caption(f"Active model: run #{st.session_state['active_run'] + 1} ({run.status}) — {hp.hidden_units} "
+trained = "uploaded model" if run.status == "uploaded" else f"{len(run.epochs)} of {hp.epochs} epochs"
+st.caption(f"Active model: run #{lab().active + 1} ({run.status}) — {hp.hidden_units} "
            f"{hp.activation} hidden units, learning rate {hp.learning_rate:g}, β {hp.momentum:g}, "
            f"batch {hp.batch_size}, {trained}.")
 cache = model_diagnostics(run)
-diagnostics: Diagnostics = cache["diagnostics"]
-
-total = len(diagnostics.labels)
-accuracy_column, cost_column, mistakes_column = st.columns(3)
-accuracy_column.metric("Test accuracy", f"{diagnostics.accuracy:.2%}")
-cost_column.metric("Test cost", f"{diagnostics.cost:.4f}", help="Mean cross-entropy on the test images")
-mistakes_column.metric("Mistakes", f"{total - int(np.trace(diagnostics.confusion)):,} of {total:,}")
+diagnostics = cache["diagnostics"]
+headline(diagnostics)
 
 st.subheader("Where it goes wrong")
 where_it_goes_wrong(diagnostics)
 
-report_column, curves_column = st.columns(2)
-with report_column:
-    st.subheader("Per-digit report")
-    st.dataframe(diagnostics.report, hide_index=True, width="stretch", height="content", column_config={
-        "digit": st.column_config.TextColumn("digit"),
-        "precision": st.column_config.NumberColumn("precision", format="%.4f",
-                                                   help="Of the images read as this digit, the share that are it"),
-        "recall": st.column_config.NumberColumn("recall", format="%.4f",
-                                                help="Of the images of this digit, the share read as it"),
-        "f1-score": st.column_config.NumberColumn("F1", format="%.4f", help="Harmonic mean of precision and recall"),
-        "support": st.column_config.NumberColumn("support", format="%d", help="Test images of this digit")})
-with curves_column:
-    st.subheader("Training curves")
-    if run.history:
-        st.plotly_chart(epoch_curves_figure(run), width="stretch")
-    elif run.status == "uploaded":
-        st.info("An uploaded model carries no training history, so there are no per-epoch figures.")
-    else:
-        st.info("This model stopped before its first epoch ended, so it has no per-epoch figures.")
+report_and_curves(run, diagnostics)
 
 st.subheader("What the hidden units learned")
 show_hidden_units(run, cache["unit_weights"], cache["unit_limit"])

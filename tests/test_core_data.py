@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from nn_core.data import DATA_DIR, FILES, DataError, load_mnist, load_mnist_float, read_idx, write_idx
+from nn_core.data import DATA_DIR, FILES, DataError, load_mnist, read_idx, scale_pixels, write_idx
 
 
 def raw_sha256(path):
@@ -98,11 +98,11 @@ def test_real_files_match_their_published_checksums(tmp_path):
         load_mnist(tmp_path)
 
 
-def test_float_view_is_scaled_to_unit_range():
-    X_train, y_train, X_test, y_test = load_mnist_float()
+def test_pixels_scale_to_unit_range(mnist):
+    X_train = scale_pixels(mnist.train_images)
     assert X_train.dtype == np.float32 and X_train.shape == (60000, 784)
     assert X_train.min() == 0.0 and X_train.max() == 1.0
-    assert y_test.shape == (10000,) and set(np.unique(y_train)) == set(range(10))
+    assert mnist.test_labels.shape == (10000,) and set(np.unique(mnist.train_labels)) == set(range(10))
 
 
 def test_shared_arrays_are_read_only(mnist):

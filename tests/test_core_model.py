@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from nn_core import Diverged, EpochStats, Hyperparams, Mnist, Model, Trainer
-from nn_core.loop import DIVERGENCE_COST, evaluate
+from nn_core.evaluation import evaluate
+from nn_core.training import DIVERGENCE_COST
 from nn_core.model import ACTIVATIONS, Workspace, cross_entropy_from_logits, forward_backward, softmax
 from nn_core.optim import Momentum
 
@@ -63,7 +64,8 @@ def test_momentum_step_is_the_posts_formula():
     optimizer = Momentum(50, learning_rate, beta, dtype=np.float64)
     optimizer.velocity[...] = V
     params = W.copy()
-    optimizer.step(params, grad.copy())
+    assert optimizer.grad_scale == pytest.approx(1.0 - beta)
+    optimizer.step(params, optimizer.grad_scale * grad)  # the loop's gradient carries grad_scale
     expected_V = beta * V + (1.0 - beta) * grad  # V_dW1 = (beta * V_dW1 + (1. - beta) * grads["dW1"])
     expected_W = W - learning_rate * expected_V  # params["W1"] = params["W1"] - learning_rate * V_dW1
     np.testing.assert_allclose(optimizer.velocity, expected_V, rtol=1e-15)
@@ -111,18 +113,29 @@ def test_cost_falls_on_a_small_subset(mnist, activation):
     assert epochs[-1].test_accuracy > 0.75
 
 
+class RecordingTrainer(Trainer):
+    """A Trainer that keeps a copy of every batch it trains on."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.seen = []
+
+    def next_batch(self):
+        X, y = super().next_batch()
+        self.seen.append(X.copy())
+        return X, y
+
+
 def test_every_sample_is_seen_once_per_epoch(mnist):
     data = subset(mnist, 1000)  # 1000 = 7 * 128 + 104: the last batch is partial
-    seen = []
-    trainer = Trainer(data, Hyperparams(epochs=2), augment=lambda X, rng: seen.append(X.copy()))
+    trainer = RecordingTrainer(data, Hyperparams(epochs=2))
     run_to_end(trainer, max_batches=3)
+    seen = trainer.seen
     assert trainer.batches_per_epoch == 8
     assert [len(x) for x in seen] == [128] * 7 + [104] + [128] * 7 + [104]
-    from nn_core import scale_pixels
-
     for epoch in (seen[:8], seen[8:]):
-        rows = np.concatenate(epoch)
-        expected = scale_pixels(data.train_images)
+        rows = np.concatenate(epoch)  # raw 0-255 pixels as float32: the 1/255 is applied to X W1
+        expected = data.train_images.astype(np.float32)
         # the same multiset of images, in a shuffled order
         assert not np.array_equal(rows, expected)
         assert np.array_equal(np.sort(rows.sum(axis=1)), np.sort(expected.sum(axis=1)))
@@ -159,34 +172,53 @@ def test_huge_learning_rate_diverges_cleanly(mnist, recwarn):
 def test_bad_hyperparameters_are_rejected():
     for bad in [dict(learning_rate=-1), dict(learning_rate=float("nan")), dict(batch_size=0),
                 dict(hidden_units=0), dict(momentum=1.0), dict(momentum=-0.1), dict(epochs=0),
-                dict(activation="swish"), dict(hidden_units=2.5)]:
+                dict(activation="swish"), dict(hidden_units=2.5), dict(learning_rate=True), dict(momentum=False),
+                dict(seed=10**100), dict(batch_size=10**30), dict(hidden_units=10**6), dict(epochs=10**9),
+                dict(learning_rate=float("inf")), dict(seed="1")]:
         with pytest.raises(ValueError):
             Hyperparams(**bad).validate()
 
 
-def test_time_budget_covers_the_whole_call_including_evaluation(mnist):
-    # one-batch epochs of >= 50 ms each (a sleeping augment hook): a budget of 0.12 s must stop the
-    # call after about 3 epochs, not restart at each epoch end and run all 50
-    import time
+class SlowTrainer(Trainer):
+    def step(self, X, y):
+        import time
 
-    trainer = Trainer(subset(mnist, 600), Hyperparams(epochs=50, batch_size=600),
-                      augment=lambda X, rng: time.sleep(0.05))
+        time.sleep(0.05)
+        return super().step(X, y)
+
+
+def test_time_budget_covers_the_whole_call_including_evaluation(mnist):
+    # one-batch epochs of >= 50 ms each (a sleeping step): a budget of 0.12 s must stop the call
+    # after about 3 epochs, not restart at each epoch end and run all 50
+    trainer = SlowTrainer(subset(mnist, 600), Hyperparams(epochs=50, batch_size=600))
     events = trainer.run(max_seconds=0.12)
     epochs = sum(isinstance(e, EpochStats) for e in events)
     assert 1 <= epochs <= 3 and not trainer.finished
 
 
-def test_train_generator_reports_chunks_and_honours_a_stop_request(mnist):
-    from nn_core import ChunkStats, train
+def test_chunks_end_at_the_budget_and_at_each_epochs_end(mnist):
+    from nn_core import ChunkStats
 
     data = subset(mnist, 2000)  # 16 batches per epoch
     trainer = Trainer(data, Hyperparams(epochs=3))
     chunks = []
-    for event in train(data, trainer=trainer, chunk_batches=5, should_stop=lambda: len(chunks) >= 4):
-        if isinstance(event, ChunkStats):
-            chunks.append(event)
-    # an epoch's end closes a chunk (16) and the call goes on to its 5 batches (20); the stop request
-    # is seen before the next call
+    while len(chunks) < 5:
+        chunks += [e for e in trainer.run(max_batches=5) if isinstance(e, ChunkStats)]
+    # an epoch's end closes a chunk (16) and the call goes on to its 5 batches (20)
     assert [c.total_batches_done for c in chunks] == [5, 10, 15, 16, 20]
-    assert trainer.status == "stopped" and trainer.total_batches_done == 20 and trainer.epoch == 1
+    assert trainer.status == "running" and trainer.total_batches_done == 20 and trainer.epoch == 1
     assert all(0 < c.batch_cost < 3 for c in chunks)
+
+
+def test_a_run_can_start_from_given_parameters(mnist):
+    data = subset(mnist, 2000)
+    first = Trainer(data, Hyperparams(epochs=1))
+    run_to_end(first)
+    again = Trainer(data, Hyperparams(epochs=1, learning_rate=0.5), initial=first.model)
+    assert np.array_equal(again.model.flat, first.model.flat) and again.model.flat is not first.model.flat
+    cost_before, _ = evaluate(again.model, data.train_images, data.train_labels)
+    run_to_end(again)
+    assert again.epochs[-1].train_cost < cost_before  # it went on from there, not from scratch
+    assert np.array_equal(first.result().model.flat, first.model.flat)  # the given model is untouched
+    with pytest.raises(ValueError, match="starting model has 64 sigmoid units"):
+        Trainer(data, Hyperparams(hidden_units=32), initial=first.model)

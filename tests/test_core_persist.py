@@ -2,12 +2,18 @@
 
 import io
 import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nn_core import Hyperparams, Model, ModelFileError, load_model, model_bytes, save_model
 from nn_core.persist import FORMAT
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -63,7 +69,7 @@ def test_wrong_shapes_and_dtypes_are_refused(model):
 def test_object_array_is_refused_without_unpickling(model):
     arrays = valid_arrays(model, Hyperparams(hidden_units=32))
     arrays["W1"] = np.array([{"evil": True}], dtype=object)
-    with pytest.raises(ModelFileError, match="cannot read model file"):
+    with pytest.raises(ModelFileError, match="'W1' has dtype object, expected float32"):
         load_model(npz_bytes(**arrays))
 
 
@@ -77,3 +83,98 @@ def test_garbage_and_bad_metadata_are_refused(model):
     arrays["hyperparams"] = np.array('{"bogus": 1}')
     with pytest.raises(ModelFileError, match="bad hyperparameters"):
         load_model(npz_bytes(**arrays))
+
+
+def _npy_header(shape, descr="<f4") -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+def hostile_file(model, hparams, w1_member: bytes, compression=zipfile.ZIP_BZIP2) -> bytes:
+    """A valid model file but for its W1 member."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for key, array in valid_arrays(model, hparams).items():
+            if key == "W1":
+                archive.writestr("W1.npy", w1_member)
+            else:
+                member = io.BytesIO()
+                np.save(member, array)
+                archive.writestr(f"{key}.npy", member.getvalue())
+    return buffer.getvalue()
+
+
+def peak_rss_mb_of(code: str) -> float:
+    """Run ``code`` in a fresh interpreter; the growth of its peak RSS (MB) while it ran."""
+    script = ("import resource, sys; before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n" + code +
+              "\nprint((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+LOAD = """
+from nn_core import ModelFileError, load_model
+data = open(sys.argv[1] if len(sys.argv) > 1 else {path!r}, 'rb').read()
+try:
+    load_model(data)
+except ModelFileError as error:
+    print(error)
+else:
+    raise SystemExit('accepted')
+"""
+
+
+def test_a_header_declaring_a_huge_array_is_refused_before_allocating(model, tmp_path):
+    # 784 x 1,027,176 float32 is 3.2 GB; the member holds a header and a few bytes of data
+    data = hostile_file(model, Hyperparams(hidden_units=32), _npy_header((784, 1027176)) + b"\0" * 64)
+    assert len(data) < 10_000
+    with pytest.raises(ModelFileError, match=r"'W1' has shape \(784, 1027176\), expected \(784, 32\)"):
+        load_model(data)
+    path = tmp_path / "bomb.npz"
+    path.write_bytes(data)
+    assert peak_rss_mb_of(LOAD.format(path=str(path))) < 50
+
+
+def test_a_member_that_unpacks_beyond_any_model_is_refused_unread(model, tmp_path):
+    # 200 MB of zeros, deflated to a fraction of a MB: refused from the zip's declared size
+    member = _npy_header((784, 64000)) + bytes(784 * 64000 * 4)
+    data = hostile_file(model, Hyperparams(hidden_units=32), member, zipfile.ZIP_DEFLATED)
+    assert len(data) < 1_000_000
+    with pytest.raises(ModelFileError, match="would unpack to 200,704,128 bytes"):
+        load_model(data)
+    path = tmp_path / "bomb.npz"
+    path.write_bytes(data)
+    assert peak_rss_mb_of(LOAD.format(path=str(path))) < 50
+
+
+@pytest.mark.parametrize("member", [b"not an npy file at all", _npy_header((784, 32), "|O"),
+                                    _npy_header((784, 32)) + b"\0" * 100])
+def test_a_damaged_or_pickled_member_is_a_clear_error(model, member):
+    with pytest.raises(ModelFileError):
+        load_model(hostile_file(model, Hyperparams(hidden_units=32), member))
+
+
+@pytest.mark.parametrize("hyperparams", ["[" * 100_000, '{"seed": 1e999}', '{"seed": %d}' % 10**100,
+                                         '{"batch_size": %d}' % 10**30, '{"learning_rate": true}'])
+def test_hostile_settings_are_refused(model, hyperparams):
+    arrays = valid_arrays(model, Hyperparams(hidden_units=32))
+    arrays["hyperparams"] = np.array(hyperparams)
+    with pytest.raises(ModelFileError):
+        load_model(npz_bytes(**arrays))
+
+
+def test_odd_metrics_are_dropped_not_trusted(model):
+    arrays = valid_arrays(model, Hyperparams(hidden_units=32))
+    arrays["metrics"] = np.array(json.dumps({"train_seconds": 10**400, "test_accuracy": 0.9, "note": "hi"})
+                                 .replace(str(10**400), "1" + "0" * 400))
+    _, _, metrics = load_model(npz_bytes(**arrays))
+    assert metrics == {"test_accuracy": 0.9}
+
+
+def test_saving_refuses_settings_a_load_would_refuse(model, tmp_path):
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        save_model(tmp_path / "m.npz", model, Hyperparams(hidden_units=32, seed=10**100))
+    with pytest.raises(ValueError, match="the model has 32 tanh units"):
+        save_model(tmp_path / "m.npz", model, Hyperparams(hidden_units=64))

@@ -7,8 +7,9 @@ import pytest
 from sklearn.metrics import classification_report, confusion_matrix
 
 from nn_core import Hyperparams, Mnist, Trainer, evaluate
-from nn_core.diagnostics import (cell_from_selection, diagnose, diverging_rgb, enlarge, symmetric_limit,
-                                 top_probabilities, unit_weight_images)
+from nn_core.diagnostics import diagnose, top_probabilities, unit_weight_images
+from ui.charts import cell_from_selection
+from ui.images import diverging_rgb, enlarge, symmetric_limit
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +47,6 @@ def test_predictions_and_probabilities_match_an_independent_float64_forward(diag
     np.testing.assert_array_equal(diagnostics.predictions, probabilities.argmax(axis=1))
     np.testing.assert_allclose(diagnostics.probabilities, probabilities, atol=2e-5)
     np.testing.assert_allclose(diagnostics.probabilities.sum(axis=1), 1.0, rtol=1e-5)
-    np.testing.assert_array_equal(diagnostics.confidence, diagnostics.probabilities.max(axis=1))
-
-
-def test_rates_are_rows_of_the_confusion_divided_by_support(diagnostics, mnist):
-    expected = confusion_matrix(mnist.test_labels, diagnostics.predictions, labels=list(range(10)), normalize="true")
-    np.testing.assert_allclose(diagnostics.rates(), expected)
-    np.testing.assert_allclose(diagnostics.rates().sum(axis=1), 1.0)
 
 
 def test_cost_and_accuracy_are_those_the_training_loop_reports(diagnostics, trained, mnist):

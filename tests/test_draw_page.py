@@ -15,8 +15,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from digit_strokes import STYLES, Placement, rasterise
 from nn_core import Hyperparams, Trainer
+from ui.state import Lab
+from tests.digit_strokes import STYLES, Placement, rasterise
 
 ROOT = Path(__file__).resolve().parent.parent
 DRAW = "pages/draw.py"
@@ -42,8 +43,7 @@ def draw_page(run=None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
     at.run()
     if run is not None:
-        at.session_state["runs"] = [run]
-        at.session_state["active_run"] = 0
+        at.session_state["lab"] = Lab(runs=[run], active=0)
     at.switch_page(DRAW)
     at.run()
     assert not at.exception

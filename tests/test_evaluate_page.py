@@ -1,6 +1,7 @@
 """The Evaluate page through Streamlit's AppTest, with a real model trained on a subset of MNIST.
 
-``python tests/test_evaluate_page.py`` times the page after a default (post's) training instead.
+``python -m tests.test_evaluate_page`` (from the repository's root) times the page after a default (post's)
+training instead.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -17,11 +17,12 @@ import pytest
 from sklearn.metrics import confusion_matrix
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from nn_core import Hyperparams, Mnist, RunResult, Trainer, evaluate
+from nn_core.metrics import report_rows
+from ui.state import Lab
+from tests.browser import exceptions, go_to, main_area, open_app, press, wait_for_metric
 
-from nn_core import Hyperparams, Mnist, RunResult, Trainer, evaluate  # noqa: E402
-from nn_core.metrics import report_rows  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 APP = str(ROOT / "streamlit_app.py")
 PAGE = "pages/evaluate.py"
@@ -60,8 +61,7 @@ def expected(run, mnist):
 
 def open_page(runs, active=0) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["runs"] = runs
-    at.session_state["active_run"] = active
+    at.session_state["lab"] = Lab(runs=list(runs), active=active)
     at.switch_page(PAGE)
     at.run()
     assert not at.exception, at.exception
@@ -124,7 +124,7 @@ def test_metrics_heatmap_and_report(run, expected, mnist):
 
     curves = [spec for spec in plotly_specs(at) if any(t["type"] == "scatter" and t.get("name") == "test cost"
                                                           for t in spec["data"])]
-    assert len(curves) == 1 and len(decode(curves[0]["data"][1]["y"])) == len(run.history) == 2
+    assert len(curves) == 1 and len(decode(curves[0]["data"][1]["y"])) == len(run.epochs) == 2
 
 
 def test_rates_toggle_is_instant_and_row_normalised(run, expected):
@@ -201,13 +201,13 @@ def test_hidden_units_in_pages_with_one_colour_scale(run):
 
 def test_model_without_epochs_and_switching_models(mnist, run, expected):
     stopped = train_subset(mnist, samples=8000, epochs=2, hidden_units=20, max_batches=30, seed=2)
-    assert stopped.status == "stopped" and not stopped.history
+    assert stopped.status == "stopped" and not stopped.epochs
     at = open_page([run, stopped], active=1)
     assert any("no per-epoch figures" in info.value for info in at.info)
     cost, accuracy = evaluate(stopped.model, mnist.test_images, mnist.test_labels)
     assert {m.label: m.value for m in at.metric}["Test accuracy"] == f"{accuracy:.2%}"
     assert len(at.image[1].captions) == 20  # H = 20: two page sizes, default shows all
-    at.session_state["active_run"] = 0
+    at.session_state["lab"].active = 0
     at.run()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Test accuracy"] == f"{expected['accuracy']:.2%}"
@@ -215,7 +215,7 @@ def test_model_without_epochs_and_switching_models(mnist, run, expected):
 
 
 def test_an_uploaded_model_without_history(run, expected):
-    uploaded = RunResult(hparams=run.hparams, model=run.model.copy(), history=[],
+    uploaded = RunResult(hparams=run.hparams, model=run.model.copy(), epochs=[],
                          batch_costs=np.empty(0, np.float32), batches_per_epoch=0, status="uploaded")
     at = open_page([uploaded])
     assert any("uploaded model carries no training history" in info.value for info in at.info)
@@ -223,16 +223,13 @@ def test_an_uploaded_model_without_history(run, expected):
     assert "uploaded model" in at.caption[0].value
 
 
-MAIN = "[data-testid='stMain']"
-
-
 def test_clicking_a_heatmap_cell_in_chromium_shows_that_cell(page, app_url):
     """Plotly heatmaps send Streamlit no selection; the page's invisible cell markers must."""
-    main = page.locator(MAIN)
-    page.goto(f"{app_url}/?epochs=1")  # one epoch (~95%): mistakes in many cells, a short wait
-    main.get_by_role("button", name="Train", exact=True).click()
-    main.locator("[data-testid='stMetric']").filter(has_text="Test accuracy").wait_for(timeout=120_000)
-    page.get_by_role("link", name="Evaluate").click()
+    main = main_area(page)
+    open_app(page, f"{app_url}/?epochs=1")  # one epoch (~95%): mistakes in many cells, a short wait
+    press(page, "Train")
+    wait_for_metric(page, "Test accuracy", 120_000)
+    go_to(page, "Evaluate")
     chart = main.locator(".st-key-evaluate_confusion_chart")
     chart.locator(".nsewdrag").wait_for(timeout=60_000)
     page.wait_for_timeout(500)  # let Plotly finish its first layout
@@ -254,7 +251,7 @@ def test_clicking_a_heatmap_cell_in_chromium_shows_that_cell(page, app_url):
     click_cell(9, 4)
     main.get_by_text(re.compile(r"9s read as 4|No test image of a 9 was read as 4")).wait_for(timeout=30_000)
     assert chosen() == ["9", "4"]
-    assert page.locator("[data-testid='stException']").count() == 0
+    assert exceptions(page) == []
 
 
 if __name__ == "__main__":
@@ -269,7 +266,7 @@ if __name__ == "__main__":
     for attempt in range(3):
         at = AppTest.from_file(APP, default_timeout=120)
         at.run()  # the Train page: loads MNIST into the server-wide cache, like a real session would have
-        at.session_state["runs"], at.session_state["active_run"] = [result], 0
+        at.session_state["lab"] = Lab(runs=[result], active=0)
         at.switch_page(PAGE)
         start = time.perf_counter()
         at.run()

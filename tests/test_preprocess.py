@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from digit_strokes import CANVAS, PLACEMENTS, STYLES, Placement, digits, rasterise
 from nn_core import Hyperparams, Trainer
 from nn_core import preprocess as pp
+from tests.digit_strokes import CANVAS, PLACEMENTS, STYLES, Placement, digits, rasterise
 
 RECOGNITION_GOAL = 0.97
 

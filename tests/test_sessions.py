@@ -9,16 +9,11 @@ the two sessions (shared buffers, a model in a cache) would show up as a wrong f
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks.sessions import (  # noqa: E402  (after the path is set)
-    MAIN, click_stop, click_train, exceptions, is_training, open_app, outcome, run_ended, shown_accuracy, wait_until)
-from nn_core import Hyperparams, Trainer  # noqa: E402
+from nn_core import Hyperparams, Trainer
+from tests.browser import (exceptions, is_training, main_area, new_page, open_app, outcome, press, run_ended,
+                           shown_accuracy, wait_until)
 
 # A: the post's run for 40 epochs instead of 9, long enough to outlast both of B's runs and B's Stop
 # (Stop can take a couple of chunks, up to 1.5 s each, while two sessions share the cores).
@@ -35,14 +30,14 @@ def final_test_accuracy(mnist, hparams: Hyperparams) -> float:
     trainer = Trainer(mnist, hparams)
     while not trainer.finished:
         trainer.run(max_batches=1000)
-    return trainer.history[-1].test_accuracy
+    return trainer.epochs[-1].test_accuracy
 
 
 @pytest.fixture
 def two_pages(browser):
-    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2)]
-    yield [context.new_page() for context in contexts]
-    for context in contexts:
+    opened = [new_page(browser) for _ in range(2)]
+    yield [page for _, page in opened]
+    for context, _ in opened:
         context.close()
 
 
@@ -51,26 +46,26 @@ def test_two_sessions_train_at_once_each_with_its_own_result_and_stop_works(app_
     open_app(a, app_url + A_QUERY)
     open_app(b, app_url + B_QUERY)
 
-    click_train(a)
-    click_train(b)
+    press(a, "Train")
+    press(b, "Train")
     assert wait_until(lambda: run_ended(b) or exceptions(b), TIMEOUT), "B's run never ended"
     assert outcome(b) == "finished" and not exceptions(b), exceptions(b)
     b_accuracy = shown_accuracy(b)
     assert is_training(a), "A ended before B: the two runs did not overlap"
 
     # B trains again and stops while A is still training.
-    click_train(b)
+    press(b, "Train")
     assert wait_until(lambda: is_training(b), 60), "B's second run did not start"
-    click_stop(b)
+    press(b, "Stop")
     assert wait_until(lambda: (outcome(b) == "stopped" and not is_training(b)) or exceptions(b), 60), \
         f"Stop did not take: {outcome(b)}, {exceptions(b)}"
     assert is_training(a), "A ended before B's Stop took effect: cannot tell Stop works while another run trains"
     # The page numbers runs per session: B's stopped run is its second, so A's run is not in B's history.
-    assert "Run #2 stopped" in main_text(b)
+    assert "Run #2 stopped" in main_area(b).inner_text()
 
     assert wait_until(lambda: run_ended(a) or exceptions(a), TIMEOUT), "A's run never ended"
     assert outcome(a) == "finished", exceptions(a)
-    assert "Run #1 finished" in main_text(a)
+    assert "Run #1 finished" in main_area(a).inner_text()
     assert exceptions(a) == [] and exceptions(b) == []
 
     # Each page shows exactly its own settings' result, as nn_core computes it alone.
@@ -78,7 +73,3 @@ def test_two_sessions_train_at_once_each_with_its_own_result_and_stop_works(app_
     expected_b = final_test_accuracy(mnist, B_SETTINGS)
     assert f"{shown_accuracy(a):.2%}" == f"{expected_a:.2%}" and expected_a >= 0.97
     assert f"{b_accuracy:.2%}" == f"{expected_b:.2%}"
-
-
-def main_text(page) -> str:
-    return page.locator(MAIN).inner_text()

@@ -1,39 +1,64 @@
 """AppTest tests of the Train page: real MNIST, real training on a 2,000-image subset.
 
-The page reads ``st.session_state["train_subset"]`` (a test-only hook, not in the UI) and trains
-on that many training images; the test set stays whole.
+Each session is given its own backend, training on the first 2,000 training images (the test set
+stays whole), so a test run takes a blink.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nn_core import Hyperparams, load_model
+from nn_core import Hyperparams, LocalBackend, Mnist, load_model
+from ui.state import Lab, setting_key
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 SUBSET = 2000
 TIMEOUT = 60  # seconds per script run, training included; generous for a busy 2-core machine
 
 
-def new_app(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["train_subset"] = SUBSET
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+@pytest.fixture
+def new_app(mnist):
+    """A new session of the app, its runs trained on the first SUBSET training images."""
+    small = Mnist(mnist.train_images[:SUBSET], mnist.train_labels[:SUBSET], mnist.test_images, mnist.test_labels)
+
+    def open_app(query: dict | None = None) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.session_state["lab"] = Lab(backend=LocalBackend(small))
+        for key, value in (query or {}).items():
+            at.query_params[key] = value
+        return at.run()
+    return open_app
 
 
-def train(at: AppTest, **settings) -> AppTest:
-    """Set sliders by key (hidden, lr, beta, batch, epochs, seed, act), then press Train."""
-    for key, value in settings.items():
-        widget = next(w for w in (*at.select_slider, *at.slider, *at.number_input, *at.selectbox) if w.key == key)
+def settings(at: AppTest) -> dict:
+    """The settings widgets' values by URL key (hidden, lr, beta, batch, epochs, seed, act)."""
+    return {w.key.removeprefix("train_"): w.value
+            for w in (*at.select_slider, *at.slider, *at.number_input, *at.selectbox) if w.key.startswith("train_")
+            and w.key not in ("train_active_pick",)}
+
+
+def shown_text(markdown: str) -> str:
+    """What a message shows: the page escapes every Markdown character of text from a user."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def session(at: AppTest) -> Lab:
+    return at.session_state["lab"]
+
+
+def train(at: AppTest, **values) -> AppTest:
+    """Set sliders by URL key (hidden, lr, beta, batch, epochs, seed, act), then press Train."""
+    for key, value in values.items():
+        widget = next(w for w in (*at.select_slider, *at.slider, *at.number_input, *at.selectbox)
+                      if w.key == setting_key(key))
         widget.set_value(value)
     at.run()
-    at.button(key="train").click().run()
+    at.button(key="train_start").click().run()
     assert not at.exception, at.exception
     return at
 
@@ -47,7 +72,7 @@ def metrics(at: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in at.metric}
 
 
-def test_defaults_are_the_posts_run():
+def test_defaults_are_the_posts_run(new_app):
     at = new_app()
     assert not at.exception
     assert at.title[0].value == "Train"
@@ -57,13 +82,13 @@ def test_defaults_are_the_posts_run():
     hp = Hyperparams()
     assert (hp.hidden_units, hp.learning_rate, hp.momentum, hp.batch_size, hp.epochs, hp.seed, hp.activation) == (
         64, 4.0, 0.9, 128, 9, 138, "sigmoid")
-    lr = at.select_slider(key="lr")
+    lr = at.select_slider(key="train_lr")
     assert lr.options[0] == "0.001" and lr.options[-1] == "1000" and "4" in lr.options
-    assert at.button(key="train").disabled is False and at.button(key="stop").disabled is True
-    assert not at.metric and not at.session_state["runs"]  # nothing trained, nothing shown
+    assert at.button(key="train_start").disabled is False and at.button(key="train_stop").disabled is True
+    assert not at.metric and not session(at).runs  # nothing trained, nothing shown
 
 
-def test_short_run_gives_metrics_and_an_active_model():
+def test_short_run_gives_metrics_and_an_active_model(new_app):
     at = train(new_app(), epochs=1)
     shown = metrics(at)
     assert set(shown) == {"Test accuracy", "Test cost", "Training time"}
@@ -72,27 +97,27 @@ def test_short_run_gives_metrics_and_an_active_model():
     assert 50 < accuracy <= 100  # one epoch on 2,000 images: well above chance (10%), below a full run
     assert float(shown["Test cost"]) < 2.0
     assert shown["Training time"].endswith(" s")
-    runs = at.session_state["runs"]
-    assert len(runs) == 1 and runs[0].status == "done" and at.session_state["active_run"] == 0
-    assert runs[0].hparams.epochs == 1 and len(runs[0].history) == 1
-    assert abs(runs[0].history[0].test_accuracy * 100 - accuracy) < 0.006  # the metric is the run's own
+    runs = session(at).runs
+    assert len(runs) == 1 and runs[0].status == "done" and session(at).active == 0
+    assert runs[0].hparams.epochs == 1 and len(runs[0].epochs) == 1
+    assert abs(runs[0].epochs[0].test_accuracy * 100 - accuracy) < 0.006  # the metric is the run's own
     cost, accuracy_chart = chart_traces(at)[:2]
     # the post's own curve is the reference for the post's settings (any number of epochs)
     assert cost == ["batch cost (smoothed)", "train cost", "test cost", "post's test cost"]
     assert accuracy_chart == ["train accuracy", "test accuracy"]
     # Moving a slider afterwards neither trains nor loses the result.
-    at.select_slider(key="hidden").set_value(128).run()
-    assert metrics(at) == shown and len(at.session_state["runs"]) == 1
+    at.select_slider(key="train_hidden").set_value(128).run()
+    assert metrics(at) == shown and len(session(at).runs) == 1
 
 
-def test_maximum_learning_rate_diverges_and_keeps_the_previous_model():
+def test_maximum_learning_rate_diverges_and_keeps_the_previous_model(new_app):
     at = train(new_app(), epochs=1)
-    first = at.session_state["runs"][0]
+    first = session(at).runs[0]
     at = train(at, lr=1000.0)
     assert not at.exception
-    runs = at.session_state["runs"]
+    runs = session(at).runs
     assert len(runs) == 2 and runs[1].status == "diverged"
-    assert at.session_state["active_run"] == 0 and runs[0] is first  # previous model still active
+    assert session(at).active == 0 and runs[0] is first  # previous model still active
     errors = " ".join(e.value for e in at.error)
     assert "diverged" in errors and "Lower the learning rate" in errors and "run #1" in errors
     assert "Traceback" not in errors
@@ -103,62 +128,62 @@ def test_maximum_learning_rate_diverges_and_keeps_the_previous_model():
     assert list(table["status"]) == ["done", "diverged"]
 
 
-def test_malformed_upload_shows_an_error_and_changes_nothing():
+def test_malformed_upload_shows_an_error_and_changes_nothing(new_app):
     at = train(new_app(), epochs=1)
-    before = list(at.session_state["runs"])
-    at.file_uploader(key="upload").upload("model.npz", b"this is not a zip archive").run()
+    before = list(session(at).runs)
+    at.file_uploader(key="train_upload").upload("model.npz", b"this is not a zip archive").run()
     assert not at.exception
     assert any("not a model this app can use" in e.value for e in at.error)
-    assert at.session_state["runs"] == before and at.session_state["active_run"] == 0
+    assert session(at).runs == before and session(at).active == 0
 
 
-def test_download_then_upload_makes_the_model_active(tmp_path):
+def test_download_then_upload_makes_the_model_active(new_app):
     at = train(new_app(), epochs=1)
-    run = at.session_state["runs"][0]
+    run = session(at).runs[0]
     from nn_core import model_bytes
 
     data = model_bytes(run.model, run.hparams, run.metrics())
     model, hparams, _ = load_model(data)
-    at.file_uploader(key="upload").upload("mine.npz", data).run()
+    at.file_uploader(key="train_upload").upload("mine.npz", data).run()
     assert not at.exception
-    runs = at.session_state["runs"]
-    assert len(runs) == 2 and runs[1].status == "uploaded" and at.session_state["active_run"] == 1
+    runs = session(at).runs
+    assert len(runs) == 2 and runs[1].status == "uploaded" and session(at).active == 1
     assert runs[1].hparams == hparams and (runs[1].model.flat == model.flat).all()
     at.run()  # a rerun does not add the same upload again
-    assert len(at.session_state["runs"]) == 2
+    assert len(session(at).runs) == 2
     # picking the first run makes it active again
-    at.selectbox(key="active_pick").set_value(0).run()
-    assert at.session_state["active_run"] == 0
+    at.selectbox(key="train_active_pick").set_value(0).run()
+    assert session(at).active == 0
 
 
-def test_settings_round_trip_through_the_url():
+def test_settings_round_trip_through_the_url(new_app):
     link = {"hidden": "128", "lr": "0.3", "beta": "0.5", "batch": "64", "epochs": "3", "seed": "7", "act": "relu"}
     at = new_app(link)
     assert not at.exception and not at.warning
-    values = {w.key: w.value for w in (*at.select_slider, *at.slider, *at.number_input, *at.selectbox)}
+    values = settings(at)
     assert values == {"hidden": 128, "lr": 0.3, "beta": 0.5, "batch": 64, "epochs": 3, "seed": 7, "act": "relu"}
     assert at.query_params == link  # written back unchanged
-    at.select_slider(key="lr").set_value(1.5).run()
+    at.select_slider(key="train_lr").set_value(1.5).run()
     assert at.query_params["lr"] == "1.5"
     # a visit to another page keeps the settings
     at.switch_page("pages/evaluate.py").run()
     at.switch_page("pages/train.py").run()
     assert not at.exception
-    assert {w.key: w.value for w in (*at.select_slider, *at.slider)}["lr"] == 1.5
+    assert settings(at)["lr"] == 1.5
     assert at.query_params["lr"] == "1.5" and at.query_params["act"] == "relu"
     # ... and a new session opened with that URL shows the same sliders
     again = new_app(dict(at.query_params))
-    assert {w.key: w.value for w in (*again.select_slider, *again.slider)}["lr"] == 1.5
+    assert settings(again)["lr"] == 1.5
 
 
 @pytest.mark.parametrize("bad", [{"lr": "banana"}, {"hidden": "100"}, {"epochs": "500"}, {"act": "softsign"},
                                  {"beta": "1.5"}, {"seed": "-3"}])
-def test_invalid_url_settings_fall_back_to_defaults_with_a_warning(bad):
+def test_invalid_url_settings_fall_back_to_defaults_with_a_warning(new_app, bad):
     at = new_app({**bad, "batch": "256"})
     assert not at.exception
     key = next(iter(bad))
-    assert any(f"{key}={bad[key]}" in w.value for w in at.warning)
-    values = {w.key: w.value for w in (*at.select_slider, *at.slider, *at.number_input, *at.selectbox)}
+    assert any(f"{key}={bad[key]}" in shown_text(w.value) for w in at.warning)
+    values = settings(at)
     defaults = {"hidden": 64, "lr": 4.0, "beta": 0.9, "batch": 256, "epochs": 9, "seed": 138, "act": "sigmoid"}
     assert values == defaults  # the bad one is the default, the good one is kept
 
@@ -166,7 +191,7 @@ def test_invalid_url_settings_fall_back_to_defaults_with_a_warning(bad):
 def test_smoothed_batch_costs_is_a_moving_mean_in_epoch_units():
     import numpy as np
 
-    from pages.charts import smoothed_batch_costs
+    from ui.charts import smoothed_batch_costs
 
     x, y = smoothed_batch_costs(np.arange(20, dtype=np.float32), batches_per_epoch=10)  # window 1
     assert x[0] == 0.1 and x[-1] == 2.0 and y == list(range(20))
@@ -175,3 +200,30 @@ def test_smoothed_batch_costs_is_a_moving_mean_in_epoch_units():
     x, y = smoothed_batch_costs(np.ones(4221), batches_per_epoch=469, max_points=400)
     assert len(x) <= 401 and x[-1] == 4221 / 469 and set(y) == {1.0}
     assert smoothed_batch_costs([], 469) == ([], [])
+
+
+def test_a_link_round_trips_every_setting_at_the_top_of_its_range(new_app):
+    link = {"hidden": "512", "lr": "1000", "beta": "0.99", "batch": "1024", "epochs": "50", "seed": "1234567",
+            "act": "tanh"}
+    at = new_app(link)
+    assert not at.exception and not at.warning
+    assert settings(at) == {"hidden": 512, "lr": 1000.0, "beta": 0.99, "batch": 1024, "epochs": 50,
+                            "seed": 1234567, "act": "tanh"}
+    assert at.query_params == link
+    at.number_input(key="train_seed").set_value(2**31 - 1).run()
+    assert at.query_params["seed"] == "2147483647"
+    assert settings(new_app(dict(at.query_params)))["seed"] == 2**31 - 1
+
+
+@pytest.mark.parametrize("value", ["x` [Session expired - log in](https://evil.example/login) `",
+                                   "![](https://evil.example/pixel.png)", "<img src=x>", "y" * 100_000],
+                         ids=["link", "image", "html", "long"])
+def test_text_from_a_link_is_shown_as_plain_text_and_cut(new_app, value):
+    at = new_app({"act": value})
+    assert not at.exception
+    (warning,) = at.warning
+    shown = shown_text(warning.value)
+    assert len(warning.value) < 600 and "act=" in shown
+    assert value[:30] in shown  # the value itself, as text
+    # every Markdown character arrives escaped: no link, image or HTML can form
+    assert not re.search(r"(?<!\\)[\[\]()!<>`]", warning.value.split("act", 1)[1])

@@ -17,11 +17,11 @@ POST_TEST_COST = [0.16223940981168986, 0.11032242938356147, 0.0958078559246339, 
 
 def epoch_curves_figure(run: RunResult, title: str = "Cost per epoch") -> go.Figure:
     """Train and test cost of one run per epoch, test accuracy on a second axis."""
-    epochs = [h.epoch for h in run.history]
+    epochs = [stats.epoch for stats in run.epochs]
     figure = go.Figure()
-    figure.add_scatter(x=epochs, y=[h.train_cost for h in run.history], name="train cost", mode="lines+markers")
-    figure.add_scatter(x=epochs, y=[h.test_cost for h in run.history], name="test cost", mode="lines+markers")
-    figure.add_scatter(x=epochs, y=[h.test_accuracy for h in run.history], name="test accuracy",
+    figure.add_scatter(x=epochs, y=[h.train_cost for h in run.epochs], name="train cost", mode="lines+markers")
+    figure.add_scatter(x=epochs, y=[h.test_cost for h in run.epochs], name="test cost", mode="lines+markers")
+    figure.add_scatter(x=epochs, y=[h.test_accuracy for h in run.epochs], name="test accuracy",
                        mode="lines+markers", yaxis="y2", line={"dash": "dot"})
     figure.update_layout(title=title, xaxis_title="epoch", yaxis_title="cross-entropy",
                          yaxis2={"title": "accuracy", "overlaying": "y", "side": "right", "tickformat": ".1%"},
@@ -38,8 +38,6 @@ def confusion_figure(counts, show_rates: bool = False, selected: tuple[int, int]
     sits on each cell's centre: clicking a cell selects its marker (x = predicted, y = true).
     ``selected`` (true, predicted) is outlined.
     """
-    import numpy as np
-
     counts = np.asarray(counts)
     support = counts.sum(axis=1, keepdims=True)
     rates = counts / np.maximum(support, 1)
@@ -54,13 +52,7 @@ def confusion_figure(counts, show_rates: bool = False, selected: tuple[int, int]
                        colorscale="Blues", hoverinfo="skip", xgap=1, ygap=1,
                        colorbar={"title": "rate" if show_rates else "count",
                                  "tickformat": ".1%" if show_rates else "d"})
-    true_grid, predicted_grid = np.meshgrid(digits, digits, indexing="ij")  # (10, 10) each, row = true
-    figure.add_scatter(
-        x=predicted_grid.ravel(), y=true_grid.ravel(), mode="markers", showlegend=False,
-        customdata=np.stack([counts.ravel(), rates.ravel()], axis=1),
-        marker={"symbol": "square", "size": 30, "color": "rgba(0,0,0,0)"},
-        hovertemplate="true %{y}, predicted %{x}: %{customdata[0]} images (%{customdata[1]:.1%} of the %{y}s)"
-                      "<extra>click to see them</extra>")
+    _add_cell_markers(figure, counts, rates)
     if selected is not None:
         true_digit, predicted_digit = selected
         figure.add_shape(type="rect", x0=predicted_digit - 0.5, x1=predicted_digit + 0.5, y0=true_digit - 0.5,
@@ -74,6 +66,17 @@ def confusion_figure(counts, show_rates: bool = False, selected: tuple[int, int]
         yaxis={"title": "true digit", "tickmode": "array", "tickvals": digits, "range": [9.5, -0.5],
                "showgrid": False, "zeroline": False})
     return figure
+
+def _add_cell_markers(figure: go.Figure, counts: np.ndarray, rates: np.ndarray) -> None:
+    """An invisible, clickable marker on each cell's centre (x = predicted, y = true), with its hover text."""
+    digits = list(range(10))
+    true_grid, predicted_grid = np.meshgrid(digits, digits, indexing="ij")  # (10, 10) each, row = true
+    figure.add_scatter(
+        x=predicted_grid.ravel(), y=true_grid.ravel(), mode="markers", showlegend=False,
+        customdata=np.stack([counts.ravel(), rates.ravel()], axis=1),
+        marker={"symbol": "square", "size": 30, "color": "rgba(0,0,0,0)"},
+        hovertemplate="true %{y}, predicted %{x}: %{customdata[0]} images (%{customdata[1]:.1%} of the %{y}s)"
+                      "<extra>click to see them</extra>")
 
 
 def smoothed_batch_costs(batch_costs, batches_per_epoch: int, max_points: int = 400) -> tuple[list, list]:
@@ -108,7 +111,7 @@ def is_post_run(hparams: Hyperparams) -> bool:
     return replace(hparams, epochs=Hyperparams().epochs) == Hyperparams()
 
 
-def training_cost_figure(history: list[EpochStats], batch_costs, batches_per_epoch: int, hparams: Hyperparams,
+def training_cost_figure(epochs: list[EpochStats], batch_costs, batches_per_epoch: int, hparams: Hyperparams,
                          diverged: Diverged | None = None, title: str = "Cost") -> go.Figure:
     """Live cost chart: smoothed batch cost within epochs, train/test cost after each epoch, the
     post's test cost as a reference for the post's settings, and where a run diverged. Log y (costs
@@ -117,9 +120,9 @@ def training_cost_figure(history: list[EpochStats], batch_costs, batches_per_epo
     x, y = smoothed_batch_costs(batch_costs, batches_per_epoch)
     figure.add_scatter(x=x, y=y, name="batch cost (smoothed)", mode="lines" if len(x) > 1 else "markers",
                        line={"width": 1, "color": "rgba(128,128,128,0.9)"})
-    epochs = [h.epoch for h in history]
-    figure.add_scatter(x=epochs, y=[h.train_cost for h in history], name="train cost", mode="lines+markers")
-    figure.add_scatter(x=epochs, y=[h.test_cost for h in history], name="test cost", mode="lines+markers")
+    x = [stats.epoch for stats in epochs]
+    figure.add_scatter(x=x, y=[stats.train_cost for stats in epochs], name="train cost", mode="lines+markers")
+    figure.add_scatter(x=x, y=[stats.test_cost for stats in epochs], name="test cost", mode="lines+markers")
     if is_post_run(hparams):
         figure.add_scatter(x=list(range(1, len(POST_TEST_COST) + 1)), y=POST_TEST_COST, name="post's test cost",
                            mode="lines", line=REFERENCE_LINE)
@@ -131,16 +134,16 @@ def training_cost_figure(history: list[EpochStats], batch_costs, batches_per_epo
     return figure
 
 
-def accuracy_figure(history: list[EpochStats], epochs: int, title: str = "Accuracy") -> go.Figure:
-    """Train and test accuracy after each epoch, x fixed to the planned epochs so it fills in live."""
+def accuracy_figure(epochs: list[EpochStats], planned: int, title: str = "Accuracy") -> go.Figure:
+    """Train and test accuracy after each epoch, x fixed to the ``planned`` epochs so it fills in live."""
     figure = go.Figure()
-    x = [h.epoch for h in history]
-    figure.add_scatter(x=x, y=[h.train_accuracy for h in history], name="train accuracy", mode="lines+markers")
-    figure.add_scatter(x=x, y=[h.test_accuracy for h in history], name="test accuracy", mode="lines+markers")
+    x = [stats.epoch for stats in epochs]
+    figure.add_scatter(x=x, y=[s.train_accuracy for s in epochs], name="train accuracy", mode="lines+markers")
+    figure.add_scatter(x=x, y=[s.test_accuracy for s in epochs], name="test accuracy", mode="lines+markers")
     yaxis = {"title": "accuracy", "tickformat": ".1%"}
-    if not history:
+    if not epochs:
         yaxis["range"] = [0, 1]  # nothing yet: a sane empty axis rather than Plotly's -100%..400%
-    figure.update_layout(title=title, xaxis={"title": "epoch", "range": [0.5, epochs + 0.5]}, yaxis=yaxis,
+    figure.update_layout(title=title, xaxis={"title": "epoch", "range": [0.5, planned + 0.5]}, yaxis=yaxis,
                          **LAYOUT)
     return figure
 
@@ -149,10 +152,42 @@ def runs_test_cost_figure(runs: list[tuple[str, RunResult]], title: str = "Test 
     """Overlay of test cost per epoch, one line per (label, run); the post's curve for reference."""
     figure = go.Figure()
     for label, run in runs:
-        figure.add_scatter(x=[h.epoch for h in run.history], y=[h.test_cost for h in run.history],
+        figure.add_scatter(x=[stats.epoch for stats in run.epochs], y=[stats.test_cost for stats in run.epochs],
                            name=label, mode="lines+markers")
     figure.add_scatter(x=list(range(1, len(POST_TEST_COST) + 1)), y=POST_TEST_COST, name="post's test cost",
                        mode="lines", line=REFERENCE_LINE)
     figure.update_layout(title=title, xaxis_title="epoch",
                          yaxis={"title": "test cross-entropy (log scale)", "type": "log"}, **LAYOUT)
+    return figure
+
+
+def cell_from_selection(points: list[dict]) -> tuple[int, int] | None:
+    """(true, predicted) of the first clicked confusion cell in a Plotly selection, else None.
+
+    The page draws the heatmap's x as predicted digit and y as true digit, so a point's x/y
+    are the cell (heatmap clicks arrive through an invisible marker at each cell's centre).
+    """
+    for point in points or []:
+        x, y = point.get("x"), point.get("y")
+        if x is None or y is None:
+            continue
+        try:
+            predicted_digit, true_digit = int(round(float(x))), int(round(float(y)))
+        except (TypeError, ValueError):
+            continue
+        if 0 <= true_digit < 10 and 0 <= predicted_digit < 10:
+            return true_digit, predicted_digit
+    return None
+
+
+def probability_figure(probabilities: np.ndarray, predicted: int) -> go.Figure:
+    """Bar chart of the ten softmax outputs (10,), the predicted digit highlighted."""
+    colours = ["#4f8bf9" if digit == predicted else "#6b7280" for digit in range(10)]
+    figure = go.Figure(go.Bar(x=list(range(10)), y=probabilities, marker_color=colours,
+                              text=[f"{p:.0%}" for p in probabilities], textposition="outside",
+                              hovertemplate="digit %{x}: %{y:.1%}<extra></extra>"))
+    figure.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
+                         xaxis={"tickmode": "linear", "title": "digit"},
+                         yaxis={"range": [0, 1.15], "tickformat": ".0%", "title": "probability"},
+                         title="What the network thinks")
     return figure

@@ -1,0 +1,127 @@
+"""Command line: ``python -m nn_core.train`` trains the seed post's network on MNIST.
+
+Defaults are the post's run. One progress line per epoch, like the post's, or with ``--json`` one
+JSON object per epoch on stdout. Exit status: 0 done, 2 bad arguments or data, 3 diverged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .data import DataError, load_mnist
+from .persist import save_model
+from .settings import SETTINGS, Hyperparams
+from .training import Diverged, EpochStats, Trainer
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and status 2, without the usage block
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _flag_type(setting):
+    """An argparse type from the setting's spec; its error says what is required."""
+    def parse(text: str):
+        try:
+            return setting.parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    parse.__name__ = setting.name  # argparse names the type in some messages
+    return parse
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, nargs: str | None = None) -> None:
+    """One flag per setting (``nargs="+"`` for a sweep), defaults and help from the spec."""
+    for setting in SETTINGS:
+        default = setting.default if nargs is None else [setting.default]
+        parser.add_argument(setting.flag, dest=setting.name, type=_flag_type(setting), default=default, nargs=nargs,
+                            metavar=setting.name.upper(),
+                            help=f"{setting.help} {setting.requirement().capitalize()}; default "
+                                 f"{setting.format(setting.default)}.")
+
+
+def save_path(text: str) -> Path:
+    """The ``--save`` target, checked before training: the name it will really have (``.npz`` added),
+    in a folder that exists and can be written."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("--save needs a file name")
+    path = Path(text)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")  # numpy adds it anyway; say the real name
+    folder = path.parent
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a folder")
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"folder {folder} does not exist")
+    existed = path.exists()
+    try:  # a real write, not a permission check: root passes os.access even where writes fail (/sys)
+        with path.open("ab"):
+            pass
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"cannot write to {path}: {error.strerror or error}") from None
+    if not existed:
+        path.unlink()
+    return path
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = _Parser(prog="python -m nn_core.train", description=__doc__.splitlines()[0])
+    add_setting_flags(parser)
+    parser.add_argument("--save", metavar="PATH", type=save_path, help="save the trained model as .npz")
+    parser.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+    return parser.parse_args(argv)
+
+
+def epoch_line(stats: EpochStats, as_json: bool) -> str:
+    if as_json:
+        return json.dumps({
+            "epoch": stats.epoch, "train_cost": stats.train_cost, "test_cost": stats.test_cost,
+            "train_accuracy": stats.train_accuracy, "test_accuracy": stats.test_accuracy,
+            "train_seconds": round(stats.train_seconds, 4), "eval_seconds": round(stats.eval_seconds, 4)})
+    return (f"Epoch {stats.epoch}: training cost = {stats.train_cost:.6f}, test cost = {stats.test_cost:.6f}, "
+            f"test accuracy = {stats.test_accuracy:.2%} ({stats.train_seconds:.2f} s)")
+
+
+def train(args: argparse.Namespace) -> int:
+    hparams = Hyperparams(**{setting.name: getattr(args, setting.name) for setting in SETTINGS})
+    try:
+        data = load_mnist()
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    trainer = Trainer(data, hparams)
+    while not trainer.finished:
+        for event in trainer.run(max_batches=50):
+            if isinstance(event, EpochStats):
+                print(epoch_line(event, args.json), flush=True)
+            elif isinstance(event, Diverged):
+                print(f"error: {event.message}", file=sys.stderr)
+                return 3
+    if not args.json:
+        print("Done.")
+    if args.save:
+        try:
+            save_model(args.save, trainer.model, hparams, trainer.result().metrics())
+        except OSError as error:
+            print(f"error: could not save the model to {args.save}: {error.strerror or error}", file=sys.stderr)
+            return 2
+        if not args.json:
+            print(f"Saved model to {args.save}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        return train(args)
+    except KeyboardInterrupt:
+        print("interrupted: nothing saved", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `| head -1`: the reader left; say nothing more
+        sys.stderr.close()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

@@ -1,0 +1,125 @@
+"""The seven settings of a run, declared once: type, range, default, help, URL key and CLI flag.
+
+Validation (``Hyperparams.validate``, so also model files), the CLI's flags (``nn_core.cli``) and the
+app's sliders and link codec (``ui.settings``) are all made from ``SETTINGS``. The ranges are the
+sliders' ranges: nothing is accepted that the app could not have produced. ``slider`` lists the
+values a select slider offers (a link may name only those), or (low, high, step) of a plain one.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import asdict, dataclass, fields
+
+from .model import ACTIVATIONS
+
+MAX_SEED = 2**31 - 1
+# Learning rates are 7 per decade (1, 1.5, 2, 3, 4, 6, 8), nearly even on a log scale, from 0.001 to
+# 1000; 1000 diverges on purpose. Written from decimal text so they print cleanly.
+LEARNING_RATES = tuple(float(f"{m}e{e}") for e in range(-3, 3) for m in (1, 1.5, 2, 3, 4, 6, 8)) + (1000.0,)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: a str from ``choices``, or a number between ``low`` and ``high``."""
+
+    name: str  # the Hyperparams field
+    kind: type  # int, float or str
+    default: object
+    label: str  # the slider's label
+    help: str
+    url_key: str  # ?hidden=64
+    flag: str  # --hidden 64
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # low itself excluded
+    choices: tuple = ()  # the allowed values of a str setting
+    slider: tuple | None = None  # the values the app's slider offers, or (low, high, step) with ``step_slider``
+    step_slider: bool = False  # ``slider`` is (low, high, step) rather than a list of values
+
+    def requirement(self) -> str:
+        if self.kind is str:
+            return f"one of {', '.join(self.choices)}"
+        what = "an integer" if self.kind is int else "a number"
+        return (f"{what} in {'(' if self.low_open else '['}{self.format(self.low)}, {self.format(self.high)}]")
+
+    def check(self, value):
+        """``value`` if it is valid for this setting, else ValueError naming the setting."""
+        if not self._valid(value):
+            raise ValueError(f"{self.label.lower()} must be {self.requirement()}, got {value!r}")
+        return value
+
+    def _valid(self, value) -> bool:
+        if self.kind is str:
+            return isinstance(value, str) and value in self.choices
+        number = numbers.Integral if self.kind is int else numbers.Real
+        if isinstance(value, bool) or not isinstance(value, number) or not math.isfinite(value):
+            return False
+        above_low = value > self.low or (value == self.low and not self.low_open)
+        return above_low and value <= self.high
+
+    def parse(self, text: str):
+        """Text (a flag or a link) to a valid value; ValueError says what is required."""
+        if len(text) > 40:
+            raise ValueError(f"expected {self.requirement()}, got a value {len(text)} characters long")
+        try:
+            value = text if self.kind is str else self.kind(text)
+        except ValueError:
+            raise ValueError(f"expected {self.requirement()}, got {text!r}") from None
+        if self.kind is float and not math.isfinite(value):
+            raise ValueError(f"expected {self.requirement()}, got {text!r}")
+        return self.check(value)
+
+    def format(self, value) -> str:
+        """The text a link or a table shows; ``parse(format(v)) == v`` for every valid value."""
+        text = repr(float(value)) if self.kind is float else str(value)  # repr: the shortest exact text
+        return text.removesuffix(".0") if self.kind is float else text
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("hidden_units", int, 64, "Hidden units", "Width of the one hidden layer (the post uses 64).",
+            "hidden", "--hidden", low=1, high=512,
+            slider=(16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)),
+    Setting("learning_rate", float, 4.0, "Learning rate",
+            "Step size applied to the velocity. The post uses 4; 1000 diverges, to show what too high does.",
+            "lr", "--lr", low=0, high=1000, low_open=True, slider=LEARNING_RATES),
+    Setting("momentum", float, 0.9, "Momentum (beta)",
+            "Weight of the previous velocity in each update (0 = plain gradient descent).",
+            "beta", "--beta", low=0, high=0.99, slider=(0.0, 0.99, 0.01), step_slider=True),
+    Setting("batch_size", int, 128, "Batch size", "Images per gradient step (the last batch of an epoch is smaller).",
+            "batch", "--batch-size", low=1, high=1024, slider=(16, 32, 64, 128, 256, 512, 1024)),
+    Setting("epochs", int, 9, "Epochs", "Passes over the 60,000 training images.",
+            "epochs", "--epochs", low=1, high=50, slider=(1, 50, 1), step_slider=True),
+    Setting("seed", int, 138, "Seed", "Seeds the initial weights and every epoch's shuffle: same seed, same "
+            "settings, the same run, weight for weight.", "seed", "--seed", low=0, high=MAX_SEED),
+    Setting("activation", str, "sigmoid", "Hidden activation", "The hidden layer's nonlinearity.",
+            "act", "--activation", choices=tuple(ACTIVATIONS)),
+)
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Hyperparams:
+    """A run's settings; the defaults are the seed post's run (see ``SETTINGS`` for ranges)."""
+
+    hidden_units: int = 64  # H, width of the hidden layer
+    learning_rate: float = 4.0  # step size applied to the velocity
+    momentum: float = 0.9  # beta, weight of the previous velocity
+    batch_size: int = 128  # samples per gradient step (the last batch of an epoch is smaller)
+    epochs: int = 9  # passes over the training set
+    seed: int = 138  # seeds initial weights and every epoch's shuffle
+    activation: str = "sigmoid"  # hidden-layer nonlinearity: sigmoid, tanh or relu
+
+    def validate(self) -> "Hyperparams":
+        """Return self, or raise ValueError with a one-line message naming the bad setting."""
+        for setting in SETTINGS:
+            setting.check(getattr(self, setting.name))
+        return self
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+assert [f.name for f in fields(Hyperparams)] == [s.name for s in SETTINGS]
+assert all(getattr(Hyperparams(), s.name) == s.default for s in SETTINGS)

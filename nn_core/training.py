@@ -1,0 +1,376 @@
+"""The one training loop, for the CLI, the app and the benchmarks.
+
+``Trainer`` holds a run's whole state (model, optimizer, shuffle, position, buffers), so a caller
+can advance it a chunk at a time and stop it between chunks, keeping the parameters trained so far.
+Progress is reported as data (``ChunkStats``, ``EpochStats``, ``Diverged``), never printed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+import numpy as np
+
+from . import optim
+from .data import Mnist
+from .evaluation import blas_threads, evaluate
+from .model import Model, Workspace, forward_backward
+from .settings import Hyperparams
+
+CHANCE_COST = math.log(10)  # cross-entropy of a uniform guess over 10 digits
+# A batch cost this far above chance means the run has left the basin for good. With a stable
+# softmax the cost rarely becomes NaN (lr 1000 sits at a finite ~62), so a finite but huge cost
+# is divergence too. Runs that still learn (sigmoid at lr 50) peak below 6; lr 1000 passes 90.
+DIVERGENCE_COST = 4 * CHANCE_COST
+
+
+class RunStatus(StrEnum):
+    READY = "ready"  # created, no batch trained yet
+    RUNNING = "running"
+    DONE = "done"  # every epoch trained
+    STOPPED = "stopped"  # ended early on request
+    DIVERGED = "diverged"  # the cost blew up; the last good parameters are kept
+    UPLOADED = "uploaded"  # a model file, not trained in this session
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunStatus.DONE, RunStatus.STOPPED, RunStatus.DIVERGED, RunStatus.UPLOADED)
+
+
+@dataclass(frozen=True)
+class ChunkStats:
+    """Progress within an epoch, after a chunk of batches."""
+
+    epoch: int  # 1-based epoch in progress
+    batches_done: int  # batches finished in this epoch
+    batches_per_epoch: int
+    batch_cost: float  # mean cost of the chunk's batches (each measured before its step)
+    total_batches_done: int  # over the whole run
+    total_batches: int
+    train_seconds: float  # cumulative training time, evaluation excluded
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    epoch: int  # 1-based
+    train_cost: float  # on the training set after the epoch (all of it, or ``train_sample`` images)
+    test_cost: float
+    train_accuracy: float  # fraction correct
+    test_accuracy: float
+    train_seconds: float  # cumulative training time, evaluation excluded
+    epoch_seconds: float  # this epoch's training time alone
+    eval_seconds: float  # time spent evaluating after this epoch
+    train_sample: int | None = None  # training images the train figures were measured on; None: all
+
+
+@dataclass(frozen=True)
+class Diverged:
+    epoch: int  # 1-based
+    batch: int  # 1-based batch within the epoch
+    cost: float  # the cost that gave it away (may be inf or nan)
+    learning_rate: float
+
+    @property
+    def message(self) -> str:
+        cost = "not a number" if math.isnan(self.cost) else f"{self.cost:.3g}"
+        return (
+            f"Training diverged at epoch {self.epoch}, batch {self.batch} (cost {cost}, far above chance"
+            f" level {CHANCE_COST:.2f}). Lower the learning rate (it was {self.learning_rate:g}); the"
+            " model keeps its last good parameters."
+        )
+
+
+Event = ChunkStats | EpochStats | Diverged
+
+
+@dataclass(eq=False)
+class RunResult:
+    """What is kept of a run once it ends: small enough to keep many per session."""
+
+    hparams: Hyperparams
+    model: Model
+    epochs: list[EpochStats]  # one entry per completed epoch
+    batch_costs: np.ndarray  # (batches done,) float32, each batch's cost before its step
+    batches_per_epoch: int
+    status: RunStatus
+    diverged: Diverged | None = None
+    train_seconds: float = 0.0
+
+    @property
+    def final(self) -> EpochStats | None:
+        return self.epochs[-1] if self.epochs else None
+
+    def metrics(self) -> dict:
+        """Final figures as plain numbers (saved with the model)."""
+        last = self.final
+        if last is None:
+            return {"train_seconds": self.train_seconds, "epochs_trained": 0}
+        return {"test_accuracy": last.test_accuracy, "test_cost": last.test_cost,
+                "train_accuracy": last.train_accuracy, "train_cost": last.train_cost,
+                "train_seconds": self.train_seconds, "epochs_trained": last.epoch}
+
+
+def _fixed_sample(n: int, size: int) -> np.ndarray:
+    """``size`` of ``n`` row indices, sorted: the same for every run and epoch (its own seed)."""
+    return np.sort(np.random.default_rng(0).choice(n, size, replace=False))
+
+
+class Position:
+    """Where a run stands, from its ``epoch``, ``batch``, ``batches_per_epoch`` and ``status``."""
+
+    @property
+    def total_batches_done(self) -> int:
+        return self.epoch * self.batches_per_epoch + self.batch
+
+    @property
+    def finished(self) -> bool:
+        return self.status.finished
+
+
+@dataclass(eq=False)
+class RunState(Position):
+    """Everything a run needs to go on, and nothing more: plain arrays and numbers, so it can be sent
+    to another process or machine and back (``Trainer.state`` / ``Trainer.resume``)."""
+
+    hparams: Hyperparams
+    batches_per_epoch: int
+    params: np.ndarray  # Model.flat
+    velocity: np.ndarray  # the optimizer's V
+    last_good: np.ndarray  # parameters that last gave a sane batch cost
+    rng: dict  # the bit generator's state
+    permutation: np.ndarray | None  # this epoch's shuffle, None between epochs
+    epoch: int
+    batch: int
+    batch_costs: np.ndarray  # (total_batches,) NaN where not trained yet
+    epochs: list
+    status: "RunStatus"
+    diverged: "Diverged | None"
+    train_seconds: float
+
+    def outline(self) -> dict:
+        """The run so far, copied, as the fields ``RunResult`` and a progress snapshot share."""
+        return {"hparams": self.hparams, "epochs": list(self.epochs), "status": self.status,
+                "batch_costs": self.batch_costs[: self.total_batches_done].copy(),
+                "batches_per_epoch": self.batches_per_epoch, "diverged": self.diverged,
+                "train_seconds": self.train_seconds}
+
+    def result(self) -> RunResult:
+        """What is kept of the run (its model a copy of the parameters)."""
+        hp = self.hparams
+        return RunResult(model=Model(self.params.copy(), hp.hidden_units, hp.activation), **self.outline())
+
+    def stopped(self) -> "RunState":
+        """This state, ended on request (unless it had ended already)."""
+        return self if self.finished else replace(self, status=RunStatus.STOPPED)
+
+
+def _bad(cost: float) -> bool:
+    return not math.isfinite(cost) or cost > DIVERGENCE_COST
+
+
+@dataclass
+class _Chunk:
+    """Batches trained since the last ChunkStats, and the call's budget."""
+
+    max_batches: int | None
+    deadline: float | None  # perf_counter time
+    batches: int = 0
+    cost: float = 0.0
+
+    def add(self, cost: float) -> None:
+        self.batches += 1
+        self.cost += cost
+
+    def spent(self, batches_this_call: int) -> bool:
+        return ((self.max_batches is not None and batches_this_call >= self.max_batches)
+                or (self.deadline is not None and time.perf_counter() >= self.deadline))
+
+
+@dataclass(eq=False)
+class Trainer(Position):
+    """A training run that can be advanced in chunks, stopped, and inspected between chunks.
+
+    ``data`` is shared and only read: each batch is gathered from it into this run's buffers.
+    ``initial``, if given, is the model to start from (copied; same width and activation as the
+    settings), instead of the post's random initialisation. ``threads``: BLAS threads while it runs.
+    ``train_sample``: after each epoch but the last, the training cost and accuracy are measured on
+    this many training images (a fixed sample) instead of all of them; None: always all (the post's
+    figures). The test set and the last epoch are always measured whole.
+    """
+
+    data: Mnist
+    hparams: Hyperparams = field(default_factory=Hyperparams)
+    initial: Model | None = None
+    threads: int | None = 1
+    train_sample: int | None = None
+
+    def __post_init__(self):
+        hp = self.hparams.validate()
+        self.rng = np.random.default_rng(hp.seed)
+        self.model = self._starting_model()
+        self.optimizer = optim.for_settings(self.model.flat.size, hp.learning_rate, hp.momentum)
+        self.workspace = Workspace(hp.hidden_units, hp.batch_size)
+        self.last_good = self.model.flat.copy()  # parameters that last gave a sane batch cost
+        n, pixels = self.data.train_images.shape
+        self.samples = n
+        self.batches_per_epoch = -(-n // hp.batch_size)  # ceil: the last batch is partial, none dropped
+        self.total_batches = self.batches_per_epoch * hp.epochs
+        # The batch as the network reads it, (B, 784) float32. uint8 pixels are gathered into their own
+        # buffer and only cast (0-255); the 1/255 is applied to X W1 (input_scale).
+        images = self.data.train_images
+        self._inputs = np.empty((hp.batch_size, pixels), np.float32)
+        self._gathered = self._inputs if images.dtype == np.float32 else np.empty((hp.batch_size, pixels), images.dtype)
+        self._input_scale = 1 / 255 if images.dtype == np.uint8 else 1.0
+        self._labels = np.empty(hp.batch_size, self.data.train_labels.dtype)
+        self.batch_costs = np.full(self.total_batches, np.nan, np.float32)  # every batch, for charts
+        self.epochs: list[EpochStats] = []
+        self.diverged: Diverged | None = None
+        self.status = RunStatus.READY
+        self.epoch = 0  # epochs completed
+        self.batch = 0  # batches completed in the current epoch
+        self.train_seconds = 0.0
+        self._permutation = None
+
+    def _starting_model(self) -> Model:
+        hp = self.hparams
+        if self.initial is None:
+            return Model.initialize(hp.hidden_units, self.rng, hp.activation)
+        if (self.initial.hidden_units, self.initial.activation) != (hp.hidden_units, hp.activation):
+            raise ValueError(f"the starting model has {self.initial.hidden_units} {self.initial.activation} units, "
+                             f"the settings ask for {hp.hidden_units} {hp.activation}")
+        return Model(self.initial.flat.astype(np.float32, copy=True), hp.hidden_units, hp.activation)
+
+    def state(self) -> RunState:
+        """The run's state, copied."""
+        return RunState(hparams=self.hparams, batches_per_epoch=self.batches_per_epoch, params=self.model.flat.copy(), velocity=self.optimizer.velocity.copy(),
+                        last_good=self.last_good.copy(), rng=self.rng.bit_generator.state,
+                        permutation=self._permutation, epoch=self.epoch, batch=self.batch,
+                        batch_costs=self.batch_costs.copy(), epochs=list(self.epochs), status=self.status,
+                        diverged=self.diverged, train_seconds=self.train_seconds)
+
+    @classmethod
+    def resume(cls, data: Mnist, state: RunState, threads: int | None = 1, train_sample: int | None = None
+               ) -> "Trainer":
+        """A trainer that goes on exactly where ``state`` left off (the same bits as never stopping)."""
+        trainer = cls(data, state.hparams, threads=threads, train_sample=train_sample)
+        np.copyto(trainer.model.flat, state.params)
+        np.copyto(trainer.optimizer.velocity, state.velocity)
+        np.copyto(trainer.last_good, state.last_good)
+        np.copyto(trainer.batch_costs, state.batch_costs)
+        trainer.rng.bit_generator.state = state.rng
+        trainer._permutation = state.permutation
+        trainer.epoch, trainer.batch, trainer.epochs = state.epoch, state.batch, list(state.epochs)
+        trainer.status, trainer.diverged, trainer.train_seconds = state.status, state.diverged, state.train_seconds
+        return trainer
+
+    def result(self) -> RunResult:
+        """A snapshot of the run without its buffers (the model is copied)."""
+        return self.state().result()
+
+    def stop(self) -> None:
+        """End the run between chunks; the model keeps the parameters trained so far."""
+        if not self.finished:
+            self.status = RunStatus.STOPPED
+
+    def run(self, max_batches: int | None = None, max_seconds: float | None = None) -> list[Event]:
+        """Train up to ``max_batches`` batches or ``max_seconds`` (whichever comes first, at least
+        one batch), evaluating at each epoch's end. Returns the stats of what it did."""
+        if self.finished:
+            return []
+        self.status = RunStatus.RUNNING
+        events: list[Event] = []
+        chunk = _Chunk(max_batches, None if max_seconds is None else time.perf_counter() + max_seconds)
+        done = 0
+        # Overflow in exp or matmul at a diverging learning rate is detected from the cost; NumPy's
+        # warnings would only repeat it noisily.
+        with np.errstate(all="ignore"), blas_threads(self.threads):
+            while True:
+                started = time.perf_counter()
+                cost = self.step(*self.next_batch())
+                self.train_seconds += time.perf_counter() - started
+                if self.finished:  # diverged
+                    return events + [self.diverged]
+                chunk.add(cost)
+                done += 1
+                epoch_end = self.batch == self.batches_per_epoch
+                if epoch_end or chunk.spent(done):
+                    events.append(self._chunk_stats(chunk))
+                    chunk.batches, chunk.cost = 0, 0.0
+                    if epoch_end:
+                        events.append(self._end_epoch())
+                        if self.finished:
+                            return events
+                    if chunk.spent(done):
+                        return events
+
+    def next_batch(self) -> tuple[np.ndarray, np.ndarray]:
+        """The next mini-batch of this epoch's shuffle, in the run's buffers: X (m, 784) float32 as
+        the data stores it (0-255 for uint8 data), y (m,) labels. A new shuffle starts each epoch."""
+        hp = self.hparams
+        if self.batch == 0 and self._permutation is None:
+            self._permutation = self.rng.permutation(self.samples)
+        begin = self.batch * hp.batch_size
+        index = self._permutation[begin : begin + hp.batch_size]
+        m = len(index)
+        X, gathered = self._inputs[:m], self._gathered[:m]
+        np.take(self.data.train_images, index, axis=0, out=gathered, mode="clip")
+        if self._gathered is not self._inputs:
+            np.copyto(X, gathered, casting="unsafe")  # uint8 -> float32, a cast only
+        y = self._labels[:m]
+        np.take(self.data.train_labels, index, out=y, mode="clip")
+        return X, y
+
+    def step(self, X: np.ndarray, y: np.ndarray) -> float:
+        """One gradient step on a batch; returns its cost, measured before the step. A cost that
+        shows divergence ends the run instead, with the last good parameters restored."""
+        cost = forward_backward(self.model, X, y, self.workspace, self._input_scale, self.optimizer.grad_scale)
+        if _bad(cost):
+            self._diverge(cost)
+            return cost
+        np.copyto(self.last_good, self.model.flat)
+        self.optimizer.step(self.model.flat, self.workspace.grad)
+        self.batch_costs[self.total_batches_done] = cost
+        self.batch += 1
+        return cost
+
+    def _chunk_stats(self, chunk: _Chunk) -> ChunkStats:
+        return ChunkStats(epoch=self.epoch + 1, batches_done=self.batch, batches_per_epoch=self.batches_per_epoch,
+                          batch_cost=chunk.cost / chunk.batches, total_batches_done=self.total_batches_done,
+                          total_batches=self.total_batches, train_seconds=self.train_seconds)
+
+    def _end_epoch(self) -> EpochStats | Diverged:
+        epoch_seconds = self.train_seconds - (self.epochs[-1].train_seconds if self.epochs else 0.0)
+        eval_start = time.perf_counter()
+        data = self.data
+        last = self.epoch + 1 == self.hparams.epochs
+        sample = None if last or self.train_sample is None or self.train_sample >= self.samples else self.train_sample
+        rows = slice(None) if sample is None else _fixed_sample(self.samples, sample)
+        train_cost, train_accuracy = evaluate(self.model, data.train_images[rows], data.train_labels[rows],
+                                              threads=self.threads)
+        test_cost, test_accuracy = evaluate(self.model, data.test_images, data.test_labels, threads=self.threads)
+        eval_seconds = time.perf_counter() - eval_start
+        if _bad(train_cost):
+            return self._diverge(train_cost)
+        stats = EpochStats(
+            epoch=self.epoch + 1, train_cost=train_cost, test_cost=test_cost,
+            train_accuracy=train_accuracy, test_accuracy=test_accuracy,
+            train_seconds=self.train_seconds, epoch_seconds=epoch_seconds, eval_seconds=eval_seconds,
+            train_sample=sample)
+        self.epochs.append(stats)
+        self.epoch += 1
+        self.batch = 0
+        self._permutation = None
+        if self.epoch == self.hparams.epochs:
+            self.status = RunStatus.DONE
+        return stats
+
+    def _diverge(self, cost: float) -> Diverged:
+        np.copyto(self.model.flat, self.last_good)
+        batch = self.batch + 1 if self.batch < self.batches_per_epoch else self.batch
+        self.diverged = Diverged(epoch=self.epoch + 1, batch=batch, cost=float(cost),
+                                 learning_rate=self.hparams.learning_rate)
+        self.status = RunStatus.DIVERGED
+        return self.diverged

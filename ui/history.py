@@ -1,0 +1,112 @@
+"""The Train page's lower half: this session's run history, and model files in and out."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import streamlit as st
+
+from nn_core import ModelFileError, RunResult, RunStatus, load_model, model_bytes
+
+from . import runs, server
+from .charts import runs_test_cost_figure
+from .state import TRAIN_ACTIVE_PICK, TRAIN_COMPARE_PICK, TRAIN_DOWNLOAD, TRAIN_UPLOAD, Lab, lab
+from .text import plain
+
+PLOT_CONFIG = {"displayModeBar": False}
+TABLE_FORMATS = {"lr": "%g", "train cost": "%.4f", "test cost": "%.4f", "test accuracy": "%.2f%%", "time (s)": "%.1f"}
+
+
+def history_rows(session: Lab) -> list[dict]:
+    rows = []
+    for index, run in enumerate(session.runs):
+        hp, last, score = run.hparams, run.final, session.scores.get(index)
+        rows.append({
+            "run": index + 1, "status": run.status.value, "active": "✓" if index == session.active else "",
+            "hidden": hp.hidden_units, "lr": hp.learning_rate, "beta": hp.momentum, "batch": hp.batch_size,
+            "epochs": f"{len(run.epochs)}/{hp.epochs}", "seed": hp.seed, "activation": hp.activation,
+            "train cost": last.train_cost if last else None,
+            "test cost": score.cost if score else None,
+            "test accuracy": 100 * score.accuracy if score else None,
+            "time (s)": run.train_seconds,
+        })
+    return rows
+
+
+def pick_active() -> None:
+    lab().active = st.session_state[TRAIN_ACTIVE_PICK]
+
+
+def pick_compared() -> None:
+    lab().compared = list(st.session_state[TRAIN_COMPARE_PICK])
+
+
+def history_section() -> None:
+    session = lab()
+    st.subheader("Run history")
+    if not session.runs:
+        st.caption("Runs of this session appear here (only you see them).")
+        return
+    st.dataframe(history_rows(session), hide_index=True, column_config={
+        column: st.column_config.NumberColumn(format=number_format) for column, number_format in TABLE_FORMATS.items()})
+    indices = list(range(len(session.runs)))
+    labels = [runs.run_label(session, i) for i in indices]  # a plain list: widgets may format options later
+    # The truth is kept in the Lab; each widget is set to it before it is drawn.
+    st.session_state[TRAIN_ACTIVE_PICK] = session.active
+    st.selectbox("Active model (used by Evaluate and Draw)", indices, key=TRAIN_ACTIVE_PICK,
+                 format_func=labels.__getitem__, on_change=pick_active, placeholder="none yet")
+    st.session_state[TRAIN_COMPARE_PICK] = [i for i in session.compared if i in indices]
+    chosen = st.multiselect("Compare the test cost of runs", indices, key=TRAIN_COMPARE_PICK,
+                            format_func=labels.__getitem__, on_change=pick_compared)
+    curves = [(f"#{i + 1} {session.runs[i].status}", session.runs[i]) for i in chosen if session.runs[i].epochs]
+    if curves:
+        st.plotly_chart(runs_test_cost_figure(curves), config=PLOT_CONFIG)
+
+
+def model_files_section() -> None:
+    session = lab()
+    st.subheader("Model file")
+    run = session.active_run
+    left, right = st.columns(2)
+    with left:
+        if run is None:
+            st.caption("Train or upload a model to download it.")
+        else:
+            st.download_button(
+                "Download active model (.npz)", key=TRAIN_DOWNLOAD,
+                data=lambda: model_bytes(run.model, run.hparams, run.metrics()),
+                file_name=f"mnist-mlp-run{session.active + 1}-h{run.hparams.hidden_units}.npz",
+                mime="application/octet-stream", on_click="ignore",
+                help="Weights, settings and final metrics as plain arrays (no pickle).")
+    with right:
+        upload = st.file_uploader("Upload a model (.npz) to make it active", type=["npz"], key=TRAIN_UPLOAD)
+        if upload is not None:
+            add_uploaded(upload)
+
+
+def add_uploaded(upload) -> None:
+    """Make an uploaded model active, once per file; a bad file changes nothing and says why (once
+    read, a file is never parsed again on later reruns)."""
+    session = lab()
+    name = plain(upload.name, 80)
+    outcome = session.uploads.get(upload.file_id)
+    if outcome is None:
+        outcome = session.uploads[upload.file_id] = _read_upload(upload)
+    if isinstance(outcome, str):
+        st.error(f"{name} is not a model this app can use: {plain(outcome)}. Nothing was changed.")
+    else:
+        score = session.scores[outcome]
+        st.success(f"{name} is run #{outcome + 1}, test accuracy {score.accuracy:.2%}.")
+
+
+def _read_upload(upload) -> int | str:
+    """The new run's index, or why the file was refused."""
+    try:
+        model, hparams, metrics = load_model(upload.getvalue())
+    except ModelFileError as error:
+        return str(error)
+    result = RunResult(hparams=hparams, model=model, epochs=[], batch_costs=np.empty(0, np.float32),
+                       batches_per_epoch=math.ceil(len(server.mnist().train_images) / hparams.batch_size),
+                       status=RunStatus.UPLOADED, train_seconds=metrics.get("train_seconds", 0.0))
+    return runs.keep_run(result)

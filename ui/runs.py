@@ -1,0 +1,58 @@
+"""Starting runs and keeping the ones that ended, and what a page shows when it needs a model."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nn_core import Hyperparams, LocalBackend, LocalRun, RunResult, RunStatus, evaluate
+
+from . import server
+from .state import Lab, Score, lab
+
+TRAIN_PAGE = "pages/train.py"
+
+
+def backend() -> LocalBackend:
+    """Where this session's runs train: its own backend if one was given, else the server's."""
+    return lab().backend or server.local_backend()
+
+
+def start_run(hparams: Hyperparams) -> LocalRun:
+    run = backend().start(hparams)
+    lab().start(run)
+    return run
+
+
+def keep_run(result: RunResult) -> int:
+    """Add an ended run to the session, scored on the test set; a diverged run is kept for its curve
+    but never scored or made active."""
+    score = None
+    if result.status != RunStatus.DIVERGED:
+        data = server.mnist()
+        score = Score(*evaluate(result.model, data.test_images, data.test_labels))
+    return lab().add(result, score)
+
+
+def run_label(session: Lab, index: int) -> str:
+    run = session.runs[index]
+    hp = run.hparams
+    score = session.scores.get(index)
+    accuracy = f"{score.accuracy:.2%}" if score else "no score"
+    return (f"#{index + 1} {run.status} · {accuracy} · H {hp.hidden_units}, lr {hp.learning_rate:g}, "
+            f"beta {hp.momentum:g}, batch {hp.batch_size}, {hp.activation}")
+
+
+def require_model() -> RunResult | None:
+    """The active run, or None after telling the user to train one first (with a link)."""
+    session = lab()
+    run = session.active_run
+    if session.current is not None:  # a run started on Train, paused while we are away
+        progress = session.current.progress()
+        where = f"epoch {min(progress.epoch + 1, progress.hparams.epochs)} of {progress.hparams.epochs}"
+        st.info(f"A training run is paused at {where}: it goes on when you return to Train."
+                + (" Meanwhile this page shows the previous model." if run is not None else ""))
+        st.page_link(TRAIN_PAGE, label="Back to Train", icon="🏋️")
+    elif run is None:
+        st.info("No trained model yet in this session. Train one first (it takes a few seconds).")
+        st.page_link(TRAIN_PAGE, label="Go to Train", icon="🏋️")
+    return run

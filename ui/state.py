@@ -1,0 +1,78 @@
+"""One session's state, behind typed accessors. Every key of ``st.session_state`` the app uses is
+named here; widget keys carry their page's prefix (``train_``, ``evaluate_``, ``draw_``)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from nn_core import LocalBackend, LocalRun, RunResult
+
+LAB = "lab"  # the Lab below
+EVALUATE_CACHE = "evaluate_cache"  # the Evaluate page's diagnostics of the active model
+# Widget keys
+TRAIN_START, TRAIN_STOP = "train_start", "train_stop"
+TRAIN_ACTIVE_PICK, TRAIN_COMPARE_PICK = "train_active_pick", "train_compare_pick"
+TRAIN_DOWNLOAD, TRAIN_UPLOAD = "train_download", "train_upload"
+EVALUATE_TRUE, EVALUATE_PREDICTED = "evaluate_true", "evaluate_predicted"
+EVALUATE_RATES, EVALUATE_CHART = "evaluate_rates", "evaluate_confusion_chart"
+EVALUATE_CELL_FOR = "evaluate_cell_for"  # the diagnostics the chosen cell was first set for
+EVALUATE_UNITS_PER_PAGE, EVALUATE_UNITS_PAGE = "evaluate_units_per_page", "evaluate_units_page"
+DRAW_CANVAS_ROUND = "draw_canvas_round"  # bumped by Clear: a new canvas key is a new, empty canvas
+DRAW_PROBABILITIES = "draw_probabilities"
+
+
+def setting_key(url_key: str) -> str:
+    """The Train page's widget key of one setting."""
+    return f"train_{url_key}"
+
+
+def draw_canvas_key(round_: int) -> str:
+    return f"draw_canvas_{round_}"
+
+
+@dataclass(frozen=True)
+class Score:
+    """A model's test cost and accuracy, measured when its run joined the session."""
+
+    cost: float
+    accuracy: float
+
+
+@dataclass(eq=False)
+class Lab:
+    """This session's runs: every one that ended (oldest first), the active model, the run in progress."""
+
+    runs: list[RunResult] = field(default_factory=list)
+    scores: dict[int, Score] = field(default_factory=dict)  # by run index; diverged runs have none
+    active: int | None = None  # index of the model Evaluate and Draw use
+    compared: list[int] = field(default_factory=list)  # runs whose test cost Train overlays
+    current: LocalRun | None = None  # the run being trained on Train
+    current_started: float = 0.0  # perf_counter time it started
+    last_finished: int | None = None  # the run whose result Train shows
+    uploads: dict[str, int] = field(default_factory=dict)  # uploaded file id -> run index
+    link_read: bool = False  # the settings in the URL were read (once per session)
+    backend: LocalBackend | None = None  # trains this session's runs; None: the server's
+
+    @property
+    def active_run(self) -> RunResult | None:
+        return self.runs[self.active] if self.active is not None and 0 <= self.active < len(self.runs) else None
+
+    def add(self, result: RunResult, score: Score | None) -> int:
+        """Append a run; a scored (usable) one becomes the active model. Returns its index."""
+        self.runs.append(result)
+        index = len(self.runs) - 1
+        if score is not None:
+            self.scores[index] = score
+            self.active = index
+        self.compared.append(index)
+        return index
+
+    def start(self, run: LocalRun) -> None:
+        self.current, self.current_started = run, time.perf_counter()
+
+
+def lab() -> Lab:
+    return st.session_state.setdefault(LAB, Lab())

@@ -1,0 +1,118 @@
+"""The Train page's panel: Train and Stop, live progress while a run trains, then its result.
+
+The panel is a fragment that polls the session's run handle (which trains a slice of CPU time per
+poll on the local backend), redraws progress and charts, and reruns itself, so Stop and every other
+widget answer while a run is going (a plain loop ignores clicks). When the run has ended, the thread
+that claims its result records it in the session and reruns the whole page.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from nn_core import Hyperparams, Progress, RunStatus
+
+from . import runs
+from .charts import accuracy_figure, training_cost_figure
+from .state import TRAIN_START, TRAIN_STOP, lab
+
+# Training per poll, in this thread's CPU time: the rerun between polls costs a roughly fixed amount of
+# CPU, so slices measured in wall time would shrink when sessions share the cores and the reruns would
+# then eat most of it. Alone, Stop answers within about half a second.
+POLL_CPU_SECONDS = 0.4
+PLOT_CONFIG = {"displayModeBar": False}
+
+
+def rerun_panel() -> None:
+    """Run the fragment again. A fragment that runs inside a full-page rerun (after a click outside
+    it) may not rerun alone; the whole page reruns then, which is slower but equivalent."""
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:
+        st.rerun()
+
+
+def progress_text(progress: Progress, started: float) -> str:
+    done, total = progress.total_batches_done, progress.total_batches
+    elapsed = time.perf_counter() - started
+    eta = f"{elapsed / done * (total - done):.1f} s" if done else "measuring…"
+    epochs = progress.hparams.epochs
+    return (f"Epoch {min(progress.epoch + 1, epochs)}/{epochs} · batch {progress.batch}/{progress.batches_per_epoch}"
+            f" · {done:,}/{total:,} batches · ETA {eta}")
+
+
+def show_curves(epochs, batch_costs, batches_per_epoch: int, hparams: Hyperparams, diverged=None) -> None:
+    left, right = st.columns(2)
+    left.plotly_chart(training_cost_figure(epochs, batch_costs, batches_per_epoch, hparams, diverged),
+                      config=PLOT_CONFIG)
+    right.plotly_chart(accuracy_figure(epochs, hparams.epochs), config=PLOT_CONFIG)
+
+
+def show_result(index: int) -> None:
+    """The outcome of an ended run: what happened, its figures, and its curves."""
+    session = lab()
+    run = session.runs[index]
+    done = len(run.batch_costs)
+    if run.status == RunStatus.DIVERGED:
+        kept = (f"The active model is still run #{session.active + 1}." if session.active_run is not None
+                else "No model is active yet.")
+        st.error(f"Run #{index + 1} diverged. {run.diverged.message} {kept}")
+    elif run.status == RunStatus.STOPPED:
+        epoch, batch = divmod(done, run.batches_per_epoch)
+        st.warning(f"Run #{index + 1} stopped by you after {epoch} full epochs and {batch} batches "
+                   f"({done:,} batches). The model trained so far is kept and active.")
+    else:
+        epochs = len(run.epochs)
+        st.success(f"Run #{index + 1} finished: {epochs} epoch{'s' if epochs != 1 else ''}. It is the active "
+                   "model, used by the Evaluate and Draw pages.")
+    score = session.scores.get(index)
+    if score is not None:
+        a, b, c = st.columns(3)
+        a.metric("Test accuracy", f"{score.accuracy:.2%}")
+        b.metric("Test cost", f"{score.cost:.4f}")
+        c.metric("Training time", f"{run.train_seconds:.1f} s",
+                 help="Time spent in gradient steps; the evaluation after each epoch is not counted.")
+    show_curves(run.epochs, run.batch_costs, run.batches_per_epoch, run.hparams, run.diverged)
+
+
+@st.fragment
+def training_panel(hparams: Hyperparams) -> None:
+    """Train / Stop, then either a poll of the live run or the last run's result.
+
+    Draw it last on its page (into a container placed where it belongs): when it falls back to a
+    full-page rerun, everything after it in the script would not be drawn.
+    """
+    session = lab()
+    run = session.current
+    left, right = st.columns(2)
+    train_clicked = left.button("Train", type="primary", key=TRAIN_START, disabled=run is not None,
+                                width="stretch")
+    stop_clicked = right.button("Stop", key=TRAIN_STOP, disabled=run is None, width="stretch",
+                                help="End the run now and keep the model trained so far.")
+    if train_clicked and run is None:
+        run = runs.start_run(hparams)
+    if run is None:
+        if session.last_finished is None:
+            st.info("Press **Train** to train the network with these settings (about 3 seconds with the "
+                    "post's defaults). Moving a slider changes the next run, not the last result.")
+        else:
+            show_result(session.last_finished)
+        return
+
+    if stop_clicked:
+        run.stop()
+    progress = run.poll(POLL_CPU_SECONDS)
+    if progress.finished:
+        result = run.claim()  # one thread records the run: no st.* call until it is in the session
+        if result is not None:
+            session.current = None
+            session.last_finished = index = runs.keep_run(result)
+            show_result(index)  # at once, here; the full rerun below takes longer to reach the fragment
+        st.rerun()  # the whole page: history, active model and download change
+    st.progress(progress.total_batches_done / progress.total_batches,
+                text=progress_text(progress, session.current_started))
+    show_curves(progress.epochs, progress.batch_costs, progress.batches_per_epoch, progress.hparams)
+    rerun_panel()
