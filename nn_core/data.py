@@ -6,8 +6,11 @@ decompressed file, so a fresh clone needs no download and a damaged file is caug
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import hashlib
+import shutil
+import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,6 +136,34 @@ def load_mnist(directory: Path | str = DATA_DIR, verify: bool = True) -> Mnist:
         if labels.max(initial=0) >= CLASSES:
             raise DataError(f"{FILES[f'{split}_labels']}: label {labels.max()} outside 0-9")
         arrays[f"{split}_images"] = images.reshape(len(images), PIXELS)
+    return Mnist(**arrays)
+
+
+def share(data: Mnist, folder: Path | str | None = None) -> Path:
+    """Write the four arrays as uncompressed ``.npy`` files into ``folder`` (a new private temporary
+    folder by default) for ``load_shared``; returns the folder. Processes that map these files share
+    one copy of the data in the page cache instead of holding one each."""
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="nn-lab-mnist-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # mapped files stay readable until unmapped
+    folder = Path(folder)
+    for key in FILES:
+        partial = folder / f"{key}.npy.partial"
+        with open(partial, "wb") as handle:  # a handle: np.save would add ".npy" to the name
+            np.save(handle, getattr(data, key))
+        partial.replace(folder / f"{key}.npy")  # whole files only: a reader never sees half of one
+    return folder
+
+
+def load_shared(folder: Path | str) -> Mnist:
+    """The arrays ``share`` wrote, memory-mapped read-only (checked when shared, so not re-hashed)."""
+    arrays = {}
+    for key in FILES:
+        path = Path(folder) / f"{key}.npy"
+        try:
+            arrays[key] = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise DataError(f"{path}: cannot map the shared copy of MNIST ({error})") from None
     return Mnist(**arrays)
 
 

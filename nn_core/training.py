@@ -34,10 +34,11 @@ class RunStatus(StrEnum):
     STOPPED = "stopped"  # ended early on request
     DIVERGED = "diverged"  # the cost blew up; the last good parameters are kept
     UPLOADED = "uploaded"  # a model file, not trained in this session
+    FAILED = "failed"  # ended early because its workers failed; what it trained is kept
 
     @property
     def finished(self) -> bool:
-        return self in (RunStatus.DONE, RunStatus.STOPPED, RunStatus.DIVERGED, RunStatus.UPLOADED)
+        return self is not RunStatus.READY and self is not RunStatus.RUNNING
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class RunResult:
     status: RunStatus
     diverged: Diverged | None = None
     train_seconds: float = 0.0
+    note: str | None = None  # why a failed run ended
 
     @property
     def final(self) -> EpochStats | None:
@@ -162,9 +164,9 @@ class RunState(Position):
         hp = self.hparams
         return RunResult(model=Model(self.params.copy(), hp.hidden_units, hp.activation), **self.outline())
 
-    def stopped(self) -> "RunState":
-        """This state, ended on request (unless it had ended already)."""
-        return self if self.finished else replace(self, status=RunStatus.STOPPED)
+    def stopped(self, status: RunStatus = RunStatus.STOPPED) -> "RunState":
+        """This state, ended on request or by a failure (unless it had ended already)."""
+        return self if self.finished else replace(self, status=status)
 
 
 def _bad(cost: float) -> bool:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from ui import server
 from ui.history import history_section, model_files_section
+from ui.runs import where_runs_train
 from ui.settings import read_settings_from_link, settings_form, write_settings_to_link
 from ui.text import plain
 from ui.training import training_panel
@@ -12,6 +13,9 @@ st.title("Train")
 st.caption("A 784-H-10 network, trained from scratch with NumPy on the 60,000 MNIST training images and "
            "scored on the 10,000 test images. The defaults are the seed post's run.")
 server.mnist()  # load once per server, with a spinner the first time
+where, problem = where_runs_train()
+if problem:
+    st.warning(plain(problem))
 
 for problem in read_settings_from_link():  # shown once, when the link is opened
     st.warning(f"Ignored a setting in the link: {plain(problem)}.")
@@ -19,6 +23,7 @@ for problem in read_settings_from_link():  # shown once, when the link is opened
 settings_column, panel_column = st.columns([1, 2.4], gap="large")
 with settings_column:
     hparams = settings_form()
+    st.caption(where)
 write_settings_to_link(hparams)
 panel = panel_column.container()
 

@@ -94,6 +94,24 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     raise RuntimeError(f"no {field} for process {pid}")
 
 
+def tree_memory_mb(pid: int) -> tuple[float, float, int]:
+    """(RSS, PSS, processes) of a process and all its descendants (the server and its training
+    workers), in MB. PSS counts a page shared by n processes as 1/n in each: its sum is what the
+    tree really occupies."""
+    import psutil
+
+    processes = [psutil.Process(pid)]
+    processes += processes[0].children(recursive=True)
+    rss = pss = 0.0
+    for process in processes:
+        try:
+            rss += process.memory_info().rss
+            pss += process.memory_full_info().pss
+        except psutil.Error:  # ended meanwhile
+            continue
+    return rss / 2**20, pss / 2**20, len(processes)
+
+
 # --- the browser ------------------------------------------------------------------------------
 
 def launch_chromium(playwright):

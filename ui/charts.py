@@ -105,6 +105,12 @@ LAYOUT = {"height": 360, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
           "legend": {"orientation": "h", "yanchor": "top", "y": -0.22}}
 
 
+def train_label(name: str, epochs: list[EpochStats]) -> str:
+    """A training figure's name, saying when it was measured on a sample of the training images."""
+    sample = next((stats.train_sample for stats in epochs if stats.train_sample), None)
+    return name if sample is None else f"{name} ({sample:,}-image sample; last epoch: all)"
+
+
 def is_post_run(hparams: Hyperparams) -> bool:
     """The post's settings, whatever the number of epochs: its first epochs are the same run (the
     seed fixes the initial weights and every epoch's shuffle), so its curve is a fair reference."""
@@ -121,7 +127,8 @@ def training_cost_figure(epochs: list[EpochStats], batch_costs, batches_per_epoc
     figure.add_scatter(x=x, y=y, name="batch cost (smoothed)", mode="lines" if len(x) > 1 else "markers",
                        line={"width": 1, "color": "rgba(128,128,128,0.9)"})
     x = [stats.epoch for stats in epochs]
-    figure.add_scatter(x=x, y=[stats.train_cost for stats in epochs], name="train cost", mode="lines+markers")
+    figure.add_scatter(x=x, y=[stats.train_cost for stats in epochs], name=train_label("train cost", epochs),
+                       mode="lines+markers")
     figure.add_scatter(x=x, y=[stats.test_cost for stats in epochs], name="test cost", mode="lines+markers")
     if is_post_run(hparams):
         figure.add_scatter(x=list(range(1, len(POST_TEST_COST) + 1)), y=POST_TEST_COST, name="post's test cost",
@@ -138,7 +145,8 @@ def accuracy_figure(epochs: list[EpochStats], planned: int, title: str = "Accura
     """Train and test accuracy after each epoch, x fixed to the ``planned`` epochs so it fills in live."""
     figure = go.Figure()
     x = [stats.epoch for stats in epochs]
-    figure.add_scatter(x=x, y=[s.train_accuracy for s in epochs], name="train accuracy", mode="lines+markers")
+    figure.add_scatter(x=x, y=[s.train_accuracy for s in epochs], name=train_label("train accuracy", epochs),
+                       mode="lines+markers")
     figure.add_scatter(x=x, y=[s.test_accuracy for s in epochs], name="test accuracy", mode="lines+markers")
     yaxis = {"title": "accuracy", "tickformat": ".1%"}
     if not epochs:

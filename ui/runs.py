@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nn_core import Hyperparams, LocalBackend, LocalRun, RunResult, RunStatus, evaluate
+from nn_core import Hyperparams, LocalBackend, RunResult, RunStatus, evaluate
 
 from . import server
 from .state import Lab, Score, lab
@@ -12,15 +12,38 @@ from .state import Lab, Score, lab
 TRAIN_PAGE = "pages/train.py"
 
 
-def backend() -> LocalBackend:
+def backend():
     """Where this session's runs train: its own backend if one was given, else the server's."""
-    return lab().backend or server.local_backend()
+    return lab().backend or server.training().backend
 
 
-def start_run(hparams: Hyperparams) -> LocalRun:
+def where_runs_train() -> tuple[str, str | None]:
+    """What the Train page says about where runs train, and a problem with the named cluster."""
+    if lab().backend is not None:
+        return "Runs train in this server's own process.", None
+    training = server.training()
+    return training.where, training.problem
+
+
+def start_run(hparams: Hyperparams):
     run = backend().start(hparams)
     lab().start(run)
     return run
+
+
+def collect_ended() -> int | None:
+    """If the session's current run has ended, record it (once, whichever thread gets here first)
+    and return its index; else None."""
+    session = lab()
+    run = session.current
+    if run is None or not run.progress().finished:
+        return None
+    result = run.claim()  # one thread records the run: no st.* call until it is in the session
+    if result is None:
+        return None
+    session.current = None
+    session.last_finished = index = keep_run(result)
+    return index
 
 
 def keep_run(result: RunResult) -> int:
@@ -45,12 +68,15 @@ def run_label(session: Lab, index: int) -> str:
 def require_model() -> RunResult | None:
     """The active run, or None after telling the user to train one first (with a link)."""
     session = lab()
+    collect_ended()
     run = session.active_run
-    if session.current is not None:  # a run started on Train, paused while we are away
+    if session.current is not None:  # a run started on Train
         progress = session.current.progress()
         where = f"epoch {min(progress.epoch + 1, progress.hparams.epochs)} of {progress.hparams.epochs}"
-        st.info(f"A training run is paused at {where}: it goes on when you return to Train."
-                + (" Meanwhile this page shows the previous model." if run is not None else ""))
+        state = (f"is training, at {where}" if session.current.trains_in_background
+                 else f"is paused at {where}: it goes on when you return to Train")
+        st.info(f"A training run {state}." + (" Meanwhile this page shows the previous model." if run is not None
+                                                else ""))
         st.page_link(TRAIN_PAGE, label="Back to Train", icon="🏋️")
     elif run is None:
         st.info("No trained model yet in this session. Train one first (it takes a few seconds).")

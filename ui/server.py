@@ -1,10 +1,24 @@
-"""What one server shares between all its sessions: the read-only dataset and the BLAS setting."""
+"""What one server shares between all its sessions: the read-only dataset, the BLAS setting, and
+the backend that trains every session's runs.
+
+Runs train in worker processes on this machine (one per core) unless a Dask scheduler is named, in
+the environment variable ``NN_LAB_SCHEDULER`` or as ``scheduler = "tcp://host:8786"`` in
+``.streamlit/secrets.toml``. An unreachable scheduler is reported and the local workers take over.
+"""
 
 from __future__ import annotations
 
+import os
+import threading
+from dataclasses import dataclass
+
 import streamlit as st
 
-from nn_core import LocalBackend, Mnist, load_mnist
+from nn_core import Mnist, load_mnist
+from nn_core.data import load_shared, share
+from nn_core.jobs import DaskBackend, ProcessBackend, SchedulerUnreachable
+
+SCHEDULER_VARIABLE = "NN_LAB_SCHEDULER"
 
 
 @st.cache_resource
@@ -19,11 +33,39 @@ def one_blas_thread():
 
 @st.cache_resource(show_spinner="Loading MNIST (once per server)…")
 def mnist() -> Mnist:
-    """The four MNIST arrays as uint8, one read-only copy for all sessions."""
-    return load_mnist().read_only()
+    """The four MNIST arrays as uint8, one read-only copy for all sessions and the training workers:
+    verified, written once uncompressed, and mapped from there by every process."""
+    return load_shared(share(load_mnist()))
 
 
-@st.cache_resource
-def local_backend() -> LocalBackend:
-    """Training in this server's process, on the shared dataset."""
-    return LocalBackend(mnist())
+@dataclass(frozen=True)
+class Training:
+    backend: ProcessBackend | DaskBackend
+    where: str  # said on the Train page
+    problem: str | None = None  # why the named cluster is not used
+
+
+def scheduler_address() -> str | None:
+    address = os.environ.get(SCHEDULER_VARIABLE, "").strip()
+    if not address:
+        try:
+            address = str(st.secrets.get("scheduler", "")).strip()
+        except Exception:  # no secrets file, or one that does not parse: no scheduler named
+            address = ""
+    return address or None
+
+
+@st.cache_resource(show_spinner="Starting the training workers (once per server)…")
+def training() -> Training:
+    """The server's backend, made once: the named Dask cluster, else local worker processes."""
+    address, problem = scheduler_address(), None
+    if address is not None:
+        try:
+            backend = DaskBackend(mnist(), address)
+            return Training(backend, f"Runs train on the Dask cluster at {address} ({backend.workers()} workers).")
+        except SchedulerUnreachable as error:
+            problem = f"{error}: runs train on this server's own worker processes instead."
+    backend = ProcessBackend(mnist())
+    threading.Thread(target=backend.warm_up, name="warm-up workers", daemon=True).start()
+    return Training(backend, f"Runs train in {backend.workers} worker process{'es' * (backend.workers > 1)} "
+                             "on this server.", problem)

@@ -18,11 +18,12 @@ from nn_core import Hyperparams, Progress, RunStatus
 from . import runs
 from .charts import accuracy_figure, training_cost_figure
 from .state import TRAIN_START, TRAIN_STOP, lab
+from .text import plain
 
-# Training per poll, in this thread's CPU time: the rerun between polls costs a roughly fixed amount of
-# CPU, so slices measured in wall time would shrink when sessions share the cores and the reruns would
-# then eat most of it. Alone, Stop answers within about half a second.
-POLL_CPU_SECONDS = 0.4
+# A poll's length: on the local backend, training in this thread's CPU time (the rerun between polls
+# costs a roughly fixed amount of CPU, so slices of wall time would shrink when sessions share the
+# cores and the reruns would eat most of it); on worker backends, the longest wait for the next chunk.
+POLL_SECONDS = 0.4
 PLOT_CONFIG = {"displayModeBar": False}
 
 
@@ -60,6 +61,9 @@ def show_result(index: int) -> None:
         kept = (f"The active model is still run #{session.active + 1}." if session.active_run is not None
                 else "No model is active yet.")
         st.error(f"Run #{index + 1} diverged. {run.diverged.message} {kept}")
+    elif run.status == RunStatus.FAILED:
+        st.error(f"Run #{index + 1} ended early: {plain(run.note or 'unknown')}. The model trained so far is kept "
+                 "and active.")
     elif run.status == RunStatus.STOPPED:
         epoch, batch = divmod(done, run.batches_per_epoch)
         st.warning(f"Run #{index + 1} stopped by you after {epoch} full epochs and {batch} batches "
@@ -104,12 +108,10 @@ def training_panel(hparams: Hyperparams) -> None:
 
     if stop_clicked:
         run.stop()
-    progress = run.poll(POLL_CPU_SECONDS)
+    progress = run.poll(POLL_SECONDS)
     if progress.finished:
-        result = run.claim()  # one thread records the run: no st.* call until it is in the session
-        if result is not None:
-            session.current = None
-            session.last_finished = index = runs.keep_run(result)
+        index = runs.collect_ended()
+        if index is not None:
             show_result(index)  # at once, here; the full rerun below takes longer to reach the fragment
         st.rerun()  # the whole page: history, active model and download change
     st.progress(progress.total_batches_done / progress.total_batches,

@@ -1,0 +1,256 @@
+"""Runs as jobs: a run is a chain of chunk tasks, each a pure function from the run's state to its
+next state, executed by worker processes (``ProcessBackend``, the default) or a Dask cluster
+(``DaskBackend``). The process that starts a run only submits chunks, keeps the latest state and
+answers polls; live progress and Stop happen between chunks, and a worker lost mid-run costs one
+chunk, which is sent again from the state before it. The results are the same to the bit on every
+backend, and the same as ``Trainer`` alone.
+
+The data is never sent with a task. Local workers map the copy the server shared (one copy in
+memory for the server and all its workers); a Dask worker loads MNIST once from its own copy of the
+repository's files.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import threading
+import time
+from pathlib import Path
+from concurrent.futures import CancelledError, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from .data import Mnist, load_mnist, load_shared, share
+from .model import Model
+from .runs import TRAIN_SAMPLE, Progress
+from .settings import Hyperparams
+from .training import RunResult, RunState, RunStatus, Trainer
+
+CHUNK_SECONDS = 0.4  # training per task: the cadence of live progress and the longest wait for Stop
+MAX_RETRIES = 3  # chunks sent again after their worker was lost, per run
+
+_worker_data: Mnist | None = None
+
+
+def worker_data(shared: str | None = None) -> Mnist:
+    """This process's MNIST: mapped from the ``shared`` folder, or loaded (and verified) once."""
+    global _worker_data
+    if _worker_data is None:
+        _worker_data = load_shared(shared) if shared else load_mnist().read_only()
+    return _worker_data
+
+
+def warm_up(shared: str | None = None) -> int:
+    """Load the data now rather than in a run's first chunk; returns the worker's pid."""
+    worker_data(shared)
+    return os.getpid()
+
+
+def train_chunk(state: RunState, seconds: float = CHUNK_SECONDS, threads: int = 1,
+                train_sample: int | None = TRAIN_SAMPLE) -> RunState:
+    """The run's next state after about ``seconds`` of training (at least one batch)."""
+    trainer = Trainer.resume(worker_data(), state, threads=threads, train_sample=train_sample)
+    trainer.run(max_seconds=seconds)
+    return trainer.state()
+
+
+def available_cores() -> int:
+    """The cores this process may use: its CPU affinity, bounded by a cgroup CPU quota (containers
+    such as Streamlit Community Cloud's report the host's cores but grant a fraction of them)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+class JobRun:
+    """A run handle whose chunks run on a backend's executor, chained by completion callbacks (so a
+    run goes on whether or not anyone polls it)."""
+
+    trains_in_background = True
+
+    def __init__(self, backend: "_ExecutorBackend", state: RunState):
+        self.hparams = state.hparams
+        self.started = time.perf_counter()
+        self._backend = backend
+        self._state = state
+        self._snapshot = Progress.of(state)
+        self._changed = threading.Condition()
+        self._in_flight = False
+        self._stop_requested = False
+        self._claimed = False
+        self.retries = 0  # chunks sent again after their worker was lost
+        self.error: str | None = None  # why the run ended early, if a backend failed
+        self._submit()
+
+    def _submit(self) -> None:
+        self._in_flight = True
+        future = self._backend.submit(self._state)
+        future.add_done_callback(self._chunk_done)
+
+    def _chunk_done(self, future) -> None:
+        try:
+            state = future.result()
+        except (BrokenProcessPool, CancelledError, OSError) + self._backend.lost_errors as lost:
+            return self._retry(lost)
+        except Exception as error:  # a bug or a broken cluster: end the run, keep what it trained
+            state, self.error = self._state.stopped(RunStatus.FAILED), f"{type(error).__name__}: {str(error)[:300]}"
+        with self._changed:
+            self._state = state if not self._stop_requested else state.stopped()
+            self._snapshot = Progress.of(self._state)
+            if self._state.finished:
+                self._in_flight = False
+            else:
+                self._submit()
+            self._changed.notify_all()
+
+    def _retry(self, lost: BaseException) -> None:
+        with self._changed:
+            self.retries += 1
+            if self.retries > MAX_RETRIES:
+                self._state = self._state.stopped(RunStatus.FAILED)
+                self.error = f"its workers were lost {self.retries} times ({type(lost).__name__})"
+                self._snapshot, self._in_flight = Progress.of(self._state), False
+                self._changed.notify_all()
+                return
+            self._backend.recover()
+            self._submit()  # the same chunk again, from the state before it
+
+    def poll(self, seconds: float = CHUNK_SECONDS) -> Progress:
+        """The latest progress, after waiting up to ``seconds`` for the next chunk to end."""
+        with self._changed:
+            if self._in_flight:
+                self._changed.wait(timeout=seconds)
+            return self._snapshot
+
+    def progress(self) -> Progress:
+        return self._snapshot
+
+    def stop(self) -> None:
+        """End the run after the chunk in flight; it keeps the parameters trained so far."""
+        with self._changed:
+            self._stop_requested = True
+            if not self._in_flight and not self._state.finished:
+                self._state = self._state.stopped()
+                self._snapshot = Progress.of(self._state)
+
+    def claim(self) -> RunResult | None:
+        """The ended run's result, to the first caller only; else None."""
+        with self._changed:
+            if self._claimed or self._in_flight or not self._state.finished:
+                return None
+            self._claimed = True
+            result = self._state.result()
+            result.note = self.error
+            return result
+
+
+class _ExecutorBackend:
+    """What the process and Dask backends share: runs as chained chunk tasks. Every task trains on
+    one BLAS thread: more threads would change the sums' order, and so the bits, of a run."""
+
+    lost_errors: tuple = ()
+
+    def __init__(self, data: Mnist):
+        self.data = data  # this process's copy: a new run's first state is made here
+
+    def start(self, hparams: Hyperparams, initial: Model | None = None) -> JobRun:
+        return JobRun(self, Trainer(self.data, hparams, initial=initial).state())
+
+    def submit(self, state: RunState):
+        raise NotImplementedError
+
+    def recover(self) -> None:
+        """Called after a worker was lost, before its chunk is sent again."""
+
+
+class ProcessBackend(_ExecutorBackend):
+    """Worker processes on this machine, one per core, started on first use, each loading MNIST once."""
+
+    def __init__(self, data: Mnist, workers: int | None = None):
+        super().__init__(data)
+        self.workers = workers or available_cores()
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._shared: str | None = None  # the folder the workers map the data from
+
+    def pool(self) -> ProcessPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                if self._shared is None:
+                    self._shared = str(shared_folder(self.data))
+                # spawn: a fresh interpreter per worker, never a fork of a threaded server
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=warm_up, initargs=(self._shared,))
+            return self._pool
+
+    def warm_up(self) -> list[int]:
+        """Start every worker and load its data now; returns their pids."""
+        pool = self.pool()
+        return sorted(set(pool.map(_pid_after_warm_up, range(self.workers * 4))))
+
+    def submit(self, state: RunState):
+        return self.pool().submit(train_chunk, state)
+
+    def recover(self) -> None:
+        with self._pool_lock:  # every run of a broken pool lands here; the first replaces it
+            broken = self._pool if self._pool is not None and self._pool._broken else None
+            if broken is not None:
+                self._pool = None
+        if broken is not None:
+            broken.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self) -> None:
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def shared_folder(data: Mnist):
+    """The folder ``data`` is mapped from, if it is a shared copy, else a new shared copy's."""
+    filename = getattr(data.train_images, "filename", None)  # np.memmap keeps the file it maps
+    return Path(filename).parent if filename else share(data)
+
+
+def _pid_after_warm_up(_) -> int:
+    time.sleep(0.05)  # long enough that every worker takes a share of the warm-up tasks
+    return warm_up()
+
+
+class SchedulerUnreachable(OSError):
+    """No Dask scheduler answered at the given address."""
+
+
+class DaskBackend(_ExecutorBackend):
+    """The tasks on a Dask cluster: ``dask scheduler`` and ``dask worker ADDRESS --nthreads 1``."""
+
+    def __init__(self, data: Mnist, address: str, timeout: float = 20.0):
+        try:
+            from distributed import Client
+            from distributed.client import FutureCancelledError
+            from distributed.scheduler import KilledWorker
+        except ImportError as missing:  # pragma: no cover - distributed is in requirements.txt
+            raise SchedulerUnreachable(f"the distributed package is not installed ({missing})") from None
+        self.address = address
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError) as error:
+            raise SchedulerUnreachable(f"no Dask scheduler answered at {address} within {timeout:g} s "
+                                       f"({type(error).__name__})") from None
+        self.lost_errors = (KilledWorker, FutureCancelledError)
+        super().__init__(data)
+
+    def submit(self, state: RunState):
+        return self.client.submit(train_chunk, state, pure=False)
+
+    def workers(self) -> int:
+        return len(self.client.scheduler_info().get("workers", {}))
+
+    def shutdown(self) -> None:
+        self.client.close()
