@@ -37,7 +37,8 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from tests.browser import (exceptions, is_training, launch_chromium, new_page, open_app, outcome, press, rss_mb,
-                           run_ended, shown_accuracy, start_server, stop_server, wait_until)
+                           run_ended, shown_accuracy, start_server, stop_server, tree_memory_mb, wait_for_metric,
+                           wait_until)
 
 MIN_ACCURACY = 0.97  # the default run reaches ~97.6%
 RUN_TIMEOUT = 900.0  # seconds for one run, however crowded the machine
@@ -162,14 +163,19 @@ def close_and_expire(browser, url: str, pid: int, contexts: list, ttl: int) -> f
 
 
 def train_at_once(browser, url: str, pid: int, concurrent: int, stop_after: float) -> tuple[list[Run], dict]:
-    """``concurrent`` sessions train at once while one more starts a run and stops it."""
+    """``concurrent`` sessions train at once while one more starts a run and stops it, and another,
+    holding a model already, opens its Evaluate page (timed from the click to its metric)."""
     contexts, pages = [], []
-    for _ in range(concurrent + 1):
+    for _ in range(concurrent + 2):
         context, page = new_page(browser)
         contexts.append(context)
         pages.append(page)
+    trainers, stopper, evaluator = pages[:concurrent], pages[concurrent], pages[concurrent + 1]
+    open_app(evaluator, f"{url}/?epochs=1")
+    press(evaluator, "Train")
+    wait_for_metric(evaluator, "Test accuracy", RUN_TIMEOUT * 1000)
+    for page in trainers + [stopper]:
         open_app(page, url)
-    trainers, stopper = pages[:concurrent], pages[concurrent]
     started = [press(page, "Train") for page in trainers]
     stop_started = press(stopper, "Train")
 
@@ -186,9 +192,17 @@ def train_at_once(browser, url: str, pid: int, concurrent: int, stop_after: floa
         stop["outcome"], stop["errors"] = outcome(stopper), exceptions(stopper)
         stop["ok"] = ended and stop["outcome"] == "stopped" and not stop["errors"] and stop["others_training"] > 0
 
+    # Meanwhile another visitor looks at their model.
+    stop["training_meanwhile"] = sum(is_training(page) for page in trainers)
+    clicked = time.monotonic()
+    evaluator.locator("[data-testid='stSidebarNav']").get_by_role("link", name="Evaluate").click()
+    wait_for_metric(evaluator, "Mistakes", RUN_TIMEOUT * 1000)
+    stop["evaluate_seconds"] = time.monotonic() - clicked
+
     seconds = wait_runs(trainers, started)
     runs = [Run.read(i + 1, page, s) for i, (page, s) in enumerate(zip(trainers, seconds))]
     stop["rss"] = settled_rss(pid)
+    stop["tree_rss"], stop["tree_pss"], stop["processes"] = tree_memory_mb(pid)
     for context in contexts:
         context.close()
     return runs, stop
@@ -205,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 4, 8],
                         help="session counts to report RSS at (sessions train one after another)")
-    parser.add_argument("--concurrent", type=int, default=4,
-                        help="sessions training at once in the concurrency check (0 to skip)")
+    parser.add_argument("--concurrent", type=int, nargs="+", default=[2, 4],
+                        help="sessions training at once in the concurrency checks, one check per count (0 to skip)")
     parser.add_argument("--stop-after", type=float, default=1.5,
                         help="seconds into its run at which the extra session presses Stop")
     parser.add_argument("--ttl", type=int, default=5,
@@ -215,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip training a second wave of sessions after the first ended")
     args = parser.parse_args(argv)
     counts = sorted(set(args.sessions))
-    if counts[0] < 1 or args.concurrent < 0:
+    concurrent = [n for n in args.concurrent if n > 0]
+    if counts[0] < 1 or min(args.concurrent) < 0:
         parser.error("--sessions must be positive, --concurrent non-negative")
 
     probe = tempfile.TemporaryDirectory(prefix="sessions-benchmark-")
@@ -225,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[str] = []
     rss: dict = {}
     objects: dict = {}
-    alone, second, together, stop = [], [], [], None
+    alone, second, checks = [], [], []  # checks: (runs at once, the extra sessions' figures)
 
     def count_objects(when: str) -> None:
         objects[when] = live_objects(probe.name)
@@ -253,9 +268,11 @@ def main(argv: list[str] | None = None) -> int:
                 if "dropped" in when and (found is None or found["RunResult"] or found["Trainer"]):
                     failures.append(f"sessions' runs still alive {when}: {found}")
 
-            if args.concurrent:
-                print(f"\n# concurrency: {args.concurrent} sessions train at once, one more presses Stop", flush=True)
-                together, stop = train_at_once(browser, url, pid, args.concurrent, args.stop_after)
+            for count in concurrent:
+                print(f"\n# concurrency: {count} sessions train at once, one more presses Stop, another opens "
+                      "Evaluate", flush=True)
+                together, stop = train_at_once(browser, url, pid, count, args.stop_after)
+                checks.append((together, stop))
                 for run in together:
                     print(f"session {run.session:2d}: {run.describe()}")
                 if "took" in stop:
@@ -263,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"Stop pressed {stop['pressed_after']:.1f} s into a run, {stop['others_training']} other "
                           f"runs training: the run ended '{stop['outcome']}' {took}"
                           + ("" if stop["ok"] else "  FAILED " + " | ".join(stop["errors"])))
+                print(f"Evaluate rendered in {stop['evaluate_seconds']:.2f} s while {stop['training_meanwhile']} runs "
+                      f"trained; server and workers ({stop['processes']} processes): RSS {stop['tree_rss']:.0f} MB, "
+                      f"PSS {stop['tree_pss']:.0f} MB", flush=True)
                 failures += [f"session {r.session} (at once): {r.describe()}" for r in together if not r.correct]
                 if not stop["ok"]:
                     failures.append(f"Stop while others train failed: {stop}")
@@ -297,11 +317,15 @@ def main(argv: list[str] | None = None) -> int:
               f"closed again: {rss['second_closed']:.1f} MB")
     for when, found in objects.items():
         print(f"live objects {when}: {found}")
-    print(f"time per run, one session at a time: {median([r.seconds for r in alone + second])}")
-    if together:
+    solo = [r.seconds for r in alone + second if r.seconds is not None]
+    print(f"time per run, one session at a time: {median(solo)}")
+    for together, stop in checks:
         times = [r.seconds for r in together]
-        print(f"time per run, {len(together)} sessions at once: {median(times)};"
-              f" {sum(r.correct for r in together)} of {len(together)} correct")
+        slowest = max((t for t in times if t is not None), default=None)
+        ratio = f"; slowest {slowest / statistics.median(solo):.2f}x the solo median" if slowest and solo else ""
+        print(f"time per run, {len(together)} sessions at once: {median(times)}{ratio};"
+              f" {sum(r.correct for r in together)} of {len(together)} correct;"
+              f" Evaluate meanwhile {stop['evaluate_seconds']:.2f} s")
     for failure in failures:
         print("FAIL:", failure)
     print("all checks passed" if not failures else f"{len(failures)} check(s) failed")

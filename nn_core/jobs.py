@@ -27,7 +27,15 @@ from .runs import TRAIN_SAMPLE, Progress
 from .settings import Hyperparams
 from .training import RunResult, RunState, RunStatus, Trainer
 
-CHUNK_SECONDS = 0.4  # training per task: the cadence of live progress and the longest wait for Stop
+# Training per task: the cadence of live progress and the longest wait for Stop. A lone run's chunks
+# are short; when runs queue for the workers they grow, so the (fixed) cost per chunk of a round trip
+# and a redraw of the run's page is paid less often.
+CHUNK_SECONDS = 0.4
+MAX_CHUNK_SECONDS = 1.2
+# Polls return at most this often while a run goes on: each return redraws its page's live charts,
+# which costs the visitor's browser far more than the server (a redraw of the Train page's two
+# Plotly charts takes a few hundred ms of a core in Chromium).
+POLL_INTERVAL = 1.0
 MAX_RETRIES = 3  # chunks sent again after their worker was lost, per run
 
 _worker_data: Mnist | None = None
@@ -85,6 +93,7 @@ class JobRun:
         self._stop_requested = False
         self._claimed = False
         self.retries = 0  # chunks sent again after their worker was lost
+        self._polled = 0.0  # when the last poll returned (time.monotonic)
         self.error: str | None = None  # why the run ended early, if a backend failed
         self._submit()
 
@@ -105,6 +114,7 @@ class JobRun:
             self._snapshot = Progress.of(self._state)
             if self._state.finished:
                 self._in_flight = False
+                self._backend.run_ended()
             else:
                 self._submit()
             self._changed.notify_all()
@@ -116,16 +126,27 @@ class JobRun:
                 self._state = self._state.stopped(RunStatus.FAILED)
                 self.error = f"its workers were lost {self.retries} times ({type(lost).__name__})"
                 self._snapshot, self._in_flight = Progress.of(self._state), False
+                self._backend.run_ended()
                 self._changed.notify_all()
                 return
             self._backend.recover()
             self._submit()  # the same chunk again, from the state before it
 
-    def poll(self, seconds: float = CHUNK_SECONDS) -> Progress:
-        """The latest progress, after waiting up to ``seconds`` for the next chunk to end."""
+    def poll(self, seconds: float = 2 * MAX_CHUNK_SECONDS, every: float = POLL_INTERVAL) -> Progress:
+        """The latest progress, once it has changed and at least ``every`` seconds after the previous
+        poll returned (or the run has ended, or ``seconds`` have passed): a caller that redraws after
+        each poll redraws at most that often, and only when there is something new."""
+        deadline = time.monotonic() + seconds
+        earliest = self._polled + every
         with self._changed:
-            if self._in_flight:
-                self._changed.wait(timeout=seconds)
+            seen = self._snapshot
+            while self._in_flight:
+                now = time.monotonic()
+                if now >= deadline or (self._snapshot is not seen and now >= earliest):
+                    break
+                wake = deadline if self._snapshot is seen else min(deadline, earliest)
+                self._changed.wait(timeout=wake - now)
+            self._polled = time.monotonic()
             return self._snapshot
 
     def progress(self) -> Progress:
@@ -138,6 +159,7 @@ class JobRun:
             if not self._in_flight and not self._state.finished:
                 self._state = self._state.stopped()
                 self._snapshot = Progress.of(self._state)
+                self._backend.run_ended()
 
     def claim(self) -> RunResult | None:
         """The ended run's result, to the first caller only; else None."""
@@ -156,11 +178,26 @@ class _ExecutorBackend:
 
     lost_errors: tuple = ()
 
+    workers = 1
+
     def __init__(self, data: Mnist):
         self.data = data  # this process's copy: a new run's first state is made here
+        self._active = 0  # runs started and not ended
+        self._lock = threading.Lock()
 
     def start(self, hparams: Hyperparams, initial: Model | None = None) -> JobRun:
-        return JobRun(self, Trainer(self.data, hparams, initial=initial).state())
+        state = Trainer(self.data, hparams, initial=initial).state()
+        with self._lock:
+            self._active += 1
+        return JobRun(self, state)
+
+    def run_ended(self) -> None:
+        with self._lock:
+            self._active -= 1
+
+    def chunk_seconds(self) -> float:
+        """A chunk's length: CHUNK_SECONDS while every run has a worker, longer as runs queue."""
+        return min(MAX_CHUNK_SECONDS, CHUNK_SECONDS * max(1.0, self._active / max(1, self.workers)))
 
     def submit(self, state: RunState):
         raise NotImplementedError
@@ -195,7 +232,7 @@ class ProcessBackend(_ExecutorBackend):
         return sorted(set(pool.map(_pid_after_warm_up, range(self.workers * 4))))
 
     def submit(self, state: RunState):
-        return self.pool().submit(train_chunk, state)
+        return self.pool().submit(train_chunk, state, self.chunk_seconds())
 
     def recover(self) -> None:
         with self._pool_lock:  # every run of a broken pool lands here; the first replaces it
@@ -247,9 +284,11 @@ class DaskBackend(_ExecutorBackend):
         super().__init__(data)
 
     def submit(self, state: RunState):
-        return self.client.submit(train_chunk, state, pure=False)
+        return self.client.submit(train_chunk, state, self.chunk_seconds(), pure=False)
 
+    @property
     def workers(self) -> int:
+        """The cluster's workers now (the client's cached view of the scheduler)."""
         return len(self.client.scheduler_info().get("workers", {}))
 
     def shutdown(self) -> None:

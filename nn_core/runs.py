@@ -70,7 +70,10 @@ class LocalRun:
 
     def poll(self, seconds: float = 0.4) -> Progress:
         """Train for about ``seconds`` of this thread's CPU time, then return the progress. If another
-        thread is training this run, return the latest snapshot without waiting."""
+        thread is training this run, return the latest snapshot without waiting.
+
+        CPU time, not wall time: the rerun between polls costs a roughly fixed amount of CPU, so slices
+        of wall time would shrink when sessions share the cores and the reruns would eat most of it."""
         if not self._owner.acquire(blocking=False):
             time.sleep(min(seconds, SUB_CHUNK_SECONDS))  # don't spin while the owner trains
             return self._snapshot

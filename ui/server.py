@@ -62,7 +62,7 @@ def training() -> Training:
     if address is not None:
         try:
             backend = DaskBackend(mnist(), address)
-            return Training(backend, f"Runs train on the Dask cluster at {address} ({backend.workers()} workers).")
+            return Training(backend, f"Runs train on the Dask cluster at {address} ({backend.workers} workers).")
         except SchedulerUnreachable as error:
             problem = f"{error}: runs train on this server's own worker processes instead."
     backend = ProcessBackend(mnist())

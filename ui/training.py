@@ -20,10 +20,6 @@ from .charts import accuracy_figure, training_cost_figure
 from .state import TRAIN_START, TRAIN_STOP, lab
 from .text import plain
 
-# A poll's length: on the local backend, training in this thread's CPU time (the rerun between polls
-# costs a roughly fixed amount of CPU, so slices of wall time would shrink when sessions share the
-# cores and the reruns would eat most of it); on worker backends, the longest wait for the next chunk.
-POLL_SECONDS = 0.4
 PLOT_CONFIG = {"displayModeBar": False}
 
 
@@ -108,7 +104,7 @@ def training_panel(hparams: Hyperparams) -> None:
 
     if stop_clicked:
         run.stop()
-    progress = run.poll(POLL_SECONDS)
+    progress = run.poll()  # trains a slice, or waits for the next chunk: each backend knows how long
     if progress.finished:
         index = runs.collect_ended()
         if index is not None:
