@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .data import DataError, load_mnist
+from .jobs import available_cores
 from .persist import save_model
 from .settings import SETTINGS, Hyperparams
 from .training import Diverged, EpochStats, Trainer
@@ -73,7 +74,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_setting_flags(parser)
     parser.add_argument("--save", metavar="PATH", type=save_path, help="save the trained model as .npz")
     parser.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+    cores = available_cores()
+    parser.add_argument("--threads", type=_thread_count(cores), default=cores,
+                        help=f"BLAS threads, 1-{cores}; default all {cores} cores of this machine (the app's runs "
+                             "train on 1: the bits of a run depend on it, its figures hardly)")
     return parser.parse_args(argv)
+
+
+def _thread_count(cores: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer in [1, {cores}], got {text[:40]!r}") from None
+        if not 1 <= value <= cores:
+            raise argparse.ArgumentTypeError(f"must be an integer in [1, {cores}], got {value}")
+        return value
+    return parse
 
 
 def epoch_line(stats: EpochStats, as_json: bool) -> str:
@@ -93,7 +110,7 @@ def train(args: argparse.Namespace) -> int:
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    trainer = Trainer(data, hparams)
+    trainer = Trainer(data, hparams, threads=args.threads)
     while not trainer.finished:
         for event in trainer.run(max_batches=50):
             if isinstance(event, EpochStats):

@@ -31,6 +31,7 @@ LABELS_MAGIC = 0x00000801
 IMAGE_SIDE = 28
 PIXELS = IMAGE_SIDE * IMAGE_SIDE
 CLASSES = 10
+MAX_FILE_BYTES = 16 + 60_000 * PIXELS  # the largest file, the training images, unpacked
 
 
 class DataError(ValueError):
@@ -67,12 +68,37 @@ def read_checksums(directory: Path) -> dict[str, str]:
     path = directory / CHECKSUM_FILE
     if not path.is_file():
         raise DataError(f"{path}: checksum list is missing")
+    if path.stat().st_size > 4096:  # four lines of "<64 hex>  <name>"
+        raise DataError(f"{path}: {path.stat().st_size:,} bytes, not a list of four checksums")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text") from None
     sums = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
-            digest, name = line.split()
-            sums[name] = digest.lower()
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        if len(fields) != 2 or len(fields[0]) != 64 or any(c not in "0123456789abcdefABCDEF" for c in fields[0]):
+            raise DataError(f"{path}, line {number}: expected '<64 hex digits>  <file name>', got {line[:80]!r}")
+        sums[fields[1]] = fields[0].lower()
     return sums
+
+
+def _unpack(path: Path) -> bytes:
+    """The gzip file's contents, unpacking at most MAX_FILE_BYTES (a gzip bomb is refused, not unpacked)."""
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise DataError(f"{path.name}: {path.stat().st_size:,} bytes, larger than any MNIST file")
+    try:
+        unzip = zlib.decompressobj(wbits=31)  # 31: a gzip header; faster than gzip.open
+        raw = unzip.decompress(path.read_bytes(), MAX_FILE_BYTES + 1)  # bounded: no gzip bomb unpacks whole
+    except zlib.error as error:
+        raise DataError(f"{path.name}: not a valid gzip file or truncated ({error})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise DataError(f"{path.name}: unpacks to more than {MAX_FILE_BYTES:,} bytes, larger than any MNIST file")
+    if not unzip.eof:
+        raise DataError(f"{path.name}: not a valid gzip file or truncated (the stream ends early)")
+    return raw
 
 
 def read_idx(path: Path, expected_sha256: str | None = None) -> np.ndarray:
@@ -84,10 +110,7 @@ def read_idx(path: Path, expected_sha256: str | None = None) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path.name}: file is missing (looked in {path.parent})")
-    try:
-        raw = zlib.decompress(path.read_bytes(), wbits=31)  # 31: gzip header; faster than gzip.open
-    except zlib.error as error:
-        raise DataError(f"{path.name}: not a valid gzip file or truncated ({error})") from None
+    raw = _unpack(path)
     if expected_sha256 is not None:
         actual = hashlib.sha256(raw).hexdigest()
         if actual != expected_sha256:

@@ -24,6 +24,27 @@ MIN_INK_PIXELS = 4  # fewer drawn canvas pixels than this counts as an empty can
 TARGET_STROKE = 2.4  # MNIST's typical stroke width in the 28x28 field, pixels
 MAX_SHEAR = 0.5  # largest deskew shear (x shift per unit of height)
 WORK_SIDE = 6 * BOX  # drawings are shrunk to this (longer side) before thinning and deskewing
+# A canvas image from the browser: 280 CSS px, up to 4x that on dense phone screens. Anything larger
+# is refused from the PNG's header, before a pixel is decoded.
+MAX_CANVAS_SIDE = 1200
+MAX_CANVAS_PNG_BYTES = 4 * 2**20
+
+
+def decode_canvas_png(png: bytes) -> np.ndarray:
+    """The canvas's PNG as an (h, w, 4) uint8 RGBA array; ValueError for anything that is not a
+    small image (checked from its size and header before decoding)."""
+    import io
+
+    if len(png) > MAX_CANVAS_PNG_BYTES:
+        raise ValueError(f"the canvas image is {len(png):,} bytes, more than a drawing needs")
+    try:
+        image = Image.open(io.BytesIO(png))
+        width, height = image.size
+        if max(width, height) > MAX_CANVAS_SIDE:
+            raise ValueError(f"the canvas image is {width}x{height} pixels, larger than any canvas")
+        return np.asarray(image.convert("RGBA"))
+    except (OSError, Image.DecompressionBombError, SyntaxError) as error:
+        raise ValueError(f"the canvas sent something that is not an image ({type(error).__name__})") from None
 
 
 def ink_from_rgba(rgba: np.ndarray) -> np.ndarray:

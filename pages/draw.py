@@ -13,11 +13,12 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from nn_core.preprocess import SIDE, to_mnist
+from nn_core.preprocess import SIDE, decode_canvas_png, to_mnist
 from ui.charts import probability_figure
 from ui.images import enlarge
 from ui.runs import require_model
 from ui.state import DRAW_CANVAS_ROUND, DRAW_PROBABILITIES, draw_canvas_key
+from ui.text import plain
 
 CANVAS_SIDE = 280  # CSS px: 10x the 28x28 field
 # A 20 px box holds MNIST's digits with strokes ~2-3 px thick: a digit drawn ~200 px tall with an
@@ -55,8 +56,13 @@ def draw_and_read(model) -> None:
                            key=draw_canvas_key(st.session_state[DRAW_CANVAS_ROUND]))
         st.button("Clear", on_click=clear_canvas, icon=":material/ink_eraser:")
 
-    rgba = canvas.image_data  # (280, 280, 4) uint8, or None before the first stroke
-    field = to_mnist(rgba) if rgba is not None else None  # (784,) float32 in [0, 1]
+    try:
+        png = canvas.image_bytes  # None before the first stroke
+        field = to_mnist(decode_canvas_png(png)) if png is not None else None  # (784,) float32 in [0, 1]
+    except ValueError as error:  # the browser sent something no canvas makes
+        clear_canvas()
+        reading.warning(f"This drawing could not be read ({plain(str(error))}); the canvas was cleared.")
+        return
     with reading:
         if field is None:
             st.info("The canvas is empty: draw a digit and the network will read it as you go.")

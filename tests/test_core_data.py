@@ -108,3 +108,36 @@ def test_pixels_scale_to_unit_range(mnist):
 def test_shared_arrays_are_read_only(mnist):
     with pytest.raises(ValueError):
         mnist.train_images[0, 0] = 1
+
+
+@pytest.mark.parametrize("line", ["0123abcd", "a" * 64 + "  name  extra", "not hex " * 8 + "  x.raw"],
+                         ids=["one token", "three tokens", "not hex"])
+def test_a_malformed_checksum_line_names_the_file_and_line(tiny_dir, line):
+    directory, _ = tiny_dir
+    sums = directory / "SHA256SUMS.raw"
+    sums.write_text(sums.read_text() + line + "\n")
+    with pytest.raises(DataError, match=r"SHA256SUMS\.raw, line 5: expected"):
+        load_mnist(directory)
+
+
+def test_a_checksum_list_that_is_not_text_names_the_file(tiny_dir):
+    directory, _ = tiny_dir
+    (directory / "SHA256SUMS.raw").write_bytes(b"\xff\xfe" + b"a" * 64 + b"  x\n")
+    with pytest.raises(DataError, match=r"SHA256SUMS\.raw: not UTF-8 text"):
+        load_mnist(directory)
+
+
+def test_a_gzip_bomb_is_refused_without_unpacking_it(tiny_dir):
+    import resource
+    import zlib
+
+    directory, _ = tiny_dir
+    target = directory / FILES["test_labels"]
+    unzip = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(2**20)
+    target.write_bytes(b"".join(unzip.compress(zeros) for _ in range(512)) + unzip.flush())  # 512 MiB of zeros
+    assert target.stat().st_size < 1_000_000
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz: unpacks to more than 47,040,016 bytes"):
+        load_mnist(directory)
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024 < 120  # not 512 MiB

@@ -104,3 +104,37 @@ def test_a_blank_canvas_image_counts_as_empty(small_run):
 
 def st_key_round(at: AppTest) -> int:
     return at.session_state["draw_canvas_round"]
+
+
+def png_url(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def test_a_grayscale_canvas_image_is_read_like_an_rgba_one(small_run):
+    _, _, strokes = next(s for s in STYLES if s[0] == 7)
+    seven = rasterise(Placement("medium", 170).apply(strokes, np.random.default_rng(0)))
+    at = draw_page(small_run)
+    at.session_state["draw_canvas_0"] = {"drawing": {"raw": {"objects": [{"type": "Path"}]},
+                                                     "data": png_url(Image.fromarray(seven[..., 0]))}}
+    at.run()
+    assert not at.exception and prediction(at) == "7"
+
+
+@pytest.mark.parametrize("data", ["huge", "not base64", "not an image"])
+def test_odd_canvas_data_is_refused_in_bounded_memory_and_clears_the_canvas(small_run, data):
+    import resource
+
+    url = {"huge": png_url(Image.new("L", (9400, 9400))),  # 88 M pixels, ~90 KB as PNG
+           "not base64": "data:image/png,plain",
+           "not an image": "data:image/png;base64," + base64.b64encode(b"\x89PNG junk" * 50).decode()}[data]
+    at = draw_page(small_run)
+    at.session_state["draw_canvas_0"] = {"drawing": {"raw": {"objects": [{"type": "Path"}]}, "data": url}}
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    at.run()
+    growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
+    assert not at.exception and prediction(at) is None
+    assert any("could not be read" in w.value for w in at.warning)
+    assert st_key_round(at) == 1  # a fresh canvas, so the bad value is not read again
+    assert growth_mb < 100  # decoding the 9400x9400 image would take ~350 MB

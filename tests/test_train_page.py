@@ -135,6 +135,10 @@ def test_malformed_upload_shows_an_error_and_changes_nothing(new_app):
     assert not at.exception
     assert any("not a model this app can use" in e.value for e in at.error)
     assert session(at).runs == before and session(at).active == 0
+    at.run()  # the file stays in the uploader: its refusal is remembered, not parsed again
+    assert any("not a model this app can use" in e.value for e in at.error)
+    assert list(session(at).uploads.values()) == [next(iter(session(at).uploads.values()))]
+    assert isinstance(next(iter(session(at).uploads.values())), str)
 
 
 def test_download_then_upload_makes_the_model_active(new_app):
@@ -227,3 +231,19 @@ def test_text_from_a_link_is_shown_as_plain_text_and_cut(new_app, value):
     assert value[:30] in shown  # the value itself, as text
     # every Markdown character arrives escaped: no link, image or HTML can form
     assert not re.search(r"(?<!\\)[\[\]()!<>`]", warning.value.split("act", 1)[1])
+
+
+def test_a_full_history_takes_no_more_runs_and_says_so(new_app):
+    from nn_core import model_bytes
+    from ui.state import MAX_RUNS, Score
+
+    at = train(new_app(), epochs=1)
+    lab = session(at)
+    run = lab.runs[0]
+    for _ in range(MAX_RUNS - 1):
+        lab.add(run, Score(0.5, 0.9))
+    at.run()
+    assert not at.exception and at.button(key="train_start").disabled
+    assert any(f"holds {MAX_RUNS} runs" in w.value for w in at.warning)
+    at.file_uploader(key="train_upload").upload("more.npz", model_bytes(run.model, run.hparams)).run()
+    assert any("was not added" in e.value for e in at.error) and len(lab.runs) == MAX_RUNS

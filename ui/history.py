@@ -11,7 +11,7 @@ from nn_core import ModelFileError, RunResult, RunStatus, load_model, model_byte
 
 from . import runs, server
 from .charts import runs_test_cost_figure
-from .state import TRAIN_ACTIVE_PICK, TRAIN_COMPARE_PICK, TRAIN_DOWNLOAD, TRAIN_UPLOAD, Lab, lab
+from .state import MAX_RUNS, TRAIN_ACTIVE_PICK, TRAIN_COMPARE_PICK, TRAIN_DOWNLOAD, TRAIN_UPLOAD, Lab, lab
 from .text import plain
 
 PLOT_CONFIG = {"displayModeBar": False}
@@ -46,7 +46,7 @@ def history_section() -> None:
     session = lab()
     st.subheader("Run history")
     if not session.runs:
-        st.caption("Runs of this session appear here (only you see them).")
+        st.caption(f"Runs of this session appear here (only you see them; up to {MAX_RUNS}).")
         return
     st.dataframe(history_rows(session), hide_index=True, column_config={
         column: st.column_config.NumberColumn(format=number_format) for column, number_format in TABLE_FORMATS.items()})
@@ -91,6 +91,9 @@ def add_uploaded(upload) -> None:
     session = lab()
     name = plain(upload.name, 80)
     outcome = session.uploads.get(upload.file_id)
+    if outcome is None and session.full:
+        st.error(f"{name} was not added: this session's history already holds {MAX_RUNS} runs, the most it keeps.")
+        return
     if outcome is None:
         outcome = session.uploads[upload.file_id] = _read_upload(upload)
     if isinstance(outcome, str):

@@ -22,6 +22,7 @@ EVALUATE_CELL_FOR = "evaluate_cell_for"  # the diagnostics the chosen cell was f
 EVALUATE_UNITS_PER_PAGE, EVALUATE_UNITS_PAGE = "evaluate_units_per_page", "evaluate_units_page"
 DRAW_CANVAS_ROUND = "draw_canvas_round"  # bumped by Clear: a new canvas key is a new, empty canvas
 DRAW_PROBABILITIES = "draw_probabilities"
+MAX_RUNS = 50  # runs (uploads included) one session keeps: each holds a model, ~0.2-1.6 MB
 
 
 def setting_key(url_key: str) -> str:
@@ -55,6 +56,11 @@ class Lab:
     uploads: dict[str, int] = field(default_factory=dict)  # uploaded file id -> run index
     link_read: bool = False  # the settings in the URL were read (once per session)
     backend: LocalBackend | None = None  # trains this session's runs; None: the server's
+
+    @property
+    def full(self) -> bool:
+        """The history holds MAX_RUNS runs: no new run or upload is taken."""
+        return len(self.runs) >= MAX_RUNS
 
     @property
     def active_run(self) -> RunResult | None:

@@ -17,7 +17,7 @@ from nn_core import Hyperparams, Progress, RunStatus
 
 from . import runs
 from .charts import accuracy_figure, training_cost_figure
-from .state import TRAIN_START, TRAIN_STOP, lab
+from .state import MAX_RUNS, TRAIN_START, TRAIN_STOP, lab
 from .text import plain
 
 PLOT_CONFIG = {"displayModeBar": False}
@@ -88,13 +88,16 @@ def training_panel(hparams: Hyperparams) -> None:
     session = lab()
     run = session.current
     left, right = st.columns(2)
-    train_clicked = left.button("Train", type="primary", key=TRAIN_START, disabled=run is not None,
+    train_clicked = left.button("Train", type="primary", key=TRAIN_START, disabled=run is not None or session.full,
                                 width="stretch")
     stop_clicked = right.button("Stop", key=TRAIN_STOP, disabled=run is None, width="stretch",
                                 help="End the run now and keep the model trained so far.")
     if train_clicked and run is None:
         run = runs.start_run(hparams)
     if run is None:
+        if session.full:
+            st.warning(f"This session's history holds {MAX_RUNS} runs, the most it keeps, so no new run can "
+                       "start. Download the models you want to keep; reloading the page starts a new session.")
         if session.last_finished is None:
             st.info("Press **Train** to train the network with these settings (about 3 seconds with the "
                     "post's defaults). Moving a slider changes the next run, not the last result.")
