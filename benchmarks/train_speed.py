@@ -381,7 +381,7 @@ def matmul_line(threads: int) -> Callable[[Setup], Outcome]:
 def eval_chunks(setup: Setup, repeats: int) -> None:
     model = setup.init.copy()
     print("\nEvaluation of the train + test sets (70,000 images), by chunk size, uint8 data, "
-          "1 BLAS thread, median of {repeats}:")
+          f"1 BLAS thread, median of {repeats}:")
     for chunk in (1024, 2048, 4096, 8192):
         times = []
         for _ in range(repeats):

@@ -16,13 +16,13 @@ from tests.browser import (exceptions, is_training, main_area, new_page, open_ap
                            shown_accuracy, wait_until)
 
 # A: the post's run for 40 epochs instead of 9, long enough to outlast both of B's runs and B's Stop
-# (Stop can take a couple of chunks, up to 1.5 s each, while two sessions share the cores).
+# (Stop lands after the chunk in flight, up to 1.2 s, and the page polls once a second).
 A_QUERY = "?epochs=40"
 A_SETTINGS = Hyperparams(epochs=40)
-# B: half A's width for 5 epochs, about a seventh of A's time, so B's first run ends well before A's
-# and its second run lasts long enough for its Stop to land before it finishes.
-B_QUERY = "?hidden=32&epochs=5&seed=7"
-B_SETTINGS = Hyperparams(hidden_units=32, epochs=5, seed=7)
+# B: half A's width for 20 epochs, about a quarter of A's time (the two train side by side on two
+# workers), so B's first run ends well before A's and its second run outlasts its Stop.
+B_QUERY = "?hidden=32&epochs=20&seed=7"
+B_SETTINGS = Hyperparams(hidden_units=32, epochs=20, seed=7)
 TIMEOUT = 300  # seconds for a run: ~6 s on an idle 2-core machine, far more when others share it
 
 
