@@ -67,10 +67,10 @@ def settled_rss(pid: int, seconds: float = 1.0) -> float:
 
 # Counting live objects inside the server: a ``sitecustomize`` module put on the server's
 # PYTHONPATH (instrumentation of this benchmark only; the app is unchanged) answers each request
-# file with the number of live objects of a few types, after a full garbage collection.
+# file with the number of live objects of a few types, after a full garbage collection. Only the
+# server answers: its training workers inherit its environment, and so the probe, too.
 PROBE = """
-import faulthandler, gc, json, os, signal, threading, time
-faulthandler.register(signal.SIGUSR1, file=open(os.environ["SESSIONS_BENCHMARK_PROBE"] + ".stacks", "w"))
+import faulthandler, gc, json, os, signal, sys, threading, time
 def _answer(path=os.environ["SESSIONS_BENCHMARK_PROBE"], kinds=("AppSession", "RunResult", "Trainer", "Model")):
     while True:
         time.sleep(0.2)
@@ -84,7 +84,9 @@ def _answer(path=os.environ["SESSIONS_BENCHMARK_PROBE"], kinds=("AppSession", "R
             with open(path + ".tmp", "w") as out:
                 json.dump(counts, out)
             os.replace(path + ".tmp", path)
-threading.Thread(target=_answer, daemon=True).start()
+if "streamlit" in " ".join(sys.argv):
+    faulthandler.register(signal.SIGUSR1, file=open(os.environ["SESSIONS_BENCHMARK_PROBE"] + ".stacks", "w"))
+    threading.Thread(target=_answer, daemon=True).start()
 """
 
 
@@ -96,7 +98,7 @@ def probe_env(folder: str) -> dict:
 
 def live_objects(folder: str, timeout: float = 30.0) -> dict | None:
     """Live AppSession (Streamlit sessions, open or kept for reconnection), RunResult, Trainer and
-    Model objects in the server, or None if the probe did not answer."""
+    Model objects in the server process (not its workers), or None if the probe did not answer."""
     answer = Path(folder, "counts.json")
     answer.unlink(missing_ok=True)
     Path(folder, "counts.json.request").touch()
