@@ -45,14 +45,24 @@ def add_setting_flags(parser: argparse.ArgumentParser, nargs: str | None = None)
                                  f"{setting.format(setting.default)}.")
 
 
-def save_path(text: str) -> Path:
-    """The ``--save`` target, checked before training: the name it will really have (``.npz`` added),
-    in a folder that exists and can be written."""
+def flag_error_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    return _Parser(prog=prog, description=description)
+
+
+def writable_path(suffix: str):
+    """An argparse type for an output file, checked before any training: the name it will really
+    have (``suffix`` added if missing), in a folder that exists and can be written."""
+    def parse(text: str) -> Path:
+        return _writable(text, suffix)
+    return parse
+
+
+def _writable(text: str, suffix: str) -> Path:
     if not text.strip():
-        raise argparse.ArgumentTypeError("--save needs a file name")
+        raise argparse.ArgumentTypeError("needs a file name")
     path = Path(text)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")  # numpy adds it anyway; say the real name
+    if path.suffix != suffix:
+        path = path.with_name(path.name + suffix)  # numpy adds ".npz" anyway; say the real name
     folder = path.parent
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{path} is a folder")
@@ -70,9 +80,10 @@ def save_path(text: str) -> Path:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = _Parser(prog="python -m nn_core.train", description=__doc__.splitlines()[0])
+    parser = flag_error_parser("python -m nn_core.train", __doc__.splitlines()[0])
     add_setting_flags(parser)
-    parser.add_argument("--save", metavar="PATH", type=save_path, help="save the trained model as .npz")
+    parser.add_argument("--save", metavar="PATH", type=writable_path(".npz"),
+                        help="save the trained model as .npz")
     parser.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
     cores = available_cores()
     parser.add_argument("--threads", type=_thread_count(cores), default=cores,
@@ -133,8 +144,13 @@ def train(args: argparse.Namespace) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    return quiet_exit(lambda: train(args))
+
+
+def quiet_exit(command) -> int:
+    """Run ``command``; Ctrl-C and a reader that went away end it with a status, not a traceback."""
     try:
-        return train(args)
+        return command()
     except KeyboardInterrupt:
         print("interrupted: nothing saved", file=sys.stderr)
         return 130
