@@ -68,9 +68,10 @@ class LocalRun:
         self._claimed = False
         self._snapshot = Progress.of(trainer.state())
 
-    def poll(self, seconds: float = 0.4) -> Progress:
+    def poll(self, seconds: float = 0.4, every: float = 0.0) -> Progress:
         """Train for about ``seconds`` of this thread's CPU time, then return the progress. If another
-        thread is training this run, return the latest snapshot without waiting.
+        thread is training this run, return the latest snapshot without waiting. (``every`` is for
+        the job backends' polls, which wait; this one trains, so it always has news.)
 
         CPU time, not wall time: the rerun between polls costs a roughly fixed amount of CPU, so slices
         of wall time would shrink when sessions share the cores and the reruns would eat most of it."""

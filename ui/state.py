@@ -22,12 +22,19 @@ EVALUATE_CELL_FOR = "evaluate_cell_for"  # the diagnostics the chosen cell was f
 EVALUATE_UNITS_PER_PAGE, EVALUATE_UNITS_PAGE = "evaluate_units_per_page", "evaluate_units_page"
 DRAW_CANVAS_ROUND = "draw_canvas_round"  # bumped by Clear: a new canvas key is a new, empty canvas
 DRAW_PROBABILITIES = "draw_probabilities"
+SWEEP_VARIED, SWEEP_SEEDS, SWEEP_EPOCHS = "sweep_varied", "sweep_seeds", "sweep_epochs"
+SWEEP_START, SWEEP_STOP, SWEEP_PICK, SWEEP_ADOPT = "sweep_start", "sweep_stop", "sweep_pick", "sweep_adopt"
 MAX_RUNS = 50  # runs (uploads included) one session keeps: each holds a model, ~0.2-1.6 MB
 
 
 def setting_key(url_key: str) -> str:
     """The Train page's widget key of one setting."""
     return f"train_{url_key}"
+
+
+def sweep_values_key(name: str) -> str:
+    """The Sweep page's text box of one varied setting's values."""
+    return f"sweep_values_{name}"
 
 
 def draw_canvas_key(round_: int) -> str:
@@ -56,6 +63,7 @@ class Lab:
     uploads: dict[str, int] = field(default_factory=dict)  # uploaded file id -> run index
     link_read: bool = False  # the settings in the URL were read (once per session)
     backend: LocalBackend | None = None  # trains this session's runs; None: the server's
+    sweep: object | None = None  # the Sweep page's ui.sweep.Sweep, once one was started
 
     @property
     def full(self) -> bool:

@@ -1,0 +1,48 @@
+"""Sweep page: vary one or two settings over a grid, train every point, see what each setting does."""
+
+import streamlit as st
+
+from nn_core import SETTINGS
+from nn_core.settings import BY_NAME
+from ui import sweep as sw
+from ui.state import SWEEP_EPOCHS, SWEEP_SEEDS, SWEEP_VARIED, sweep_values_key
+from ui.text import plain
+
+st.title("Sweep")
+st.caption("Vary one or two settings, each run on a worker of its own; every other setting is Train's "
+           "current one. Several seeds per point show how much of a difference is chance.")
+
+base = sw.base_settings()
+labels = {s.name: s.label for s in SETTINGS}
+varied = st.multiselect("Settings to vary (one or two)", list(labels), default=["learning_rate"],
+                        format_func=labels.__getitem__, max_selections=2, key=SWEEP_VARIED)
+values, problems = {}, []
+for name in varied:
+    setting = BY_NAME[name]
+    preset = ", ".join(setting.format(v) for v in sw.PRESETS[name])
+    text = st.text_input(f"Values of {setting.label.lower()}, separated by commas", preset, key=sweep_values_key(name),
+                         help=f"{setting.help} Each must be {setting.requirement()}.")
+    try:
+        values[name] = sw.parse_values(name, text)
+    except ValueError as error:
+        problems.append(str(error))
+seeds_column, epochs_column = st.columns(2)
+seeds = seeds_column.number_input("Seeds per point", 1, sw.MAX_SEEDS, 2, key=SWEEP_SEEDS)
+epochs = epochs_column.slider("Epochs", 1, 50, min(base.epochs, 3), key=SWEEP_EPOCHS,
+                              disabled="epochs" in varied, help="Of every run, unless epochs is varied.")
+base = base.__class__(**(base.as_dict() | {"epochs": epochs}))
+
+planned = sw.grid(base, values, int(seeds)) if varied and not problems else []
+for problem in problems:
+    st.error(plain(problem))
+if not varied:
+    st.info("Choose a setting to vary.")
+elif len(planned) > sw.MAX_RUNS:
+    st.warning(f"That grid has {len(planned)} runs; a sweep here takes at most {sw.MAX_RUNS}. Use fewer values or seeds.")
+elif planned:
+    workers = sw.workers()
+    st.caption(f"{len(planned)} runs on {workers} worker{'s' * (workers > 1)}: about "
+               f"{sw.estimated_seconds(planned, workers):.0f} s (from the measured speed of the default run).")
+
+sw.sweep_panel(planned, varied, ready=bool(planned) and len(planned) <= sw.MAX_RUNS)
+sw.results_section()

@@ -1,0 +1,198 @@
+"""The Sweep page's parts: the grid chosen, its runs trained a worker's share at a time, the results.
+
+A sweep lives in the session's ``Lab`` as a ``Sweep``: the runs still to start, the handles in flight
+(as many as the backend has workers) and a row per ended run. The page's fragment polls it, starts
+runs as others end, and reruns itself until none is left or Stop is pressed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from nn_core import SETTINGS, Hyperparams, RunResult, RunStatus
+from nn_core.settings import BY_NAME
+from nn_core.sweep import row
+
+from . import charts, runs, server
+from .state import SWEEP_ADOPT, SWEEP_PICK, SWEEP_START, SWEEP_STOP, lab, setting_key
+
+MAX_RUNS = 60  # the largest grid the page takes
+MAX_SEEDS = 5
+PRESETS = {  # a sensible range of each setting, typed into the values box when it is chosen
+    "learning_rate": (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),  # decades: 1000 diverges
+    "hidden_units": (16, 32, 64, 128, 256, 512),
+    "momentum": (0.0, 0.5, 0.9, 0.95, 0.99),
+    "batch_size": (16, 32, 64, 128, 256, 512, 1024),
+    "epochs": (1, 2, 3, 5, 9),
+    "seed": (138, 139, 140),
+    "activation": ("sigmoid", "tanh", "relu"),
+}
+# Seconds per batch of training on one worker: a fixed part, and one per (batch row x hidden unit),
+# from the default run (4,221 batches of 128 x 64 in ~1.8 s); evaluation adds ~0.05 s an epoch.
+SECONDS_PER_BATCH, SECONDS_PER_CELL, SECONDS_PER_EPOCH = 60e-6, 3.6e-8, 0.05
+
+
+@dataclass(eq=False)
+class Sweep:
+    """One sweep of a session: what is left to train, what trains, and what ended."""
+
+    varied: list[str]  # the Hyperparams fields varied (one or two)
+    pending: list[Hyperparams]
+    total: int
+    started: float = field(default_factory=time.perf_counter)
+    active: list = field(default_factory=list)  # run handles in flight
+    rows: list[dict] = field(default_factory=list)  # one per ended run, in the order they ended
+    results: list[RunResult] = field(default_factory=list)  # beside rows
+    stopped: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return not self.pending and not self.active
+
+
+def base_settings() -> Hyperparams:
+    """Train's current settings (its sliders keep them for the session), else the post's."""
+    values = {s.name: st.session_state.get(setting_key(s.url_key), s.default) for s in SETTINGS}
+    return Hyperparams(**{name: BY_NAME[name].kind(value) for name, value in values.items()})
+
+
+def parse_values(name: str, text: str) -> list:
+    """Comma-separated values of one setting; ValueError names the first bad one."""
+    setting = BY_NAME[name]
+    values = []
+    for part in filter(None, (piece.strip() for piece in text.split(",")[:MAX_RUNS + 1])):
+        try:
+            values.append(setting.parse(part))
+        except ValueError as error:
+            raise ValueError(f"{setting.label}: {error}") from None
+    if not values:
+        raise ValueError(f"{setting.label}: give at least one value")
+    return list(dict.fromkeys(values))
+
+
+def grid(base: Hyperparams, values: dict[str, list], seeds: int) -> list[Hyperparams]:
+    names = list(values)
+    runs_ = []
+    for combination in itertools.product(*values.values()):
+        point = base.as_dict() | dict(zip(names, combination))
+        runs_ += [Hyperparams(**(point | {"seed": min(point["seed"] + k, 2**31 - 1)})) for k in range(seeds)]
+    return list(dict.fromkeys(runs_))
+
+
+def estimated_seconds(runs_: list[Hyperparams], workers: int) -> float:
+    def one(hp: Hyperparams) -> float:
+        batches = hp.epochs * -(-60_000 // hp.batch_size)
+        return batches * (SECONDS_PER_BATCH + SECONDS_PER_CELL * hp.batch_size * hp.hidden_units) \
+            + hp.epochs * SECONDS_PER_EPOCH
+    return sum(map(one, runs_)) / max(1, workers)
+
+
+def workers() -> int:
+    return max(1, int(getattr(runs.backend(), "workers", 1)))
+
+
+def start(varied: list[str], planned: list[Hyperparams]) -> None:
+    lab().sweep = Sweep(varied=varied, pending=list(planned), total=len(planned))
+
+
+def advance(sweep: Sweep, seconds: float = 0.5) -> None:
+    """Start runs while a worker is free, record the ones that ended; for about ``seconds``."""
+    deadline = time.perf_counter() + seconds
+    data = server.mnist()
+    while not sweep.finished and time.perf_counter() < deadline:
+        while sweep.pending and len(sweep.active) < workers() and not sweep.stopped:
+            sweep.active.append(runs.backend().start(sweep.pending.pop(0)))
+        for handle in list(sweep.active):
+            if handle.poll(0.1, every=0.0).finished:
+                result = handle.claim()
+                sweep.active.remove(handle)
+                if result is not None:
+                    sweep.rows.append(row(result, data.test_images, data.test_labels))
+                    sweep.results.append(result)
+
+
+def stop(sweep: Sweep) -> None:
+    sweep.stopped = True
+    sweep.pending.clear()
+    for handle in sweep.active:
+        handle.stop()
+
+
+def adopt(index: int) -> int:
+    """Make a sweep's run part of the session's history (active unless it diverged)."""
+    result = lab().sweep.results[index]
+    return runs.keep_run(result)
+
+
+def row_label(index: int) -> str:
+    values = lab().sweep.rows[index]
+    varied = ", ".join(f"{BY_NAME[name].label.lower()} {BY_NAME[name].format(values[name])}"
+                       for name in lab().sweep.varied)
+    return f"#{index + 1} {varied}, seed {values['seed']} · {values['status']} · {values['test_accuracy']:.2%}"
+
+
+PLOT_CONFIG = {"displayModeBar": False}
+TABLE_FORMATS = {"learning_rate": "%g", "test_accuracy": "%.4f", "test_cost": "%.4f", "train_seconds": "%.2f"}
+
+
+@st.fragment
+def sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> None:
+    """Run sweep / Stop, then the runs filling in while it goes, rerunning itself until it ends."""
+    from streamlit.errors import StreamlitAPIException
+
+    session = lab()
+    sweep = session.sweep
+    going = sweep is not None and not sweep.finished
+    left, right = st.columns(2)
+    if left.button("Run sweep", type="primary", key=SWEEP_START, disabled=going or not ready, width="stretch"):
+        start(varied, planned)
+        sweep, going = session.sweep, True
+    if right.button("Stop", key=SWEEP_STOP, disabled=not going, width="stretch") and going:
+        stop(sweep)
+    if sweep is None:
+        st.info("Press **Run sweep** to train the grid.")
+        return
+    if going:
+        advance(sweep)
+    done = len(sweep.rows)
+    st.progress(done / max(1, sweep.total), text=f"{done} of {sweep.total} runs ended"
+                + (f" · {len(sweep.active)} training" if sweep.active else "")
+                + (" · stopped" if sweep.stopped else "") + f" · {time.perf_counter() - sweep.started:.1f} s")
+    if sweep.rows:
+        st.dataframe(sweep.rows, hide_index=True, column_config={
+            column: st.column_config.NumberColumn(format=number_format) for column, number_format in TABLE_FORMATS.items()})
+    if not sweep.finished:
+        try:
+            st.rerun(scope="fragment")
+        except StreamlitAPIException:
+            st.rerun()
+    elif going:
+        st.rerun()  # the whole page: the results below
+
+
+def results_section() -> None:
+    sweep = lab().sweep
+    if sweep is None or not sweep.rows or not sweep.finished:
+        return
+    st.subheader("Results")
+    names = sweep.varied
+    labels = [BY_NAME[name].label for name in names]
+    if len(names) == 1:
+        st.plotly_chart(charts.sweep_line_figure(sweep.rows, names[0], labels[0]), config=PLOT_CONFIG)
+    else:
+        st.plotly_chart(charts.sweep_heatmap_figure(sweep.rows, tuple(names), tuple(labels)), config=PLOT_CONFIG)
+    st.plotly_chart(charts.sweep_parallel_figure(sweep.rows, names, labels), config=PLOT_CONFIG)
+    indices = list(range(len(sweep.rows)))
+    pick, button = st.columns([3, 1], vertical_alignment="bottom")
+    names_shown = [row_label(i) for i in indices]  # a plain list: widgets may format options outside the script
+    chosen = pick.selectbox("A run of the sweep", indices, format_func=names_shown.__getitem__, key=SWEEP_PICK)
+    if button.button("Use this model", key=SWEEP_ADOPT, width="stretch"):
+        index = adopt(chosen)
+        if sweep.results[chosen].status == RunStatus.DIVERGED:
+            st.warning(f"Run #{index + 1} diverged: it joined Train's history but is not the active model.")
+        else:
+            st.success(f"Run #{index + 1} in Train's history is now the active model, for Evaluate and Draw.")
