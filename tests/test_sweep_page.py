@@ -27,12 +27,9 @@ def sweep_page(mnist):
 
 
 def run_to_end(at: AppTest) -> AppTest:
-    at.button(key="sweep_start").click().run()
-    for _ in range(60):  # each script run trains a slice; AppTest does not follow fragment reruns
-        if at.session_state["lab"].sweep.finished:
-            break
-        at.run()
+    at.button(key="sweep_start").click().run()  # AppTest follows the fragment's reruns to the end
     assert not at.exception, at.exception
+    assert at.session_state["lab"].sweep.finished
     return at
 
 
@@ -97,4 +94,28 @@ def test_a_sweep_in_chromium(page, app_url):
     charts = main_area(page).locator("[data-testid='stPlotlyChart']")
     expect(charts.nth(1)).to_be_visible(timeout=30_000)  # the rates' figure and all runs'
     assert "diverged" in main_area(page).inner_text()  # the lr 1000 runs, in the table
+    assert exceptions(page) == []
+
+
+def test_stop_in_chromium_ends_the_sweep_and_keeps_what_ended(page, app_url):
+    import re
+
+    from playwright.sync_api import expect
+
+    from tests.browser import exceptions, go_to, main_area, open_app, press
+
+    open_app(page, f"{app_url}/?hidden=512")  # Train's width, which the sweep takes: seconds per run
+    go_to(page, "Sweep")
+    box = main_area(page).get_by_role("textbox", name="Values of learning rate, separated by commas")
+    box.fill("0.1, 0.4, 1, 4")
+    box.press("Enter")
+    main_area(page).get_by_text("8 runs on").wait_for(timeout=30_000)
+    press(page, "Run sweep")
+    progress = main_area(page).locator("[data-testid='stProgress']")
+    progress.filter(has_text="training").wait_for(timeout=60_000)
+    press(page, "Stop")
+    progress.filter(has_text="stopped").wait_for(timeout=60_000)
+    expect(main_area(page).get_by_role("button", name="Run sweep", exact=True)).to_be_enabled(timeout=30_000)
+    ended = int(re.search(r"(\d+) of 8 runs ended", progress.inner_text()).group(1))
+    assert 1 <= ended < 8 and "stopped" in main_area(page).inner_text()
     assert exceptions(page) == []
