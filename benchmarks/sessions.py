@@ -308,8 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         if n > 1:
             line += f"; sessions 2-{n}: {(first[n] - first[1]) / (n - 1):+.1f} MB each"
         print(line + ")")
-    print(f"  (session 1 also pays one-time costs: modules first imported by a run, e.g. pyarrow"
-          f" for the run table, Plotly's validators)")
+    print("  (session 1 also pays one-time costs: modules first imported by a run, e.g. pyarrow"
+          " for the run table, Plotly's validators)")
     print(f"after all {counts[-1]} sessions closed and dropped: {rss['closed']:.1f} MB")
     if second:
         n = counts[-1]

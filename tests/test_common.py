@@ -6,7 +6,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nn_core import Hyperparams, LocalBackend, Mnist
-from ui.state import Lab
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nn_core import Hyperparams, LocalBackend, RunResult, RunStatus, evaluate
+from nn_core import Hyperparams, RunResult, RunStatus, evaluate
 
 from . import server
 from .state import Lab, Score, lab
