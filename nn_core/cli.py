@@ -86,20 +86,21 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="save the trained model as .npz")
     parser.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
     cores = available_cores()
-    parser.add_argument("--threads", type=_thread_count(cores), default=cores,
+    parser.add_argument("--threads", type=bounded_int(1, cores), default=cores,
                         help=f"BLAS threads, 1-{cores}; default all {cores} cores of this machine (the app's runs "
                              "train on 1: the bits of a run depend on it, its figures hardly)")
     return parser.parse_args(argv)
 
 
-def _thread_count(cores: int):
+def bounded_int(low: int, high: int):
+    """An argparse type for an integer in [low, high]; its error says so."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer in [1, {cores}], got {text[:40]!r}") from None
-        if not 1 <= value <= cores:
-            raise argparse.ArgumentTypeError(f"must be an integer in [1, {cores}], got {value}")
+            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got {text[:40]!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer in [{low}, {high}], got {value}")
         return value
     return parse
 

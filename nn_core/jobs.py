@@ -17,9 +17,9 @@ import multiprocessing
 import os
 import threading
 import time
-from pathlib import Path
 from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 from .data import Mnist, load_mnist, load_shared, share
 from .model import Model
@@ -55,10 +55,10 @@ def warm_up(shared: str | None = None) -> int:
     return os.getpid()
 
 
-def train_chunk(state: RunState, seconds: float = CHUNK_SECONDS, threads: int = 1,
-                train_sample: int | None = TRAIN_SAMPLE) -> RunState:
-    """The run's next state after about ``seconds`` of training (at least one batch)."""
-    trainer = Trainer.resume(worker_data(), state, threads=threads, train_sample=train_sample)
+def train_chunk(state: RunState, seconds: float = CHUNK_SECONDS) -> RunState:
+    """The run's next state after about ``seconds`` of training (at least one batch), on one BLAS
+    thread (see _ExecutorBackend), with the app's sampled per-epoch train figures."""
+    trainer = Trainer.resume(worker_data(), state, threads=1, train_sample=TRAIN_SAMPLE)
     trainer.run(max_seconds=seconds)
     return trainer.state()
 
@@ -84,7 +84,6 @@ class JobRun:
 
     def __init__(self, backend: "_ExecutorBackend", state: RunState):
         self.hparams = state.hparams
-        self.started = time.perf_counter()
         self._backend = backend
         self._state = state
         self._snapshot = Progress.of(state)

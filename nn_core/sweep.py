@@ -15,29 +15,18 @@ import itertools
 import json
 import sys
 import time
+from dataclasses import dataclass, field
 
-from .cli import add_setting_flags, flag_error_parser, quiet_exit, writable_path
+from .cli import add_setting_flags, bounded_int, flag_error_parser, quiet_exit, writable_path
 from .data import DataError, load_mnist
 from .evaluation import evaluate
 from .jobs import DaskBackend, ProcessBackend, SchedulerUnreachable, available_cores
-from .settings import SETTINGS, Hyperparams
+from .settings import MAX_SEED, SETTINGS, Hyperparams
 from .training import RunResult, RunStatus
 
 MAX_RUNS = 200  # the largest grid a sweep takes
 MAX_SEEDS = 5
 COLUMNS = [setting.name for setting in SETTINGS] + ["status", "test_accuracy", "test_cost", "train_seconds"]
-
-
-def bounded_int(low: int, high: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got {text[:40]!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be an integer in [{low}, {high}], got {value}")
-        return value
-    return parse
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -51,20 +40,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="one JSON object per run on stdout")
     parser.add_argument("--csv", metavar="PATH", type=writable_path(".csv"), help="also write the table here")
     args = parser.parse_args(argv)
-    args.grid = grid(args)
+    args.grid = grid(Hyperparams(), {setting.name: getattr(args, setting.name) for setting in SETTINGS}, args.seeds)
     if len(args.grid) > MAX_RUNS:
         parser.error(f"the grid has {len(args.grid)} runs, more than the {MAX_RUNS} a sweep takes")
     return args
 
 
-def grid(args: argparse.Namespace) -> list[Hyperparams]:
-    """Every combination of the given values, each with its seeds, in a stable order."""
-    values = [list(dict.fromkeys(getattr(args, setting.name))) for setting in SETTINGS]
+def grid(base: Hyperparams, values: dict[str, list], seeds: int) -> list[Hyperparams]:
+    """Every combination of ``values`` (setting name -> its values) over ``base``, each with ``seeds``
+    seeds (its seed and the next ones), in a stable order and without repeats."""
+    names = list(values)
     runs = []
-    for combination in itertools.product(*values):
-        settings = dict(zip((setting.name for setting in SETTINGS), combination))
-        for offset in range(args.seeds):
-            runs.append(Hyperparams(**{**settings, "seed": min(settings["seed"] + offset, 2**31 - 1)}))
+    for combination in itertools.product(*(list(dict.fromkeys(v)) for v in values.values())):
+        point = base.as_dict() | dict(zip(names, combination))
+        runs += [Hyperparams(**(point | {"seed": min(point["seed"] + k, MAX_SEED)})) for k in range(seeds)]
     return list(dict.fromkeys(runs))
 
 
@@ -76,16 +65,54 @@ def row(result: RunResult, test_images, test_labels) -> dict:
             "test_cost": cost, "train_seconds": round(result.train_seconds, 4)}
 
 
-def run_grid(backend, runs: list[Hyperparams], in_flight: int, report) -> None:
-    """Train every run, at most ``in_flight`` at a time (a worker each), reporting each as it ends."""
-    pending, active = list(runs), []
-    while pending or active:
-        while pending and len(active) < in_flight:
-            active.append(backend.start(pending.pop(0)))
-        for handle in list(active):
-            if handle.poll(0.05, every=0.0).finished and (result := handle.claim()) is not None:
-                active.remove(handle)
-                report(result)
+@dataclass(eq=False)
+class Sweep:
+    """A grid being trained: at most ``in_flight`` runs at a time on ``backend``, a row and a result
+    per ended run, in the order they ended."""
+
+    backend: object
+    pending: list[Hyperparams]
+    in_flight: int
+    test_images: object
+    test_labels: object
+    varied: list[str] = field(default_factory=list)  # the settings the grid varies (for labels)
+    total: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    active: list = field(default_factory=list)  # run handles in flight
+    rows: list[dict] = field(default_factory=list)
+    results: list[RunResult] = field(default_factory=list)
+    stopped: bool = False
+
+    def __post_init__(self):
+        self.pending = list(self.pending)
+        self.total = len(self.pending)
+
+    @property
+    def finished(self) -> bool:
+        return not self.pending and not self.active
+
+    def advance(self, seconds: float | None = None, report=None) -> None:
+        """Start runs while a worker is free and record those that ended (``report``: called with
+        each new row), for about ``seconds`` or until the sweep has ended."""
+        deadline = None if seconds is None else time.perf_counter() + seconds
+        while not self.finished and (deadline is None or time.perf_counter() < deadline):
+            while self.pending and len(self.active) < self.in_flight:
+                self.active.append(self.backend.start(self.pending.pop(0)))
+            for handle in list(self.active):
+                if handle.poll(0.1, every=0.0).finished:
+                    self.active.remove(handle)
+                    if (result := handle.claim()) is not None:
+                        self.rows.append(row(result, self.test_images, self.test_labels))
+                        self.results.append(result)
+                        if report is not None:
+                            report(self.rows[-1])
+
+    def stop(self) -> None:
+        """No further run starts; those in flight end after their current chunk, and are kept."""
+        self.stopped = True
+        self.pending.clear()
+        for handle in self.active:
+            handle.stop()
 
 
 def table_line(values: dict) -> str:
@@ -107,19 +134,14 @@ def sweep(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 4
     in_flight = max(1, backend.workers) if args.scheduler else args.workers
-    rows: list[dict] = []
-    started = time.perf_counter()
-
-    def report(result: RunResult) -> None:
-        values = row(result, data.test_images, data.test_labels)
-        rows.append(values)
-        print(json.dumps(values) if args.json else table_line(values), flush=True)
-
+    sweep_ = Sweep(backend, args.grid, in_flight, data.test_images, data.test_labels)
+    rows = sweep_.rows
     try:
         if not args.json:
             where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{args.workers} local workers"
             print(f"{len(args.grid)} runs on {where}", flush=True)
-        run_grid(backend, args.grid, in_flight, report)
+        sweep_.advance(report=lambda values: print(json.dumps(values) if args.json else table_line(values),
+                                                   flush=True))
     finally:
         backend.shutdown()
     if args.csv:
@@ -129,7 +151,7 @@ def sweep(args: argparse.Namespace) -> int:
             writer.writerows(rows)
     if not args.json:
         ended = sum(values["status"] == RunStatus.DIVERGED for values in rows)
-        print(f"{len(rows)} runs in {time.perf_counter() - started:.1f} s ({ended} diverged)"
+        print(f"{len(rows)} runs in {time.perf_counter() - sweep_.started:.1f} s ({ended} diverged)"
               + (f"; table written to {args.csv}" if args.csv else ""))
     return 0
 

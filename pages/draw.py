@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from nn_core.preprocess import SIDE, decode_canvas_png, to_mnist
-from ui.charts import probability_figure
+from ui.charts import PLOT_CONFIG, probability_figure
 from ui.images import enlarge
 from ui.runs import require_model
 from ui.state import DRAW_CANVAS_ROUND, DRAW_PROBABILITIES, draw_canvas_key
@@ -74,7 +74,7 @@ def draw_and_read(model) -> None:
         timing = left.empty()  # filled last, so the time covers the chart too
         right.image(enlarge((field.reshape(SIDE, SIDE) * 255).astype(np.uint8), INPUT_ZOOM),
                     caption="What the network sees: 28x28, like MNIST", width=SIDE * INPUT_ZOOM)
-        st.plotly_chart(probability_figure(probabilities, predicted), config={"displayModeBar": False},
+        st.plotly_chart(probability_figure(probabilities, predicted), config=PLOT_CONFIG,
                         key=DRAW_PROBABILITIES)
         strokes = stroke_count(canvas.json_data)
         milliseconds = (time.perf_counter() - started) * 1000

@@ -4,6 +4,7 @@ import streamlit as st
 
 from nn_core import SETTINGS
 from nn_core.settings import BY_NAME
+from nn_core.sweep import MAX_SEEDS, grid
 from ui import sweep as sw
 from ui.state import SWEEP_EPOCHS, SWEEP_SEEDS, SWEEP_VARIED, sweep_values_key
 from ui.text import plain
@@ -27,12 +28,12 @@ for name in varied:
     except ValueError as error:
         problems.append(str(error))
 seeds_column, epochs_column = st.columns(2)
-seeds = seeds_column.number_input("Seeds per point", 1, sw.MAX_SEEDS, 2, key=SWEEP_SEEDS)
+seeds = seeds_column.number_input("Seeds per point", 1, MAX_SEEDS, 2, key=SWEEP_SEEDS)
 epochs = epochs_column.slider("Epochs", 1, 50, min(base.epochs, 3), key=SWEEP_EPOCHS,
                               disabled="epochs" in varied, help="Of every run, unless epochs is varied.")
 base = base.__class__(**(base.as_dict() | {"epochs": epochs}))
 
-planned = sw.grid(base, values, int(seeds)) if varied and not problems else []
+planned = grid(base, values, int(seeds)) if varied and not problems else []
 for problem in problems:
     st.error(plain(problem))
 if not varied:

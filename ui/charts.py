@@ -9,6 +9,8 @@ import plotly.graph_objects as go
 
 from nn_core import Diverged, EpochStats, Hyperparams, RunResult
 
+PLOT_CONFIG = {"displayModeBar": False}  # every chart of the app: no Plotly toolbar over the figure
+
 # The seed post's printed test cost after each of its 9 epochs (lr 4, beta 0.9, batch 128, 64 sigmoid units).
 POST_TEST_COST = [0.16223940981168986, 0.11032242938356147, 0.0958078559246339, 0.1010270024817398,
                   0.09527116695490956, 0.08268937190759178, 0.08188431384719108, 0.08675249924246693,

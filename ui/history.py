@@ -10,12 +10,16 @@ import streamlit as st
 from nn_core import ModelFileError, RunResult, RunStatus, load_model, model_bytes
 
 from . import runs, server
-from .charts import runs_test_cost_figure
+from .charts import PLOT_CONFIG, runs_test_cost_figure
 from .state import MAX_RUNS, TRAIN_ACTIVE_PICK, TRAIN_COMPARE_PICK, TRAIN_DOWNLOAD, TRAIN_UPLOAD, Lab, lab
 from .text import plain
 
-PLOT_CONFIG = {"displayModeBar": False}
 TABLE_FORMATS = {"lr": "%g", "train cost": "%.4f", "test cost": "%.4f", "test accuracy": "%.2f%%", "time (s)": "%.1f"}
+
+
+def number_columns(formats: dict[str, str]) -> dict:
+    """A table's column configuration from {column: printf format}."""
+    return {column: st.column_config.NumberColumn(format=number_format) for column, number_format in formats.items()}
 
 
 def history_rows(session: Lab) -> list[dict]:
@@ -48,8 +52,7 @@ def history_section() -> None:
     if not session.runs:
         st.caption(f"Runs of this session appear here (only you see them; up to {MAX_RUNS}).")
         return
-    st.dataframe(history_rows(session), hide_index=True, column_config={
-        column: st.column_config.NumberColumn(format=number_format) for column, number_format in TABLE_FORMATS.items()})
+    st.dataframe(history_rows(session), hide_index=True, column_config=number_columns(TABLE_FORMATS))
     indices = list(range(len(session.runs)))
     labels = [runs.run_label(session, i) for i in indices]  # a plain list: widgets may format options later
     # The truth is kept in the Lab; each widget is set to it before it is drawn.

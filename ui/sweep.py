@@ -1,27 +1,28 @@
 """The Sweep page's parts: the grid chosen, its runs trained a worker's share at a time, the results.
 
-A sweep lives in the session's ``Lab`` as a ``Sweep``: the runs still to start, the handles in flight
-(as many as the backend has workers) and a row per ended run. The page's fragment polls it, starts
-runs as others end, and reruns itself until none is left or Stop is pressed.
+A sweep lives in the session's ``Lab`` as an ``nn_core.sweep.Sweep`` (the same driver as the command
+line's): the runs still to start, the handles in flight (as many as the backend has workers) and a
+row per ended run. The page's fragment advances it half a second at a time and reruns itself until
+none is left or Stop is pressed.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
-from dataclasses import dataclass, field
 
 import streamlit as st
 
-from nn_core import SETTINGS, Hyperparams, RunResult, RunStatus
+from nn_core import SETTINGS, Hyperparams, RunStatus
 from nn_core.settings import BY_NAME
-from nn_core.sweep import row
+from nn_core.sweep import Sweep
 
 from . import charts, runs, server
+from .charts import PLOT_CONFIG
+from .history import number_columns
+from .training import rerun_panel
 from .state import SWEEP_ADOPT, SWEEP_PICK, SWEEP_START, SWEEP_STOP, lab, setting_key
 
 MAX_RUNS = 60  # the largest grid the page takes
-MAX_SEEDS = 5
 PRESETS = {  # a sensible range of each setting, typed into the values box when it is chosen
     "learning_rate": (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),  # decades: 1000 diverges
     "hidden_units": (16, 32, 64, 128, 256, 512),
@@ -34,24 +35,6 @@ PRESETS = {  # a sensible range of each setting, typed into the values box when 
 # Seconds per batch of training on one worker: a fixed part, and one per (batch row x hidden unit),
 # from the default run (4,221 batches of 128 x 64 in ~1.8 s); evaluation adds ~0.05 s an epoch.
 SECONDS_PER_BATCH, SECONDS_PER_CELL, SECONDS_PER_EPOCH = 60e-6, 3.6e-8, 0.05
-
-
-@dataclass(eq=False)
-class Sweep:
-    """One sweep of a session: what is left to train, what trains, and what ended."""
-
-    varied: list[str]  # the Hyperparams fields varied (one or two)
-    pending: list[Hyperparams]
-    total: int
-    started: float = field(default_factory=time.perf_counter)
-    active: list = field(default_factory=list)  # run handles in flight
-    rows: list[dict] = field(default_factory=list)  # one per ended run, in the order they ended
-    results: list[RunResult] = field(default_factory=list)  # beside rows
-    stopped: bool = False
-
-    @property
-    def finished(self) -> bool:
-        return not self.pending and not self.active
 
 
 def base_settings() -> Hyperparams:
@@ -74,15 +57,6 @@ def parse_values(name: str, text: str) -> list:
     return list(dict.fromkeys(values))
 
 
-def grid(base: Hyperparams, values: dict[str, list], seeds: int) -> list[Hyperparams]:
-    names = list(values)
-    runs_ = []
-    for combination in itertools.product(*values.values()):
-        point = base.as_dict() | dict(zip(names, combination))
-        runs_ += [Hyperparams(**(point | {"seed": min(point["seed"] + k, 2**31 - 1)})) for k in range(seeds)]
-    return list(dict.fromkeys(runs_))
-
-
 def estimated_seconds(runs_: list[Hyperparams], workers: int) -> float:
     def one(hp: Hyperparams) -> float:
         batches = hp.epochs * -(-60_000 // hp.batch_size)
@@ -96,30 +70,8 @@ def workers() -> int:
 
 
 def start(varied: list[str], planned: list[Hyperparams]) -> None:
-    lab().sweep = Sweep(varied=varied, pending=list(planned), total=len(planned))
-
-
-def advance(sweep: Sweep, seconds: float = 0.5) -> None:
-    """Start runs while a worker is free, record the ones that ended; for about ``seconds``."""
-    deadline = time.perf_counter() + seconds
     data = server.mnist()
-    while not sweep.finished and time.perf_counter() < deadline:
-        while sweep.pending and len(sweep.active) < workers() and not sweep.stopped:
-            sweep.active.append(runs.backend().start(sweep.pending.pop(0)))
-        for handle in list(sweep.active):
-            if handle.poll(0.1, every=0.0).finished:
-                result = handle.claim()
-                sweep.active.remove(handle)
-                if result is not None:
-                    sweep.rows.append(row(result, data.test_images, data.test_labels))
-                    sweep.results.append(result)
-
-
-def stop(sweep: Sweep) -> None:
-    sweep.stopped = True
-    sweep.pending.clear()
-    for handle in sweep.active:
-        handle.stop()
+    lab().sweep = Sweep(runs.backend(), planned, workers(), data.test_images, data.test_labels, varied=varied)
 
 
 def adopt(index: int) -> int:
@@ -135,15 +87,12 @@ def row_label(index: int) -> str:
     return f"#{index + 1} {varied}, seed {values['seed']} · {values['status']} · {values['test_accuracy']:.2%}"
 
 
-PLOT_CONFIG = {"displayModeBar": False}
 TABLE_FORMATS = {"learning_rate": "%g", "test_accuracy": "%.4f", "test_cost": "%.4f", "train_seconds": "%.2f"}
 
 
 @st.fragment
 def sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> None:
     """Run sweep / Stop, then the runs filling in while it goes, rerunning itself until it ends."""
-    from streamlit.errors import StreamlitAPIException
-
     session = lab()
     sweep = session.sweep
     going = sweep is not None and not sweep.finished
@@ -152,24 +101,20 @@ def sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> N
         start(varied, planned)
         sweep, going = session.sweep, True
     if right.button("Stop", key=SWEEP_STOP, disabled=not going, width="stretch") and going:
-        stop(sweep)
+        sweep.stop()
     if sweep is None:
         st.info("Press **Run sweep** to train the grid.")
         return
     if going:
-        advance(sweep)
+        sweep.advance(0.5)
     done = len(sweep.rows)
     st.progress(done / max(1, sweep.total), text=f"{done} of {sweep.total} runs ended"
                 + (f" · {len(sweep.active)} training" if sweep.active else "")
                 + (" · stopped" if sweep.stopped else "") + f" · {time.perf_counter() - sweep.started:.1f} s")
     if sweep.rows:
-        st.dataframe(sweep.rows, hide_index=True, column_config={
-            column: st.column_config.NumberColumn(format=number_format) for column, number_format in TABLE_FORMATS.items()})
+        st.dataframe(sweep.rows, hide_index=True, column_config=number_columns(TABLE_FORMATS))
     if not sweep.finished:
-        try:
-            st.rerun(scope="fragment")
-        except StreamlitAPIException:
-            st.rerun()
+        rerun_panel()
     elif going:
         st.rerun()  # the whole page: the results below
 

@@ -16,11 +16,10 @@ from streamlit.errors import StreamlitAPIException
 from nn_core import Hyperparams, Progress, RunStatus
 
 from . import runs
-from .charts import accuracy_figure, training_cost_figure
+from .charts import PLOT_CONFIG, accuracy_figure, training_cost_figure
 from .state import MAX_RUNS, TRAIN_START, TRAIN_STOP, lab
 from .text import plain
 
-PLOT_CONFIG = {"displayModeBar": False}
 
 
 def rerun_panel() -> None:
