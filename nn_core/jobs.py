@@ -22,6 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from .data import Mnist, load_mnist, load_shared, share
+from .handwriting import TrainingMix
 from .model import Model
 from .runs import TRAIN_SAMPLE, Progress
 from .settings import Hyperparams
@@ -184,8 +185,8 @@ class _ExecutorBackend:
         self._active = 0  # runs started and not ended
         self._lock = threading.Lock()
 
-    def start(self, hparams: Hyperparams, initial: Model | None = None) -> JobRun:
-        state = Trainer(self.data, hparams, initial=initial).state()
+    def start(self, hparams: Hyperparams, initial: Model | None = None, mix: TrainingMix | None = None) -> JobRun:
+        state = Trainer(self.data, hparams, initial=initial, mix=mix).state()
         with self._lock:
             self._active += 1
         return JobRun(self, state)

@@ -71,26 +71,38 @@ def _members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     return members
 
 
-def _array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str, shape: tuple | None) -> np.ndarray:
-    """One ``.npy`` member whose header says dtype ``kind`` ("f4": float32, "U": text) and ``shape``
-    (None: a text scalar of at most MAX_TEXT_CHARACTERS); its data is read only after the header passed."""
+def read_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, check, error: type[ValueError]) -> np.ndarray:
+    """One ``.npy`` member. ``check(dtype, shape)`` returns what is wrong with its header, or None;
+    the data is read only after the header passed (raising ``error`` with the key and the problem)."""
     key = info.filename.removesuffix(".npy")
     with archive.open(info) as member:
         version = np.lib.format.read_magic(member)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        found_shape, fortran_order, dtype = read_header(member)
-        if kind == "U":
-            if dtype.kind != "U" or found_shape != () or dtype.itemsize > 4 * MAX_TEXT_CHARACTERS:
-                raise ModelFileError(f"'{key}' must be a short text, got {dtype} of shape {found_shape}")
-        elif dtype != np.dtype(np.float32):
-            raise ModelFileError(f"'{key}' has dtype {dtype}, expected float32")
-        elif found_shape != shape:
-            raise ModelFileError(f"'{key}' has shape {found_shape}, expected {shape}")
-        size = dtype.itemsize * int(np.prod(found_shape))
+        shape, fortran_order, dtype = read_header(member)
+        problem = check(dtype, shape)
+        if problem:
+            raise error(f"'{key}' {problem}")
+        size = dtype.itemsize * int(np.prod(shape))
         data = member.read(size)
     if len(data) != size:
-        raise ModelFileError(f"'{key}' is truncated")
-    return np.frombuffer(data, dtype).reshape(found_shape, order="F" if fortran_order else "C")
+        raise error(f"'{key}' is truncated")
+    return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran_order else "C")
+
+
+def _array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str, shape: tuple | None) -> np.ndarray:
+    """A model file's member: float32 (kind "f4") of ``shape``, or (kind "U") a text scalar of at
+    most MAX_TEXT_CHARACTERS."""
+    def check(dtype, found_shape):
+        if kind == "U":
+            if dtype.kind != "U" or found_shape != () or dtype.itemsize > 4 * MAX_TEXT_CHARACTERS:
+                return f"must be a short text, got {dtype} of shape {found_shape}"
+        elif dtype != np.dtype(np.float32):
+            return f"has dtype {dtype}, expected float32"
+        elif found_shape != shape:
+            return f"has shape {found_shape}, expected {shape}"
+        return None
+
+    return read_npy(archive, info, check, ModelFileError)
 
 
 def _settings_and_metrics(archive, members) -> tuple[Hyperparams, dict]:

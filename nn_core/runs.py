@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import Mnist
+from .handwriting import TrainingMix
 from .model import Model
 from .settings import Hyperparams
 from .training import Diverged, EpochStats, Position, RunResult, RunState, RunStatus, Trainer
@@ -122,5 +123,6 @@ class LocalBackend:
     def __init__(self, data: Mnist):
         self.data = data
 
-    def start(self, hparams: Hyperparams, initial: Model | None = None) -> LocalRun:
-        return LocalRun(Trainer(self.data, hparams, initial=initial, train_sample=TRAIN_SAMPLE))
+    def start(self, hparams: Hyperparams, initial: Model | None = None, mix: TrainingMix | None = None) -> LocalRun:
+        """A run of ``hparams`` from ``initial`` (else a fresh model), on MNIST or on ``mix``."""
+        return LocalRun(Trainer(self.data, hparams, initial=initial, train_sample=TRAIN_SAMPLE, mix=mix))

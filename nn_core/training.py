@@ -11,6 +11,7 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from .data import Mnist
 from .evaluation import blas_threads, evaluate
 from .model import Model, Workspace, forward_backward
 from .settings import Hyperparams
+
+if TYPE_CHECKING:
+    from .handwriting import TrainingMix
 
 CHANCE_COST = math.log(10)  # cross-entropy of a uniform guess over 10 digits
 # A batch cost this far above chance means the run has left the basin for good. With a stable
@@ -100,6 +104,7 @@ class RunResult:
     diverged: Diverged | None = None
     train_seconds: float = 0.0
     note: str | None = None  # why a failed run ended
+    origin: str | None = None  # what the run started from, if not a fresh model (a fine-tuning's base)
 
     @property
     def final(self) -> EpochStats | None:
@@ -151,6 +156,7 @@ class RunState(Position):
     status: "RunStatus"
     diverged: "Diverged | None"
     train_seconds: float
+    mix: "TrainingMix | None" = None  # the run's own training set, if not MNIST's
 
     def outline(self) -> dict:
         """The run so far, copied, as the fields ``RunResult`` and a progress snapshot share."""
@@ -200,7 +206,8 @@ class Trainer(Position):
     settings), instead of the post's random initialisation. ``threads``: BLAS threads while it runs.
     ``train_sample``: after each epoch but the last, the training cost and accuracy are measured on
     this many training images (a fixed sample) instead of all of them; None: always all (the post's
-    figures). The test set and the last epoch are always measured whole.
+    figures). The test set and the last epoch are always measured whole. ``mix``: a training set of
+    the run's own (a fine-tuning's: an MNIST sample and your drawings), made from ``data``.
     """
 
     data: Mnist
@@ -208,9 +215,12 @@ class Trainer(Position):
     initial: Model | None = None
     threads: int | None = 1
     train_sample: int | None = None
+    mix: "TrainingMix | None" = None
 
     def __post_init__(self):
         hp = self.hparams.validate()
+        if self.mix is not None:
+            self.data = self.mix.apply(self.data)
         self.rng = np.random.default_rng(hp.seed)
         self.model = self._starting_model()
         self.optimizer = optim.for_settings(self.model.flat.size, hp.learning_rate, hp.momentum)
@@ -251,13 +261,13 @@ class Trainer(Position):
                         last_good=self.last_good.copy(), rng=self.rng.bit_generator.state,
                         permutation=self._permutation, epoch=self.epoch, batch=self.batch,
                         batch_costs=self.batch_costs.copy(), epochs=list(self.epochs), status=self.status,
-                        diverged=self.diverged, train_seconds=self.train_seconds)
+                        diverged=self.diverged, train_seconds=self.train_seconds, mix=self.mix)
 
     @classmethod
     def resume(cls, data: Mnist, state: RunState, threads: int | None = 1, train_sample: int | None = None
                ) -> "Trainer":
         """A trainer that goes on exactly where ``state`` left off (the same bits as never stopping)."""
-        trainer = cls(data, state.hparams, threads=threads, train_sample=train_sample)
+        trainer = cls(data, state.hparams, threads=threads, train_sample=train_sample, mix=state.mix)
         np.copyto(trainer.model.flat, state.params)
         np.copyto(trainer.optimizer.velocity, state.velocity)
         np.copyto(trainer.last_good, state.last_good)

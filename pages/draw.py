@@ -15,9 +15,10 @@ from streamlit_drawable_canvas import st_canvas
 
 from nn_core.preprocess import SIDE, decode_canvas_png, to_mnist
 from ui.charts import PLOT_CONFIG, probability_figure
+from ui.handwriting import fine_tune_panel, label_buttons, my_digits_section
 from ui.images import enlarge
-from ui.runs import require_model
-from ui.state import DRAW_CANVAS_ROUND, DRAW_PROBABILITIES, draw_canvas_key
+from ui.runs import DRAW_PAGE, require_model
+from ui.state import DRAW_CANVAS_ROUND, DRAW_FIELD, DRAW_PROBABILITIES, draw_canvas_key
 from ui.text import plain
 
 CANVAS_SIDE = 280  # CSS px: 10x the 28x28 field
@@ -32,7 +33,7 @@ def clear_canvas() -> None:
 
 
 st.title("Draw")
-run = require_model()
+run = require_model(here=DRAW_PAGE)
 if run is None:
     st.stop()
 
@@ -63,6 +64,7 @@ def draw_and_read(model) -> None:
         clear_canvas()
         reading.warning(f"This drawing could not be read ({plain(str(error))}); the canvas was cleared.")
         return
+    st.session_state[DRAW_FIELD] = field
     with reading:
         if field is None:
             st.info("The canvas is empty: draw a digit and the network will read it as you go.")
@@ -80,9 +82,14 @@ def draw_and_read(model) -> None:
         milliseconds = (time.perf_counter() - started) * 1000
         timing.caption(f"{probabilities[predicted]:.0%} sure · {strokes} stroke{'s' * (strokes != 1)}, "
                        f"read in {milliseconds:.1f} ms on the server")
+        label_buttons()
 
 
 draw_and_read(run.model)
 st.caption("The drawing is cropped, its strokes brought to MNIST's thickness, straightened if "
            "slanted, scaled to a 20-pixel box and centred by its centre of mass in 28x28, as "
            "MNIST's digits were.")
+st.divider()
+my_digits_section()
+# Drawn last: the panel may rerun the whole page, which would cut short anything after it.
+fine_tune_panel()

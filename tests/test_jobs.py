@@ -60,6 +60,21 @@ def test_worker_processes_give_the_same_run_to_the_bit(processes, mnist):
     assert [e.train_sample for e in result.epochs] == [TRAIN_SAMPLE] * 4 + [None]
 
 
+def test_a_fine_tuning_run_on_workers_is_the_same_as_in_process(processes, mnist):
+    """A run from a given model on its own training mix (an MNIST sample and extra drawings), which
+    travels with the run's state to the workers."""
+    from nn_core.handwriting import DigitSet, TrainingMix
+
+    start = trained_alone(mnist, Hyperparams(epochs=1, seed=3)).model
+    extra = DigitSet(mnist.test_images[:300].copy(), mnist.test_labels[:300].copy())  # stand-ins for drawings
+    mix, hparams = TrainingMix(20_000, seed=1, extra=extra), Hyperparams(epochs=3, learning_rate=2.0, seed=4)
+    result = wait_for_result(processes.start(hparams, initial=start, mix=mix))
+    alone = Trainer(mnist, hparams, initial=start, train_sample=TRAIN_SAMPLE, mix=mix)
+    alone.run()
+    assert_same_run(result, alone.result())
+    assert result.batches_per_epoch == -(-20_300 // 128)  # the mix, not MNIST's 60,000
+
+
 def test_stop_between_chunks(processes):
     run = processes.start(Hyperparams(epochs=30))
     while run.poll(0.5).total_batches_done == 0:

@@ -33,7 +33,7 @@ def history_rows(session: Lab) -> list[dict]:
             "train cost": last.train_cost if last else None,
             "test cost": score.cost if score else None,
             "test accuracy": 100 * score.accuracy if score else None,
-            "time (s)": run.train_seconds,
+            "time (s)": run.train_seconds, "from": run.origin or "",
         })
     return rows
 

@@ -9,7 +9,7 @@ from nn_core import Hyperparams, RunResult, RunStatus, evaluate
 from . import server
 from .state import Lab, Score, lab
 
-TRAIN_PAGE = "pages/train.py"
+TRAIN_PAGE, DRAW_PAGE = "pages/train.py", "pages/draw.py"
 
 
 def backend():
@@ -25,8 +25,9 @@ def where_runs_train() -> tuple[str, str | None]:
     return training.where, training.problem
 
 
-def start_run(hparams: Hyperparams):
-    run = backend().start(hparams)
+def start_run(hparams: Hyperparams, initial=None, mix=None):
+    """Start this session's run: fresh, or from the model ``initial``, on MNIST or on a training ``mix``."""
+    run = backend().start(hparams, initial, mix)
     lab().start(run)
     return run
 
@@ -42,7 +43,12 @@ def collect_ended() -> int | None:
     if result is None:
         return None
     session.current = None
+    tuning = session.tuning
+    if tuning is not None and tuning.run is run:
+        result.origin = f"fine-tuned from #{tuning.base + 1} on {len(tuning.own)} of your digits"
     session.last_finished = index = keep_run(result)
+    if tuning is not None and tuning.run is run:
+        tuning.finish(index, result.model)
     return index
 
 
@@ -61,23 +67,27 @@ def run_label(session: Lab, index: int) -> str:
     hp = run.hparams
     score = session.scores.get(index)
     accuracy = f"{score.accuracy:.2%}" if score else "no score"
+    origin = f" · {run.origin}" if run.origin else ""
     return (f"#{index + 1} {run.status} · {accuracy} · H {hp.hidden_units}, lr {hp.learning_rate:g}, "
-            f"beta {hp.momentum:g}, batch {hp.batch_size}, {hp.activation}")
+            f"beta {hp.momentum:g}, batch {hp.batch_size}, {hp.activation}{origin}")
 
 
-def require_model() -> RunResult | None:
-    """The active run, or None after telling the user to train one first (with a link)."""
+def require_model(here: str | None = None) -> RunResult | None:
+    """The active run, or None after telling the user to train one first (with a link). ``here``: the
+    calling page, which says nothing about a run it drives itself."""
     session = lab()
     collect_ended()
     run = session.active_run
-    if session.current is not None:  # a run started on Train
+    tuning = session.tuning is not None and session.current is session.tuning.run
+    page, name = (DRAW_PAGE, "Draw") if tuning else (TRAIN_PAGE, "Train")
+    if session.current is not None and page != here:  # a run started on Train, or a fine-tuning on Draw
         progress = session.current.progress()
         where = f"epoch {min(progress.epoch + 1, progress.hparams.epochs)} of {progress.hparams.epochs}"
         state = (f"is training, at {where}" if session.current.trains_in_background
-                 else f"is paused at {where}: it goes on when you return to Train")
-        st.info(f"A training run {state}." + (" Meanwhile this page shows the previous model." if run is not None
-                                                else ""))
-        st.page_link(TRAIN_PAGE, label="Back to Train", icon="🏋️")
+                 else f"is paused at {where}: it goes on when you return to {name}")
+        st.info(f"{'Fine-tuning on your digits' if tuning else 'A training run'} {state}."
+                + (" Meanwhile this page shows the previous model." if run is not None else ""))
+        st.page_link(page, label=f"Back to {name}", icon="🏋️" if name == "Train" else "✏️")
     elif run is None:
         st.info("No trained model yet in this session. Train one first (it takes a few seconds).")
         st.page_link(TRAIN_PAGE, label="Go to Train", icon="🏋️")

@@ -1,5 +1,5 @@
 """One session's state, behind typed accessors. Every key of ``st.session_state`` the app uses is
-named here; widget keys carry their page's prefix (``train_``, ``evaluate_``, ``draw_``)."""
+named here; widget keys carry their page's prefix (``train_``, ``evaluate_``, ``draw_``, ``sweep_``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from nn_core import LocalBackend, LocalRun, RunResult
+from nn_core.handwriting import DigitSet, Tuning
 
 LAB = "lab"  # the Lab below
 EVALUATE_CACHE = "evaluate_cache"  # the Evaluate page's diagnostics of the active model
@@ -22,6 +23,10 @@ EVALUATE_CELL_FOR = "evaluate_cell_for"  # the diagnostics the chosen cell was f
 EVALUATE_UNITS_PER_PAGE, EVALUATE_UNITS_PAGE = "evaluate_units_per_page", "evaluate_units_page"
 DRAW_CANVAS_ROUND = "draw_canvas_round"  # bumped by Clear: a new canvas key is a new, empty canvas
 DRAW_PROBABILITIES = "draw_probabilities"
+DRAW_FIELD = "draw_field"  # the 28x28 input the network last read on the canvas, for the label buttons
+DRAW_REMOVE_PICK, DRAW_REMOVE = "draw_remove_pick", "draw_remove"
+DRAW_DOWNLOAD, DRAW_UPLOAD = "draw_digits_download", "draw_digits_upload"
+DRAW_TUNE, DRAW_TUNE_STOP = "draw_tune", "draw_tune_stop"
 SWEEP_VARIED, SWEEP_SEEDS, SWEEP_EPOCHS = "sweep_varied", "sweep_seeds", "sweep_epochs"
 SWEEP_START, SWEEP_STOP, SWEEP_PICK, SWEEP_ADOPT = "sweep_start", "sweep_stop", "sweep_pick", "sweep_adopt"
 MAX_RUNS = 50  # runs (uploads included) one session keeps: each holds a model, ~0.2-1.6 MB
@@ -64,6 +69,9 @@ class Lab:
     link_read: bool = False  # the settings in the URL were read (once per session)
     backend: LocalBackend | None = None  # trains this session's runs; None: the server's
     sweep: object | None = None  # the Sweep page's ui.sweep.Sweep, once one was started
+    digits: DigitSet = field(default_factory=DigitSet.empty)  # "my digits", labelled on Draw
+    digit_uploads: dict[str, tuple[bool, str]] = field(default_factory=dict)  # uploaded set's file id -> (added, message)
+    tuning: Tuning | None = None  # the last fine-tuning on my digits
 
     @property
     def full(self) -> bool:

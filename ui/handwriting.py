@@ -1,0 +1,176 @@
+"""The Draw page's "my digits": label a drawing, keep a set of them, and fine-tune the active model
+on them as a run of its own (progress and Stop like any run; the result joins the history)."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from nn_core.handwriting import MAX_DRAWINGS, MIN_DRAWINGS, DigitSet, DigitSetError, Tuning, fine_tuning
+from nn_core.preprocess import SIDE
+
+from . import runs
+from .images import enlarge
+from .state import (DRAW_CANVAS_ROUND, DRAW_DOWNLOAD, DRAW_FIELD, DRAW_REMOVE, DRAW_REMOVE_PICK, DRAW_TUNE,
+                    DRAW_TUNE_STOP, DRAW_UPLOAD, MAX_RUNS, lab)
+from .text import plain
+from .training import progress_text, rerun_panel
+
+THUMB_ZOOM = 2  # 28 px -> 56 px
+THUMBS_PER_DIGIT = 24  # shown per digit; the count gives the rest
+
+
+def label_buttons() -> None:
+    """"Add this drawing to my digits as" 0-9: a click keeps the input the network just read."""
+    st.markdown("**Add this drawing to my digits as**")
+    row = st.container(horizontal=True, gap="small")
+    for digit in range(10):
+        if row.button(str(digit), key=f"draw_label_{digit}", disabled=lab().digits.full):
+            add_drawing(digit)
+
+
+def add_drawing(digit: int) -> None:
+    session = lab()
+    field = st.session_state.get(DRAW_FIELD)
+    if field is None:  # no reading yet (cannot happen from the buttons, which follow a reading)
+        return
+    session.digits = session.digits.add(field, digit)
+    st.session_state[DRAW_CANVAS_ROUND] += 1  # a new, empty canvas for the next drawing
+    st.rerun()  # the whole page: "My digits" below shows the new drawing
+
+
+def strip(images: np.ndarray) -> np.ndarray:
+    """Thumbnails (k, 784) uint8 side by side with a 2-pixel grey gap, enlarged: (h, w) uint8."""
+    tiles = images.reshape(-1, SIDE, SIDE)
+    gap = np.full((SIDE, 2), 96, np.uint8)
+    row = np.hstack([part for tile in tiles for part in (tile, gap)][:-1])
+    return enlarge(row, THUMB_ZOOM)
+
+
+def my_digits_section() -> None:
+    session = lab()
+    digits = session.digits
+    st.subheader("My digits")
+    if not len(digits):
+        st.caption("Drawings you label with the buttons above collect here (only in this session, up to "
+                   f"{MAX_DRAWINGS}); fine-tune the network on them to teach it your handwriting.")
+    else:
+        counts = digits.counts()
+        st.caption(f"{len(digits)} drawing{'s' * (len(digits) != 1)}: "
+                   + ", ".join(f"{count}× {digit}" for digit, count in enumerate(counts) if count))
+        for digit in range(10):
+            mine = digits.images[digits.labels == digit]
+            if len(mine):
+                more = f" (the first {THUMBS_PER_DIGIT} shown)" if len(mine) > THUMBS_PER_DIGIT else ""
+                st.image(strip(mine[:THUMBS_PER_DIGIT]), caption=f"{digit}: {len(mine)}{more}")
+        remove_one(digits)
+    files_row(digits)
+
+
+def remove_one(digits: DigitSet) -> None:
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    choice = left.selectbox("Drawing to remove", range(len(digits)), key=DRAW_REMOVE_PICK,
+                            format_func=lambda i: f"#{i + 1}: a {digits.labels[i]}")
+    if right.button("Remove", key=DRAW_REMOVE) and choice is not None and choice < len(digits):
+        lab().digits = digits.remove(choice)
+        st.rerun()
+
+
+def files_row(digits: DigitSet) -> None:
+    left, right = st.columns(2)
+    left.download_button("Download my digits (.npz)", data=digits.to_bytes, file_name="my-digits.npz",
+                         mime="application/octet-stream", key=DRAW_DOWNLOAD, on_click="ignore",
+                         disabled=not len(digits), help="28x28 images and labels as plain arrays (no pickle).")
+    upload = right.file_uploader("Add drawings from a file (.npz)", type=["npz"], key=DRAW_UPLOAD)
+    if upload is not None:
+        added, message = add_uploaded(upload)
+        (st.success if added else st.error)(message)
+
+
+def add_uploaded(upload) -> tuple[bool, str]:
+    """Add an uploaded set's drawings (once per file): whether it was added, and a message."""
+    session = lab()
+    seen = session.digit_uploads.get(upload.file_id)
+    if seen is not None:
+        return seen
+    name = plain(upload.name, 80)
+    try:
+        added = DigitSet.from_bytes(upload.getvalue())
+    except DigitSetError as error:
+        outcome = False, f"{name} was not added: {plain(str(error))}. Your digits are unchanged."
+    else:
+        if len(session.digits) + len(added) > MAX_DRAWINGS:
+            outcome = False, (f"{name} was not added: with its {len(added)} drawings you would have more than "
+                              f"{MAX_DRAWINGS}. Your digits are unchanged.")
+        else:
+            session.digits = session.digits.extend(added)
+            outcome = True, f"{name}: added {len(added)} drawing{'s' * (len(added) != 1)}."
+    session.digit_uploads[upload.file_id] = outcome
+    return outcome
+
+
+def start_tuning() -> str | None:
+    """Start fine-tuning the active model on my digits; a reason if it cannot start."""
+    session = lab()
+    digits, base = session.digits, session.active_run
+    if len(digits) < MIN_DRAWINGS:
+        return (f"Too few digits to learn from: you have {len(digits)}, fine-tuning needs at least "
+                f"{MIN_DRAWINGS} (three of each digit you want it to learn works well).")
+    if session.full:
+        return f"This session's history holds {MAX_RUNS} runs, the most it keeps: no new run can start."
+    with st.spinner("Making variations of your drawings…"):
+        plan = fine_tuning(base.hparams, digits)
+    run = runs.start_run(plan.hparams, initial=base.model, mix=plan.mix)
+    session.tuning = Tuning.start(run, session.active, base.model, plan, digits)
+    return None
+
+
+def report(session, tuning: Tuning) -> str:
+    """What fine-tuning changed, in one message (it says "fine-tuned")."""
+    (check_before, own_before), (check_after, own_after) = tuning.before, tuning.after
+    run, hp = session.runs[tuning.index], tuning.plan.hparams
+    before, after = session.scores.get(tuning.base), session.scores.get(tuning.index)
+    test = (f" Test accuracy on MNIST's 10,000 test images: {before.accuracy:.2%} before, {after.accuracy:.2%} "
+            "after." if before and after else "")
+    ended = "" if run.status == "done" else f" (it {run.status} after {len(run.batch_costs):,} batches)"
+    return (f"Run #{tuning.index + 1} is run #{tuning.base + 1} fine-tuned on your {len(tuning.own)} drawings"
+            f"{ended}, and is now the active model. {hp.epochs} epochs at learning rate {hp.learning_rate:g} on "
+            f"all of MNIST's training images plus {tuning.plan.mix.extra.labels.size:,} variations of your "
+            f"drawings. On {check_after.total} other variations of your drawings, which training never saw, it "
+            f"reads {check_after.fraction:.0%} right (before: {check_before.fraction:.0%}). Your drawings "
+            f"themselves, which it trained on: {own_after.right} of {own_after.total} (before: "
+            f"{own_before.right}).{test}")
+
+
+@st.fragment
+def fine_tune_panel() -> None:
+    """Fine-tune on my digits, with progress and Stop, then what changed."""
+    session = lab()
+    tuning = session.tuning
+    running = tuning is not None and tuning.index is None and session.current is tuning.run
+    left, right = st.columns(2)
+    start = left.button("Fine-tune on my digits", type="primary", key=DRAW_TUNE, width="stretch",
+                        disabled=session.current is not None)
+    stop = right.button("Stop", key=DRAW_TUNE_STOP, disabled=not running, width="stretch",
+                        help="End fine-tuning now and keep the model trained so far.")
+    if session.current is not None and not running:
+        st.caption("A run is training on Train: fine-tuning can start when it has ended.")
+    if start and not running:
+        problem = start_tuning()
+        if problem:
+            st.warning(problem)
+            return
+        tuning, running = session.tuning, True
+    if not running:
+        if tuning is not None and tuning.index is not None:
+            st.success(report(session, tuning))
+        return
+    if stop:
+        tuning.run.stop()
+    progress = tuning.run.poll()
+    if progress.finished:
+        runs.collect_ended()
+        st.rerun()  # the whole page: the fine-tuned model is the active one
+    st.progress(progress.total_batches_done / progress.total_batches,
+                text="Fine-tuning · " + progress_text(progress, session.current_started))
+    rerun_panel()
