@@ -13,6 +13,7 @@ if __name__ == "__main__":
     import pandas  # noqa: F401
     import streamlit as st
 
+    from ui.phone import phone_fixes
     from ui.server import one_blas_thread
 
     one_blas_thread()
@@ -25,4 +26,5 @@ if __name__ == "__main__":
         st.Page("pages/draw.py", title="Draw", icon="✏️"),
         st.Page("pages/sweep.py", title="Sweep", icon="🧪"),
     ])
+    phone_fixes()
     page.run()

@@ -65,24 +65,25 @@ def draw_and_read(model) -> None:
         reading.warning(f"This drawing could not be read ({plain(str(error))}); the canvas was cleared.")
         return
     st.session_state[DRAW_FIELD] = field
-    with reading:
-        if field is None:
-            st.info("The canvas is empty: draw a digit and the network will read it as you go.")
-            return
-        probabilities = model.predict_proba(field)  # (10,)
-        predicted = int(np.argmax(probabilities))
-        left, right = st.columns([1, 1.3])
-        left.metric("Prediction", predicted, help="The digit with the highest probability.")
-        timing = left.empty()  # filled last, so the time covers the chart too
-        right.image(enlarge((field.reshape(SIDE, SIDE) * 255).astype(np.uint8), INPUT_ZOOM),
-                    caption="What the network sees: 28x28, like MNIST", width=SIDE * INPUT_ZOOM)
-        st.plotly_chart(probability_figure(probabilities, predicted), config=PLOT_CONFIG,
-                        key=DRAW_PROBABILITIES)
-        strokes = stroke_count(canvas.json_data)
-        milliseconds = (time.perf_counter() - started) * 1000
-        timing.caption(f"{probabilities[predicted]:.0%} sure · {strokes} stroke{'s' * (strokes != 1)}, "
-                       f"read in {milliseconds:.1f} ms on the server")
+    if field is None:
+        reading.info("The canvas is empty: draw a digit and the network will read it as you go.")
+        return
+    probabilities = model.predict_proba(field)  # (10,)
+    predicted = int(np.argmax(probabilities))
+    # Under the canvas: the prediction and the label buttons, so on a phone (where the columns stack)
+    # canvas, prediction and buttons fit on one screen; the input image and probabilities follow.
+    with drawing:
+        st.metric("Prediction", predicted, help="The digit with the highest probability.")
+        timing = st.empty()  # filled last, so the time covers the chart too
         label_buttons()
+    with reading:
+        st.image(enlarge((field.reshape(SIDE, SIDE) * 255).astype(np.uint8), INPUT_ZOOM),
+                 caption="What the network sees: 28x28, like MNIST", width=SIDE * INPUT_ZOOM)
+        st.plotly_chart(probability_figure(probabilities, predicted), config=PLOT_CONFIG, key=DRAW_PROBABILITIES)
+    strokes = stroke_count(canvas.json_data)
+    milliseconds = (time.perf_counter() - started) * 1000
+    timing.caption(f"{probabilities[predicted]:.0%} sure · {strokes} stroke{'s' * (strokes != 1)}, "
+                   f"read in {milliseconds:.1f} ms on the server")
 
 
 draw_and_read(run.model)
