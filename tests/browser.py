@@ -36,6 +36,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 VIEWPORT = {"width": 1400, "height": 1000}
 MAIN = "[data-testid='stMain']"  # the app's own area (the header has Streamlit's own Stop)
 HOVER_MS = 350  # the canvas's toolbar covers its top-right corner until the pointer has hovered
+TOOLBAR_ZONE = (150, 40)  # the corner it covers: width and height in canvas pixels (with a margin)
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -246,6 +247,7 @@ def canvas_box(page) -> dict:
     """The live canvas's box, once it has stopped moving (the layout settles after a rerun)."""
     canvas = page.locator("canvas.upper-canvas")
     expect(canvas).to_have_count(1, timeout=30_000)  # the old canvas is gone after a Clear
+    canvas.scroll_into_view_if_needed()  # a click further down the page may have scrolled it away
     box = canvas.bounding_box()
     for _ in range(50):
         page.wait_for_timeout(100)
@@ -256,17 +258,23 @@ def canvas_box(page) -> dict:
     return box
 
 
+def near_toolbar(point) -> bool:
+    """Whether a canvas point lies where the canvas's toolbar sits until the pointer has hovered."""
+    return point[0] > CANVAS - TOOLBAR_ZONE[0] and point[1] < TOOLBAR_ZONE[1]
+
+
 def draw(page, strokes, name: str = "the drawing") -> float:
     """Draw the strokes (canvas pixels) with the mouse; return the monotonic time of the last mouse-up.
 
-    Before each mouse-down the pointer hovers HOVER_MS at the stroke's start, and the live canvas
-    must be the element under it there (``name`` says what was drawn if it is not)."""
+    Before each mouse-down the pointer hovers at the stroke's start (HOVER_MS where the toolbar lies
+    until hovered), and the live canvas must be the element under it there (``name`` says what was
+    drawn if it is not)."""
     box = canvas_box(page)
     for stroke in strokes:
         for attempt in range(3):
             x, y = box["x"] + stroke[0][0], box["y"] + stroke[0][1]
             page.mouse.move(x, y)
-            page.wait_for_timeout(HOVER_MS)
+            page.wait_for_timeout(HOVER_MS if near_toolbar(stroke[0]) or attempt else 20)
             if page.evaluate(CANVAS_AT_POINT, [x, y]):
                 break
             box = canvas_box(page)  # the layout moved under the pointer: measure again

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.digit_strokes import Digit, Placement, Stroke, line
+from tests.digit_strokes import Digit, Placement, Stroke, line, resample
 
 L, R, TOP, MID, BOTTOM = 0.04, 0.56, 0.0, 0.5, 1.0  # the seven-segment grid in the unit box
 
 HAND: list[tuple[int, str, list[Stroke]]] = [
-    (0, "box, slashed", [line((L, TOP), (R, TOP), (R, BOTTOM), (L, BOTTOM), (L, TOP)),
-                         line((R - 0.1, TOP + 0.12), (L + 0.1, BOTTOM - 0.12))]),
+    (0, "box, slashed through", [line((L, TOP), (R, TOP), (R, BOTTOM), (L, BOTTOM), (L, TOP)),
+                         line((L - 0.08, BOTTOM + 0.08), (R + 0.08, TOP - 0.08))]),
     (1, "long flag and base", [line((0.02, 0.42), (0.3, TOP), (0.3, BOTTOM)), line((0.04, BOTTOM), (R, BOTTOM))]),
     (2, "boxy", [line((L, TOP), (R, TOP), (R, MID), (L, MID), (L, BOTTOM), (R, BOTTOM))]),
     (3, "boxy", [line((L, TOP), (R, TOP), (R, BOTTOM), (L, BOTTOM)), line((L + 0.12, MID), (R, MID))]),
@@ -44,10 +44,19 @@ HELD_OUT_PLACES = [
 ]
 
 
+MOUSE_STEP = 12  # canvas pixels between mouse events: straight strokes drawn briskly
+
+
 def _drawings(places: list[Placement], seed: int) -> list[Digit]:
     rng = np.random.default_rng(seed)
-    return [Digit(label, style, place.name, place.apply(strokes, rng))
+    return [Digit(label, style, place.name, [_sparser(stroke) for stroke in place.apply(strokes, rng)])
             for label, style, strokes in HAND for place in places]
+
+
+def _sparser(stroke: Stroke) -> Stroke:
+    """The stroke's points MOUSE_STEP apart along it (its shape kept: the brush joins them)."""
+    points = resample(np.array(stroke), MOUSE_STEP)
+    return [(float(x), float(y)) for x, y in points]
 
 
 def teaching() -> list[Digit]:
