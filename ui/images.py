@@ -30,3 +30,16 @@ def enlarge(images: np.ndarray, factor: int, rgb: bool = False) -> np.ndarray:
     pixel stays a crisp square instead of being blurred by the browser."""
     h_axis, w_axis = (-3, -2) if rgb else (-2, -1)
     return images.repeat(factor, axis=h_axis).repeat(factor, axis=w_axis)
+
+
+def tile(images: np.ndarray, columns: int, gap: int = 2, background: int = 200) -> np.ndarray:
+    """(n, h, w[, 3]) uint8 images as one image, ``columns`` a row (the last row padded), ``gap``
+    pixels of ``background`` between them: one picture instead of n, for pages of many units."""
+    n, h, w = images.shape[:3]
+    rows = max(1, -(-n // columns))
+    columns = min(columns, max(n, 1))
+    sheet = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap) + images.shape[3:], background, np.uint8)
+    for index in range(n):
+        row, column = divmod(index, columns)
+        sheet[row * (h + gap) : row * (h + gap) + h, column * (w + gap) : column * (w + gap) + w] = images[index]
+    return sheet
