@@ -323,17 +323,25 @@ def momentum_norms_figure(steps: np.ndarray, norms: np.ndarray, layers=("layer 1
 
 
 def chosen_weights_figure(steps: np.ndarray, values: np.ndarray, labels: list[str],
-                          kinds=("gradient", "velocity", "update")) -> go.Figure:
-    """Gradient, velocity (left axis) and update (right axis) of a few weights (n, k, kinds) over the steps."""
+                          kinds=("gradient", "velocity", "update"), columns: int = 3) -> go.Figure:
+    """Small multiples, one panel per weight: its gradient, velocity and update (n, k, kinds) over the steps."""
     figure = go.Figure()
-    palette = ("#4f8bf9", "#f0883e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
+    rows = -(-len(labels) // columns)
+    colours = {"gradient": "#9ca3af", "velocity": "#4f8bf9", "update": "#f0883e"}
+    layout = {}
     for i, label in enumerate(labels):
+        row, column = divmod(i, columns)
+        axis = "" if i == 0 else str(i + 1)
         for k, kind in enumerate(kinds):
-            figure.add_scatter(x=steps, y=values[:, i, k], name=f"{kind} {label}", mode="lines", legendgroup=label,
-                               yaxis="y2" if kind == "update" else "y",
-                               line={"color": palette[i % len(palette)], "dash": KIND_DASH[kind],
-                                     "width": 2 if kind == "velocity" else 1})
-    figure.update_layout(title="A few weights: gradient, velocity and update", xaxis={"title": "step"},
-                         yaxis={"title": "gradient, velocity"},
-                         yaxis2={"title": "update = α V", "overlaying": "y", "side": "right"}, **LAYOUT)
+            figure.add_scatter(x=steps, y=values[:, i, k], name=kind, legendgroup=kind, showlegend=i == 0,
+                               mode="lines", xaxis=f"x{axis}", yaxis=f"y{axis}",
+                               line={"color": colours[kind], "dash": KIND_DASH[kind], "width": 2 if kind == "velocity" else 1},
+                               hovertemplate=f"{label} {kind}, step %{{x}}: %{{y:.3g}}<extra></extra>")
+        x_domain = [column / columns + 0.03, (column + 1) / columns - 0.03]
+        y_domain = [1 - (row + 1) / rows + 0.08, 1 - row / rows - 0.06]
+        layout[f"xaxis{axis}"] = {"domain": x_domain, "anchor": f"y{axis}"}
+        layout[f"yaxis{axis}"] = {"domain": y_domain, "anchor": f"x{axis}", "tickformat": ".1e", "nticks": 4}
+        figure.add_annotation(text=label, x=sum(x_domain) / 2, y=y_domain[1], xref="paper", yref="paper",
+                              yanchor="bottom", showarrow=False)
+    figure.update_layout(title="A few weights: gradient, velocity and update", **layout, **LAYOUT)
     return figure

@@ -206,9 +206,9 @@ def units_caption(units: range, hidden_units: int) -> str:
 def backward_section(step: Step, units: range) -> None:
     s, rows, cols = step.stages, slice(0, MAX_ROWS), slice(units.start, units.stop)
     f, _, derivative = ACTIVATION_TEX[step.before.activation]
-    latex(r"dZ_2 = A_2 - Y \quad (MM \times 10), \qquad dW_2 = \frac{1}{m} A_1^{\top} dZ_2 \quad "
-          r"(HH \times MM)(MM \times 10) \to (HH \times 10), \qquad db_2 = \frac{1}{m} \sum_i dZ_{2,i\cdot} \quad (10)",
-          step)
+    latex(r"dZ_2 = A_2 - Y \quad (MM \times 10)", step)
+    latex(r"dW_2 = \frac{1}{m} A_1^{\top} dZ_2 \quad (HH \times MM)(MM \times 10) \to (HH \times 10), \qquad "
+          r"db_2 = \frac{1}{m} \sum_i dZ_{2,i\cdot} \quad (10)", step)
     left, middle, right = st.columns([2, 2, 3])
     show_matrix(left, "dZ2", s.dZ2[rows], "dZ2 = A2 − Y", columns="digit", height=360)
     show_matrix(middle, "dW2", s.dW2[cols], "dW2", rows="unit", columns="digit", height=360)
@@ -242,8 +242,9 @@ def momentum_section(inside: Inside) -> None:
     right.plotly_chart(chosen_weights_figure(steps, values, labels, kinds=KINDS), config=PLOT_CONFIG,
                        key="inside_chart_weights")
     st.caption(f"The last {len(steps)} steps (at most {inside.run.history.maxlen}). Layer 1 is W1 and b1, layer 2 "
-               "W2 and b2. Dotted: the batch's gradient; solid: the velocity V, an average of recent gradients "
-               "that jumps far less from batch to batch; dashed: the update α V actually subtracted.")
+               "W2 and b2; the weights are W1[pixel, unit] and W2[unit, digit]. Dotted: the batch's gradient; "
+               "solid: the velocity V, an average of recent gradients that jumps far less from batch to batch; "
+               "dashed: the update α V actually subtracted.")
 
 
 def weights_section(step: Step, units: range) -> None:
