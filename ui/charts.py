@@ -312,36 +312,34 @@ KIND_DASH = {"gradient": "dot", "velocity": "solid", "update": "dash"}
 def momentum_norms_figure(steps: np.ndarray, norms: np.ndarray, layers=("layer 1", "layer 2"),
                           kinds=("gradient", "velocity", "update")) -> go.Figure:
     """Norms (n, layers, kinds) of each layer's gradient, velocity and update over the last steps (log y)."""
-    figure = go.Figure()
-    for layer, (layer_name, colour) in enumerate(zip(layers, ("#4f8bf9", "#f0883e"))):
-        for k, kind in enumerate(kinds):
-            figure.add_scatter(x=steps, y=norms[:, layer, k], name=f"‖{kind}‖ {layer_name}", mode="lines",
-                               line={"color": colour, "dash": KIND_DASH[kind], "width": 2 if kind == "velocity" else 1})
-    figure.update_layout(title="Norms over the last steps", xaxis={"title": "step"},
-                         yaxis={"title": "Frobenius norm (log scale)", "type": "log"}, **LAYOUT)
-    return figure
+    traces = [{"type": "scatter", "x": steps, "y": norms[:, layer, k], "name": f"‖{kind}‖ {layer_name}", "mode": "lines",
+               "line": {"color": colour, "dash": KIND_DASH[kind], "width": 2 if kind == "velocity" else 1}}
+              for layer, (layer_name, colour) in enumerate(zip(layers, ("#4f8bf9", "#f0883e")))
+              for k, kind in enumerate(kinds)]
+    return go.Figure(traces, {"title": "Norms over the last steps", "xaxis": {"title": "step"},
+                              "yaxis": {"title": "Frobenius norm (log scale)", "type": "log"}, **LAYOUT})
 
 
 def chosen_weights_figure(steps: np.ndarray, values: np.ndarray, labels: list[str],
                           kinds=("gradient", "velocity", "update"), columns: int = 3) -> go.Figure:
-    """Small multiples, one panel per weight: its gradient, velocity and update (n, k, kinds) over the steps."""
-    figure = go.Figure()
+    """Small multiples, one panel per weight: its gradient, velocity and update (n, k, kinds) over the steps.
+    Built in one call (a figure grown trace by trace takes ~2 ms a trace)."""
     rows = -(-len(labels) // columns)
     colours = {"gradient": "#9ca3af", "velocity": "#4f8bf9", "update": "#f0883e"}
-    layout = {}
+    traces, layout, notes = [], {}, []
     for i, label in enumerate(labels):
         row, column = divmod(i, columns)
         axis = "" if i == 0 else str(i + 1)
-        for k, kind in enumerate(kinds):
-            figure.add_scatter(x=steps, y=values[:, i, k], name=kind, legendgroup=kind, showlegend=i == 0,
-                               mode="lines", xaxis=f"x{axis}", yaxis=f"y{axis}",
-                               line={"color": colours[kind], "dash": KIND_DASH[kind], "width": 2 if kind == "velocity" else 1},
-                               hovertemplate=f"{label} {kind}, step %{{x}}: %{{y:.3g}}<extra></extra>")
+        traces += [{"type": "scatter", "x": steps, "y": values[:, i, k], "name": kind, "legendgroup": kind,
+                    "showlegend": i == 0, "mode": "lines", "xaxis": f"x{axis}", "yaxis": f"y{axis}",
+                    "line": {"color": colours[kind], "dash": KIND_DASH[kind], "width": 2 if kind == "velocity" else 1},
+                    "hovertemplate": f"{label} {kind}, step %{{x}}: %{{y:.3g}}<extra></extra>"}
+                   for k, kind in enumerate(kinds)]
         x_domain = [column / columns + 0.03, (column + 1) / columns - 0.03]
         y_domain = [1 - (row + 1) / rows + 0.08, 1 - row / rows - 0.06]
         layout[f"xaxis{axis}"] = {"domain": x_domain, "anchor": f"y{axis}"}
         layout[f"yaxis{axis}"] = {"domain": y_domain, "anchor": f"x{axis}", "tickformat": ".1e", "nticks": 4}
-        figure.add_annotation(text=label, x=sum(x_domain) / 2, y=y_domain[1], xref="paper", yref="paper",
-                              yanchor="bottom", showarrow=False)
-    figure.update_layout(title="A few weights: gradient, velocity and update", **layout, **LAYOUT)
-    return figure
+        notes.append({"text": label, "x": sum(x_domain) / 2, "y": y_domain[1], "xref": "paper", "yref": "paper",
+                      "yanchor": "bottom", "showarrow": False})
+    return go.Figure(traces, {"title": "A few weights: gradient, velocity and update", "annotations": notes,
+                              **layout, **LAYOUT})

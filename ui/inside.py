@@ -21,7 +21,7 @@ from nn_core.runs import TRAIN_SAMPLE
 from . import server
 from .charts import (PLOT_CONFIG, chosen_weights_figure, matrix_figure, momentum_norms_figure, probability_figure,
                      vector_figure)
-from .images import diverging_rgb, enlarge, symmetric_limit, tile
+from .images import diverging_rgb, enlarge, png, symmetric_limit, tile
 from .settings import train_settings
 from .state import (INSIDE_IMAGE, INSIDE_RESET, INSIDE_RUN, INSIDE_SOURCE, INSIDE_STEP, INSIDE_STEP_10,
                     INSIDE_STEP_100, lab)
@@ -32,7 +32,6 @@ MAX_ROWS = 128  # images of the batch shown in an m x H or m x 10 heatmap
 BATCH_COLUMNS, BATCH_ZOOM = 16, 2  # the batch's images: 16 a row at 56 px
 UNIT_ZOOM = 2
 UNIT_COLOUR_PERCENTILE = 99.0  # as on Evaluate: the largest 1% of entries saturate
-# Every picture is sent as PNG: st.image's default for arrays is JPEG, which smears single pixels.
 
 
 @dataclass(eq=False)
@@ -159,7 +158,7 @@ def batch_section(step: Step) -> int:
     latex(r"X \in [0, 1]^{MM \times 784}, \quad Y \in \{0, 1\}^{MM \times 10} \ \text{(one-hot labels)}", step)
     X, m = step.stages.X, step.stages.X.shape[0]
     pixels = (X[:MAX_ROWS] * 255).round().astype(np.uint8).reshape(-1, 28, 28)
-    st.image(tile(enlarge(pixels, BATCH_ZOOM), BATCH_COLUMNS), output_format="PNG", caption=f"Step {step.number}'s batch, row by row"
+    st.image(png(tile(enlarge(pixels, BATCH_ZOOM), BATCH_COLUMNS)), caption=f"Step {step.number}'s batch, row by row"
              f"{shown_rows(step)}: epoch {step.epoch}, batch {step.batch} of its shuffle.")
     if st.session_state.get(INSIDE_IMAGE, 0) > m - 1:  # a smaller batch than the one chosen from
         st.session_state[INSIDE_IMAGE] = m - 1
@@ -184,7 +183,7 @@ def forward_section(step: Step, units: range, image: int) -> None:
     with right:
         predicted = int(np.argmax(s.A2[image]))
         st.plotly_chart(probability_figure(s.A2[image], predicted), config=PLOT_CONFIG, key="inside_chart_softmax")
-        st.image(enlarge((s.X[image] * 255).round().astype(np.uint8).reshape(28, 28), 3), output_format="PNG",
+        st.image(png(enlarge((s.X[image] * 255).round().astype(np.uint8).reshape(28, 28), 3)),
                  caption=f"image {image}: a {s.y[image]}, read as {predicted}")
     latex(rf"L = -\frac{{1}}{{m}} \sum_{{i=1}}^{{m}} \sum_{{j=0}}^{{9}} Y_{{ij}} \log A_{{2,ij}} = {step.cost:.6f}"
           rf"\qquad -\log A_{{2,{image},{s.y[image]}}} = {-np.log(max(float(s.A2[image, s.y[image]]), 1e-45)):.4f}",
@@ -224,7 +223,7 @@ def backward_section(step: Step, units: range) -> None:
     latex(r"dW_1 = \frac{1}{m} X^{\top} dZ_1 \quad (784 \times MM)(MM \times HH) \to (784 \times HH), \qquad "
           r"db_1 = \frac{1}{m} \sum_i dZ_{1,i\cdot} \quad (HH)", step)
     limit = symmetric_limit(s.dW1, UNIT_COLOUR_PERCENTILE)
-    st.image(unit_tiles(s.dW1, units, limit, columns=16), output_format="PNG",
+    st.image(png(unit_tiles(s.dW1, units, limit, columns=16)),
              caption=f"dW1, one 28x28 image per hidden unit ({units_caption(units, step.before.hidden_units)}): "
                      f"red where the gradient is positive, so the step lowers those weights (W1 −= α V). "
                      f"Colour limit ±{limit:.3g}.")
@@ -257,7 +256,7 @@ def weights_section(step: Step, units: range) -> None:
     caption = units_caption(units, step.before.hidden_units)
     for column, matrix, name, scale in zip(st.columns(3), (before, after, change), ("before", "after", "change"),
                                            (limit, limit, change_limit)):
-        column.image(unit_tiles(matrix, units, scale, columns=8), width="stretch", output_format="PNG",
+        column.image(png(unit_tiles(matrix, units, scale, columns=8)), width="stretch",
                      caption=f"W1 {name} the step ({caption}; colour limit ±{scale:.3g})")
     st.caption("Each unit's 784 incoming weights where their pixels are: red excites the unit, blue inhibits it. "
                "The change is −α V for each weight: the step's gradient, smoothed by momentum.")
