@@ -197,6 +197,7 @@ class InsideRun:
         """Steps (n,), norms (n, 2 layers, 3 kinds) and chosen weights' values (n, k, 3 kinds)."""
         records = list(self.history)
         if not records:
-            return np.empty(0, int), np.empty((0, len(LAYERS), len(KINDS))), np.empty((0, len(CHOSEN_WEIGHTS), len(KINDS)))
+            return (np.empty(0, int), np.empty((0, len(LAYERS), len(KINDS))),
+                    np.empty((0, len(CHOSEN_WEIGHTS), len(KINDS))))
         return (np.array([r.number for r in records]), np.stack([r.norms for r in records]),
                 np.stack([r.values for r in records]))

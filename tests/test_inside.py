@@ -101,7 +101,8 @@ def test_batch_costs_and_weights_are_the_default_runs(mnist):
 
 def test_an_epoch_ends_as_in_a_train_run(mnist):
     """Across epoch ends (8 batches of 1,000 images): the same shuffles, evaluation and position."""
-    subset = Mnist(mnist.train_images[:1000], mnist.train_labels[:1000], mnist.test_images[:500], mnist.test_labels[:500])
+    subset = Mnist(mnist.train_images[:1000], mnist.train_labels[:1000], mnist.test_images[:500],
+                   mnist.test_labels[:500])
     hp = Hyperparams(epochs=3)
     reference_run = Trainer(subset, hp)
     reference_run.run(max_batches=20)

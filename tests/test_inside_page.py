@@ -137,8 +137,8 @@ def test_every_matrix_shown_matches_a_float64_pass(mnist, media, activation):
 
 def check_figures(shown: dict, expected: dict, velocity: dict, hp: Hyperparams, activation: str) -> None:
     for title, name in (("Z1", "Z1"), (f"A1 = {activation}(Z1)", "A1"), ("Z2", "Z2"), ("A2 = softmax(Z2)", "A2"),
-                        ("dZ2 = A2 − Y", "dZ2"), ("dW2", "dW2"), ("dA1", "dA1"), (f"{activation}′(Z1)", "derivative"),
-                        ("dZ1", "dZ1")):
+                        ("dZ2 = A2 − Y", "dZ2"), ("dW2", "dW2"), ("dA1", "dA1"),
+                        (f"{activation}′(Z1)", "derivative"), ("dZ1", "dZ1")):
         assert_close(title, heatmap(shown[title]), expected[name])
     for title, name in (("db2", "db2"), ("db1", "db1")):
         assert_close(title, decode(shown[title]["data"][0]["y"]), expected[name])

@@ -291,8 +291,8 @@ def matrix_figure(values: np.ndarray, title: str, rows: str, columns: str, colum
     x = list(range(values.shape[1])) if column_labels is None else list(column_labels)
     figure = go.Figure(go.Heatmap(z=values, x=x, y=list(range(values.shape[0])), **colours,
                                   hovertemplate=f"{rows} %{{y}}, {columns} %{{x}}: %{{z:.4g}}<extra></extra>"))
-    figure.update_layout(title=title, height=height, xaxis={"title": columns}, yaxis={"title": rows, "autorange": "reversed"},
-                         **STEP_LAYOUT)
+    figure.update_layout(title=title, height=height, xaxis={"title": columns},
+                         yaxis={"title": rows, "autorange": "reversed"}, **STEP_LAYOUT)
     return figure
 
 
@@ -312,7 +312,8 @@ KIND_DASH = {"gradient": "dot", "velocity": "solid", "update": "dash"}
 def momentum_norms_figure(steps: np.ndarray, norms: np.ndarray, layers=("layer 1", "layer 2"),
                           kinds=("gradient", "velocity", "update")) -> go.Figure:
     """Norms (n, layers, kinds) of each layer's gradient, velocity and update over the last steps (log y)."""
-    traces = [{"type": "scatter", "x": steps, "y": norms[:, layer, k], "name": f"‖{kind}‖ {layer_name}", "mode": "lines",
+    traces = [{"type": "scatter", "x": steps, "y": norms[:, layer, k], "name": f"‖{kind}‖ {layer_name}",
+               "mode": "lines",
                "line": {"color": colour, "dash": KIND_DASH[kind], "width": 2 if kind == "velocity" else 1}}
               for layer, (layer_name, colour) in enumerate(zip(layers, ("#4f8bf9", "#f0883e")))
               for k, kind in enumerate(kinds)]

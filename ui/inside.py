@@ -158,8 +158,9 @@ def batch_section(step: Step) -> int:
     latex(r"X \in [0, 1]^{MM \times 784}, \quad Y \in \{0, 1\}^{MM \times 10} \ \text{(one-hot labels)}", step)
     X, m = step.stages.X, step.stages.X.shape[0]
     pixels = (X[:MAX_ROWS] * 255).round().astype(np.uint8).reshape(-1, 28, 28)
-    st.image(png(tile(enlarge(pixels, BATCH_ZOOM), BATCH_COLUMNS)), caption=f"Step {step.number}'s batch, row by row"
-             f"{shown_rows(step)}: epoch {step.epoch}, batch {step.batch} of its shuffle.")
+    st.image(png(tile(enlarge(pixels, BATCH_ZOOM), BATCH_COLUMNS)), output_format="PNG",
+             caption=f"Step {step.number}'s batch, row by row{shown_rows(step)}: epoch {step.epoch}, batch "
+                     f"{step.batch} of its shuffle.")
     if st.session_state.get(INSIDE_IMAGE, 0) > m - 1:  # a smaller batch than the one chosen from
         st.session_state[INSIDE_IMAGE] = m - 1
     return int(st.number_input(f"Image of the batch to follow (0–{m - 1})", 0, m - 1, 0, key=INSIDE_IMAGE))
@@ -183,7 +184,8 @@ def forward_section(step: Step, units: range, image: int) -> None:
     with right:
         predicted = int(np.argmax(s.A2[image]))
         st.plotly_chart(probability_figure(s.A2[image], predicted), config=PLOT_CONFIG, key="inside_chart_softmax")
-        st.image(png(enlarge((s.X[image] * 255).round().astype(np.uint8).reshape(28, 28), 3)),
+        pixels = (s.X[image] * 255).round().astype(np.uint8).reshape(28, 28)
+        st.image(png(enlarge(pixels, 3)), output_format="PNG",
                  caption=f"image {image}: a {s.y[image]}, read as {predicted}")
     latex(rf"L = -\frac{{1}}{{m}} \sum_{{i=1}}^{{m}} \sum_{{j=0}}^{{9}} Y_{{ij}} \log A_{{2,ij}} = {step.cost:.6f}"
           rf"\qquad -\log A_{{2,{image},{s.y[image]}}} = {-np.log(max(float(s.A2[image, s.y[image]]), 1e-45)):.4f}",
@@ -223,7 +225,7 @@ def backward_section(step: Step, units: range) -> None:
     latex(r"dW_1 = \frac{1}{m} X^{\top} dZ_1 \quad (784 \times MM)(MM \times HH) \to (784 \times HH), \qquad "
           r"db_1 = \frac{1}{m} \sum_i dZ_{1,i\cdot} \quad (HH)", step)
     limit = symmetric_limit(s.dW1, UNIT_COLOUR_PERCENTILE)
-    st.image(png(unit_tiles(s.dW1, units, limit, columns=16)),
+    st.image(png(unit_tiles(s.dW1, units, limit, columns=16)), output_format="PNG",
              caption=f"dW1, one 28x28 image per hidden unit ({units_caption(units, step.before.hidden_units)}): "
                      f"red where the gradient is positive, so the step lowers those weights (W1 −= α V). "
                      f"Colour limit ±{limit:.3g}.")
@@ -256,7 +258,7 @@ def weights_section(step: Step, units: range) -> None:
     caption = units_caption(units, step.before.hidden_units)
     for column, matrix, name, scale in zip(st.columns(3), (before, after, change), ("before", "after", "change"),
                                            (limit, limit, change_limit)):
-        column.image(png(unit_tiles(matrix, units, scale, columns=8)), width="stretch",
+        column.image(png(unit_tiles(matrix, units, scale, columns=8)), width="stretch", output_format="PNG",
                      caption=f"W1 {name} the step ({caption}; colour limit ±{scale:.3g})")
     st.caption("Each unit's 784 incoming weights where their pixels are: red excites the unit, blue inhibits it. "
                "The change is −α V for each weight: the step's gradient, smoothed by momentum.")
