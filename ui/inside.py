@@ -136,10 +136,9 @@ ACTIVATION_TEX = {  # (name, its definition, its derivative from A1)
 
 
 def latex(template: str, step: Step) -> None:
-    """``st.latex`` of ``template`` with MM, HH and FF replaced by the batch size, width and activation."""
+    """``st.latex`` of ``template`` with MM and HH replaced by this step's batch size m and width H."""
     m, H = step.stages.X.shape[0], step.before.hidden_units
-    name = ACTIVATION_TEX[step.before.activation][0]
-    st.latex(template.replace("MM", str(m)).replace("HH", str(H)).replace("FF", name))
+    st.latex(template.replace("MM", str(m)).replace("HH", str(H)))
 
 
 def show_matrix(column, name: str, values: np.ndarray, title: str, rows: str = "image",
