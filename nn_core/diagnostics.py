@@ -87,4 +87,10 @@ def top_probabilities(probabilities: np.ndarray, k: int = 3) -> list[tuple[int, 
 
 def unit_weight_images(model: Model) -> np.ndarray:
     """(H, 28, 28): each hidden unit's 784 incoming weights laid out as the image it looks at."""
-    return np.ascontiguousarray(model.W1.T).reshape(model.hidden_units, IMAGE_SIDE, IMAGE_SIDE)
+    return column_images(model.W1)
+
+
+def column_images(matrix: np.ndarray) -> np.ndarray:
+    """(H, 28, 28) from a (784, H) matrix shaped like W1 (weights, their gradient or change): one
+    image per hidden unit, each pixel's entry where the pixel is."""
+    return np.ascontiguousarray(matrix.T).reshape(matrix.shape[1], IMAGE_SIDE, IMAGE_SIDE)

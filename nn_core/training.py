@@ -307,16 +307,26 @@ class Trainer(Position):
                     return events + [self.diverged]
                 chunk.add(cost)
                 done += 1
-                epoch_end = self.batch == self.batches_per_epoch
+                epoch_end = self.epoch_complete
                 if epoch_end or chunk.spent(done):
                     events.append(self._chunk_stats(chunk))
                     chunk.batches, chunk.cost = 0, 0.0
                     if epoch_end:
-                        events.append(self._end_epoch())
+                        events.append(self.end_epoch())
                         if self.finished:
                             return events
                     if chunk.spent(done):
                         return events
+
+    @property
+    def epoch_complete(self) -> bool:
+        """Every batch of this epoch is trained: ``end_epoch`` is due before the next batch."""
+        return self.batch == self.batches_per_epoch
+
+    @property
+    def input_scale(self) -> float:
+        """What ``next_batch``'s X is multiplied by before the network reads it (1/255 for uint8 data)."""
+        return self._input_scale
 
     def next_batch(self) -> tuple[np.ndarray, np.ndarray]:
         """The next mini-batch of this epoch's shuffle, in the run's buffers: X (m, 784) float32 as
@@ -353,7 +363,9 @@ class Trainer(Position):
                           batch_cost=chunk.cost / chunk.batches, total_batches_done=self.total_batches_done,
                           total_batches=self.total_batches, train_seconds=self.train_seconds)
 
-    def _end_epoch(self) -> EpochStats | Diverged:
+    def end_epoch(self) -> EpochStats | Diverged:
+        """Evaluate the finished epoch and move on to the next (a new shuffle), as ``run`` does when
+        ``epoch_complete``; a caller stepping with ``next_batch``/``step`` itself calls it then."""
         epoch_seconds = self.train_seconds - (self.epochs[-1].train_seconds if self.epochs else 0.0)
         eval_start = time.perf_counter()
         data = self.data

@@ -6,6 +6,7 @@ from nn_core import SETTINGS
 from nn_core.settings import BY_NAME
 from nn_core.sweep import MAX_SEEDS, grid
 from ui import sweep as sw
+from ui.settings import train_settings
 from ui.state import SWEEP_EPOCHS, SWEEP_SEEDS, SWEEP_VARIED, sweep_values_key
 from ui.text import plain
 
@@ -13,7 +14,7 @@ st.title("Sweep")
 st.caption("Vary one or two settings, each run on a worker of its own; every other setting is Train's "
            "current one. Several seeds per point show how much of a difference is chance.")
 
-base = sw.base_settings()
+base = train_settings()
 labels = {s.name: s.label for s in SETTINGS}
 varied = st.multiselect("Settings to vary (one or two)", list(labels), default=["learning_rate"],
                         format_func=labels.__getitem__, max_selections=2, key=SWEEP_VARIED)

@@ -14,6 +14,7 @@ from nn_core.diagnostics import Diagnostics, diagnose, top_probabilities, unit_w
 from . import server
 from .charts import cell_from_selection, confusion_figure, epoch_curves_figure
 from .images import diverging_rgb, enlarge, symmetric_limit
+from .units import unit_page
 from .state import (EVALUATE_CACHE, EVALUATE_CELL_FOR, EVALUATE_CHART, EVALUATE_PREDICTED, EVALUATE_RATES,
                     EVALUATE_TRUE, EVALUATE_UNITS_PAGE, EVALUATE_UNITS_PER_PAGE)
 
@@ -110,18 +111,7 @@ def where_it_goes_wrong(diagnostics: Diagnostics) -> None:
 
 @st.fragment  # paging through units reruns only this section
 def show_hidden_units(run, weights: np.ndarray, limit: float) -> None:
-    hidden_units = len(weights)
-    per_page, page = hidden_units, 1
-    if hidden_units > 16:  # pages of units, so H = 512 stays readable
-        sizes = [n for n in (16, 32, 64, 128) if n < hidden_units] + ([hidden_units] if hidden_units <= 128 else [])
-        size_column, page_column, _ = st.columns([2, 1, 3])
-        per_page = size_column.select_slider("Units per page", options=sizes, value=min(64, sizes[-1]),
-                                             key=EVALUATE_UNITS_PER_PAGE)
-        pages = -(-hidden_units // per_page)
-        if pages > 1:
-            page = min(page_column.number_input(f"Page (of {pages})", 1, pages, 1, key=EVALUATE_UNITS_PAGE), pages)
-    first = (page - 1) * per_page
-    units = range(first, min(first + per_page, hidden_units))
+    units = unit_page(len(weights), EVALUATE_UNITS_PER_PAGE, EVALUATE_UNITS_PAGE)
     W2 = run.model.W2  # (H, 10): what each unit says to each output digit
     images = enlarge(diverging_rgb(weights[units.start : units.stop], limit), UNIT_ZOOM, rgb=True)
     captions = [f"unit {u} ↑{int(np.argmax(W2[u]))} ↓{int(np.argmin(W2[u]))}" for u in units]

@@ -69,6 +69,13 @@ def _widget(setting: Setting):
     return st.select_slider(setting.label, list(setting.slider), format_func=setting.format, **common)
 
 
+def train_settings() -> Hyperparams:
+    """Train's current settings without drawing its form (its sliders keep them for the session),
+    else the post's."""
+    values = {s.name: st.session_state.get(setting_key(s.url_key), s.default) for s in SETTINGS}
+    return Hyperparams(**{s.name: s.kind(values[s.name]) for s in SETTINGS})
+
+
 def settings_form() -> Hyperparams:
     """The sliders; their values persist across reruns and page switches (session-scoped state)."""
     values = {}

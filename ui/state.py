@@ -1,5 +1,6 @@
 """One session's state, behind typed accessors. Every key of ``st.session_state`` the app uses is
-named here; widget keys carry their page's prefix (``train_``, ``evaluate_``, ``draw_``, ``sweep_``)."""
+named here; widget keys carry their page's prefix (``train_``, ``evaluate_``, ``draw_``, ``sweep_``,
+``inside_``)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ DRAW_DOWNLOAD, DRAW_UPLOAD = "draw_digits_download", "draw_digits_upload"
 DRAW_TUNE, DRAW_TUNE_STOP = "draw_tune", "draw_tune_stop"
 SWEEP_VARIED, SWEEP_SEEDS, SWEEP_EPOCHS = "sweep_varied", "sweep_seeds", "sweep_epochs"
 SWEEP_START, SWEEP_STOP, SWEEP_PICK, SWEEP_ADOPT = "sweep_start", "sweep_stop", "sweep_pick", "sweep_adopt"
+INSIDE_RUN = "inside_run"  # the Inside page's ui.inside.Inside: its stepped run and where it started from
+INSIDE_SOURCE, INSIDE_IMAGE = "inside_source", "inside_image"
+INSIDE_STEP, INSIDE_STEP_10, INSIDE_STEP_100, INSIDE_RESET = "inside_step", "inside_step_10", "inside_step_100", "inside_reset"
+INSIDE_UNITS_PER_PAGE, INSIDE_UNITS_PAGE = "inside_units_per_page", "inside_units_page"
 MAX_RUNS = 50  # runs (uploads included) one session keeps: each holds a model, ~0.2-1.6 MB
 
 

@@ -12,7 +12,7 @@ import time
 
 import streamlit as st
 
-from nn_core import SETTINGS, Hyperparams, RunStatus
+from nn_core import Hyperparams, RunStatus
 from nn_core.settings import BY_NAME
 from nn_core.sweep import Sweep
 
@@ -20,7 +20,7 @@ from . import charts, runs, server
 from .charts import PLOT_CONFIG
 from .history import number_columns
 from .training import rerun_panel
-from .state import SWEEP_ADOPT, SWEEP_PICK, SWEEP_START, SWEEP_STOP, lab, setting_key
+from .state import SWEEP_ADOPT, SWEEP_PICK, SWEEP_START, SWEEP_STOP, lab
 
 MAX_RUNS = 60  # the largest grid the page takes
 PRESETS = {  # a sensible range of each setting, typed into the values box when it is chosen
@@ -35,12 +35,6 @@ PRESETS = {  # a sensible range of each setting, typed into the values box when 
 # Seconds per batch of training on one worker: a fixed part, and one per (batch row x hidden unit),
 # from the default run (4,221 batches of 128 x 64 in ~1.8 s); evaluation adds ~0.05 s an epoch.
 SECONDS_PER_BATCH, SECONDS_PER_CELL, SECONDS_PER_EPOCH = 60e-6, 3.6e-8, 0.05
-
-
-def base_settings() -> Hyperparams:
-    """Train's current settings (its sliders keep them for the session), else the post's."""
-    values = {s.name: st.session_state.get(setting_key(s.url_key), s.default) for s in SETTINGS}
-    return Hyperparams(**{name: BY_NAME[name].kind(value) for name, value in values.items()})
 
 
 def parse_values(name: str, text: str) -> list:
