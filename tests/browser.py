@@ -244,17 +244,29 @@ CANVAS_AT_POINT = """([x, y]) => {
 
 
 def canvas_box(page) -> dict:
-    """The live canvas's box, once it has stopped moving (the layout settles after a rerun)."""
+    """The live canvas's box, in view (a click further down the page may have scrolled it away) and
+    once it has stopped moving (the layout settles after a rerun)."""
     canvas = page.locator("canvas.upper-canvas")
     expect(canvas).to_have_count(1, timeout=30_000)  # the old canvas is gone after a Clear
-    canvas.scroll_into_view_if_needed()  # a click further down the page may have scrolled it away
+    for _ in range(3):
+        box = _settled_box(page, canvas)
+        if 0 <= box["y"] and box["y"] + box["height"] <= page.viewport_size["height"]:
+            break
+        try:
+            canvas.scroll_into_view_if_needed(timeout=5_000)
+        except PlaywrightError:  # replaced by a new canvas meanwhile: measure that one
+            pass
+    assert round(box["width"]) == CANVAS and round(box["height"]) == CANVAS
+    return box
+
+
+def _settled_box(page, canvas) -> dict:
     box = canvas.bounding_box()
     for _ in range(50):
         page.wait_for_timeout(100)
         settled, box = box, canvas.bounding_box()
         if box == settled:
             break
-    assert round(box["width"]) == CANVAS and round(box["height"]) == CANVAS
     return box
 
 
