@@ -322,8 +322,14 @@ def read_prediction(page, strokes: int) -> tuple[int, float]:
 
 def clear(page) -> None:
     """Press Clear and wait for the new, empty canvas (not the old one still on its way out)."""
+    press_for_new_canvas(page, "Clear", exact=False)  # its name includes its icon's
+
+
+def press_for_new_canvas(page, button: str, exact: bool = True) -> None:
+    """Press a main-area button that replaces the canvas with an empty one (Clear, a label button),
+    and wait until the new canvas is the only one (the old one lingers for a moment after a rerun)."""
     page.locator("canvas.upper-canvas").evaluate_all("cs => cs.forEach(c => c.dataset.cleared = '1')")
-    main_area(page).get_by_role("button", name="Clear").click()
+    main_area(page).get_by_role("button", name=button, exact=exact).click()
     page.get_by_text("The canvas is empty").wait_for(timeout=30_000)
     expect(prediction_metric(page)).to_have_count(0)
     expect(page.locator("canvas.upper-canvas:not([data-cleared])")).to_have_count(1, timeout=30_000)

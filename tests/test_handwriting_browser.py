@@ -16,7 +16,7 @@ import time
 from playwright.sync_api import expect
 
 from tests.browser import (canvas_box, clear, draw, exceptions, go_to, main_area, metric_value, open_app, press,
-                           read_prediction, wait_for_metric)
+                           press_for_new_canvas, read_prediction, wait_for_metric)
 from tests.personal_hand import held_out, teaching
 
 PHONE = {"width": 390, "height": 844}
@@ -38,8 +38,7 @@ def teach(page, drawing) -> None:
     """Draw, wait for the reading, press the drawing's label: the canvas is cleared for the next one."""
     draw(page, drawing.strokes, drawing.name)
     read_prediction(page, len(drawing.strokes))
-    main_area(page).get_by_role("button", name=str(drawing.label), exact=True).click()
-    page.get_by_text("The canvas is empty").wait_for(timeout=30_000)
+    press_for_new_canvas(page, str(drawing.label))
 
 
 def percent(text: str) -> float:
