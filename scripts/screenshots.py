@@ -1,8 +1,8 @@
-"""Screenshots of the three pages for the README, taken in headless Chromium.
+"""Screenshots of four pages for the README, taken in headless Chromium.
 
 Starts the app (``tests/browser.py``'s ``start_server``, a free port), trains the default run on
-Train, then opens Evaluate, then Draw and draws a 3 with the mouse, saving each page as
-``docs/train.png``, ``docs/evaluate.png`` and ``docs/draw.png``. Run it from the repository's root:
+Train, then opens Evaluate, then Draw and draws a 3 with the mouse, then Inside and presses Step 10,
+saving each page as ``docs/train.png``, ``docs/evaluate.png``, ``docs/draw.png`` and ``docs/inside.png``. Run it from the repository's root:
 
     python -m scripts.screenshots            # writes docs/*.png
     python -m scripts.screenshots --out /tmp/shots
@@ -73,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
             page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] + 150)  # hide the canvas toolbar
             wait_for_metric(page, "Prediction", 60_000)
             shoot(page, args.out / "draw.png")
+
+            go_to(page, "Inside")
+            press(page, "Step 10")
+            wait_for_metric(page, "Batch cost", 60_000)
+            page.set_viewport_size({"width": 1400, "height": 1600})  # the step's first stages too
+            shoot(page, args.out / "inside.png")
             browser.close()
     finally:
         stop_server(server)
