@@ -318,7 +318,8 @@ def momentum_norms_figure(steps: np.ndarray, norms: np.ndarray, layers=("layer 1
               for layer, (layer_name, colour) in enumerate(zip(layers, ("#4f8bf9", "#f0883e")))
               for k, kind in enumerate(kinds)]
     return go.Figure(traces, {"title": "Norms over the last steps", "xaxis": {"title": "step"},
-                              "yaxis": {"title": "Frobenius norm (log scale)", "type": "log"}, **LAYOUT})
+                              "yaxis": {"title": "Frobenius norm (log scale)", "type": "log", "dtick": 1},
+                              **LAYOUT})
 
 
 def chosen_weights_figure(steps: np.ndarray, values: np.ndarray, labels: list[str],
@@ -336,11 +337,11 @@ def chosen_weights_figure(steps: np.ndarray, values: np.ndarray, labels: list[st
                     "line": {"color": colours[kind], "dash": KIND_DASH[kind], "width": 2 if kind == "velocity" else 1},
                     "hovertemplate": f"{label} {kind}, step %{{x}}: %{{y:.3g}}<extra></extra>"}
                    for k, kind in enumerate(kinds)]
-        x_domain = [column / columns + 0.03, (column + 1) / columns - 0.03]
-        y_domain = [1 - (row + 1) / rows + 0.08, 1 - row / rows - 0.06]
+        x_domain = [column / columns + 0.1, (column + 1) / columns - 0.01]  # room for the y ticks' labels
+        y_domain = [1 - (row + 1) / rows + 0.1, 1 - row / rows - 0.08]  # room for the x ticks and the title
         layout[f"xaxis{axis}"] = {"domain": x_domain, "anchor": f"y{axis}"}
-        layout[f"yaxis{axis}"] = {"domain": y_domain, "anchor": f"x{axis}", "tickformat": ".1e", "nticks": 4}
+        layout[f"yaxis{axis}"] = {"domain": y_domain, "anchor": f"x{axis}", "tickformat": ".0e", "nticks": 3}
         notes.append({"text": label, "x": sum(x_domain) / 2, "y": y_domain[1], "xref": "paper", "yref": "paper",
                       "yanchor": "bottom", "showarrow": False})
     return go.Figure(traces, {"title": "A few weights: gradient, velocity and update", "annotations": notes,
-                              **layout, **LAYOUT})
+                              **layout, **{**LAYOUT, "height": 440}})
