@@ -120,3 +120,20 @@ def test_a_bad_upload_changes_nothing_and_a_good_one_adds(small_run, mnist):
         added, message = add_uploaded(Upload("mine.npz", good.to_bytes()))
         assert added and "added 2 drawings" in message and lab.digits.labels.tolist() == [4, 8, 9]
         assert add_uploaded(Upload("mine.npz", good.to_bytes()))[0] and len(lab.digits) == 3  # once per file
+
+
+def test_a_diverging_fine_tuning_says_so_and_keeps_the_active_model(small_run, mnist):
+    """A base model trained at a learning rate that fine-tuning's half of still blows up."""
+    from dataclasses import replace
+
+    wild = replace(small_run, hparams=replace(small_run.hparams, learning_rate=1000.0))
+    digits = DigitSet.empty()
+    for drawing in DRAWINGS[:6]:
+        digits = digits.add(to_mnist(rasterise(drawing.strokes)), drawing.label)
+    at = open_with(wild, mnist, digits)
+    at.button(key="draw_tune").click().run()
+    assert not at.exception, at.exception
+    lab = session(at)
+    assert lab.runs[1].status == RunStatus.DIVERGED and lab.active == 0
+    assert any("Fine-tuning diverged" in e.value and "active model is unchanged" in e.value for e in at.error)
+    assert not any("fine-tuned on your" in s.value for s in at.success)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from nn_core import RunStatus
 from nn_core.handwriting import MAX_DRAWINGS, MIN_DRAWINGS, DigitSet, DigitSetError, Tuning, fine_tuning
 from nn_core.preprocess import SIDE
 
@@ -142,6 +143,15 @@ def report(session, tuning: Tuning) -> str:
             f"{own_before.right}).{test}")
 
 
+def show_report(session, tuning: Tuning) -> None:
+    run = session.runs[tuning.index]
+    if run.status == RunStatus.DIVERGED:
+        st.error(f"Fine-tuning diverged, so run #{tuning.index + 1} is kept only for its curve and the active "
+                 f"model is unchanged. {run.diverged.message}")
+    else:
+        st.success(report(session, tuning))
+
+
 @st.fragment
 def fine_tune_panel() -> None:
     """Fine-tune on my digits, with progress and Stop, then what changed."""
@@ -163,7 +173,7 @@ def fine_tune_panel() -> None:
         tuning, running = session.tuning, True
     if not running:
         if tuning is not None and tuning.index is not None:
-            st.success(report(session, tuning))
+            show_report(session, tuning)
         return
     if stop:
         tuning.run.stop()
