@@ -11,7 +11,7 @@ from nn_core.handwriting import MAX_DRAWINGS, MIN_DRAWINGS, DigitSet, DigitSetEr
 from nn_core.preprocess import SIDE
 
 from . import runs
-from .images import enlarge
+from .images import enlarge, png, tile
 from .state import (DRAW_CANVAS_ROUND, DRAW_DOWNLOAD, DRAW_FIELD, DRAW_REMOVE, DRAW_REMOVE_PICK, DRAW_TUNE,
                     DRAW_TUNE_STOP, DRAW_UPLOAD, MAX_RUNS, lab)
 from .text import plain
@@ -40,12 +40,9 @@ def add_drawing(digit: int) -> None:
     st.rerun()  # the whole page: "My digits" below shows the new drawing
 
 
-def strip(images: np.ndarray) -> np.ndarray:
-    """Thumbnails (k, 784) uint8 side by side with a 2-pixel grey gap, enlarged: (h, w) uint8."""
-    tiles = images.reshape(-1, SIDE, SIDE)
-    gap = np.full((SIDE, 2), 96, np.uint8)
-    row = np.hstack([part for tile in tiles for part in (tile, gap)][:-1])
-    return enlarge(row, THUMB_ZOOM)
+def strip(images: np.ndarray) -> bytes:
+    """Thumbnails (k, 784) uint8 side by side with a grey gap, enlarged, as a lossless PNG."""
+    return png(enlarge(tile(images.reshape(-1, SIDE, SIDE), columns=len(images), gap=1, background=96), THUMB_ZOOM))
 
 
 def my_digits_section() -> None:
@@ -63,7 +60,7 @@ def my_digits_section() -> None:
             mine = digits.images[digits.labels == digit]
             if len(mine):
                 more = f" (the first {THUMBS_PER_DIGIT} shown)" if len(mine) > THUMBS_PER_DIGIT else ""
-                st.image(strip(mine[:THUMBS_PER_DIGIT]), caption=f"{digit}: {len(mine)}{more}")
+                st.image(strip(mine[:THUMBS_PER_DIGIT]), caption=f"{digit}: {len(mine)}{more}", output_format="PNG")
         remove_one(digits)
     files_row(digits)
 

@@ -49,9 +49,10 @@ def tile(images: np.ndarray, columns: int, gap: int = 2, background: int = 200) 
 
 
 def png(image: np.ndarray) -> bytes:
-    """uint8 (h, w) or (h, w, 3) as PNG bytes, for ``st.image(..., output_format="PNG")`` (which then sends
-    them as they are): lossless (its default for arrays is JPEG, which smears single pixels) and quickly compressed (level 1 is ~8x faster than PIL's default 6
-    for a page of unit images, and barely larger)."""
+    """uint8 (h, w) or (h, w, 3) as PNG bytes, for ``st.image(..., output_format="PNG")`` (which then
+    sends them as they are): lossless (its default for arrays is JPEG, which smears single pixels) and
+    quickly compressed (level 1 is ~8x faster than PIL's default 6 for a page of unit images, and
+    barely larger)."""
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
