@@ -24,7 +24,8 @@ HAND: list[tuple[int, str, list[Stroke]]] = [
     (4, "boxy, open", [line((L, TOP), (L, MID), (R, MID)), line((R, TOP), (R, BOTTOM))]),
     (5, "boxy", [line((R, TOP), (L, TOP), (L, MID), (R, MID), (R, BOTTOM), (L, BOTTOM))]),
     (6, "boxy", [line((R, TOP), (L, TOP), (L, BOTTOM), (R, BOTTOM), (R, MID), (L, MID))]),
-    (7, "long hook, crossed", [line((L, 0.42), (L, TOP), (R, TOP), (R, BOTTOM)), line((R - 0.3, MID), (R + 0.12, MID))]),
+    (7, "long hook, crossed", [line((L, 0.42), (L, TOP), (R, TOP), (R, BOTTOM)),
+                               line((R - 0.3, MID), (R + 0.12, MID))]),
     (8, "boxy", [line((L, TOP), (R, TOP), (R, BOTTOM), (L, BOTTOM), (L, TOP)), line((L, MID), (R, MID))]),
     (9, "boxy", [line((R, MID), (L, MID), (L, TOP), (R, TOP), (R, BOTTOM), (L, BOTTOM))]),
 ]

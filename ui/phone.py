@@ -3,8 +3,8 @@
 - The drawing canvas's toolbar is invisible over the canvas's top-right corner until a mouse hovers
   there, so a finger's stroke that starts in that corner lands on the toolbar and is lost. On a
   screen without hover it is shown above the canvas instead, in room made for it, and a finger on
-  the canvas draws rather than scrolls the page (``touch-action: none``). The canvas lives in a shadow root, which the page's CSS
-  cannot reach: the style is added to that root.
+  the canvas draws rather than scrolls the page (``touch-action: none``). The canvas lives in a
+  shadow root, which the page's CSS cannot reach: the style is added to that root.
 - Streamlit closes the sidebar after a page is picked only when the browser's user agent says
   "mobile" (tablets, and phones that ask for desktop sites, do not): here it closes whenever it
   covers most of the page.

@@ -75,7 +75,7 @@ class Lab:
     backend: LocalBackend | None = None  # trains this session's runs; None: the server's
     sweep: object | None = None  # the Sweep page's ui.sweep.Sweep, once one was started
     digits: DigitSet = field(default_factory=DigitSet.empty)  # "my digits", labelled on Draw
-    digit_uploads: dict[str, tuple[bool, str]] = field(default_factory=dict)  # uploaded set's file id -> (added, message)
+    digit_uploads: dict[str, tuple[bool, str]] = field(default_factory=dict)  # a set file's id -> (added, message)
     tuning: Tuning | None = None  # the last fine-tuning on my digits
 
     @property
