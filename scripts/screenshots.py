@@ -1,8 +1,9 @@
-"""Screenshots of four pages for the README, taken in headless Chromium.
+"""Screenshots of the five pages for the README, taken in headless Chromium.
 
 Starts the app (``tests/browser.py``'s ``start_server``, a free port), trains the default run on
-Train, then opens Evaluate, then Draw and draws a 3 with the mouse, then Inside and presses Step 10,
-saving each page as ``docs/train.png``, ``docs/evaluate.png``, ``docs/draw.png`` and ``docs/inside.png``. Run it from the repository's root:
+Train, then opens Evaluate, then Draw and draws a 3 with the mouse, then Sweep and sweeps five
+learning rates, then Inside and presses Step 10, saving each page as ``docs/train.png``,
+``docs/evaluate.png``, ``docs/draw.png``, ``docs/sweep.png`` and ``docs/inside.png``. Run it from the repository's root:
 
     python -m scripts.screenshots            # writes docs/*.png
     python -m scripts.screenshots --out /tmp/shots
@@ -15,14 +16,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.browser import (ROOT, canvas_box, draw, exceptions, go_to, launch_chromium, new_page, open_app, press,
-                           run_ended, start_server, stop_server, wait_for_metric, wait_idle, wait_until)
+from tests.browser import (ROOT, canvas_box, draw, exceptions, go_to, launch_chromium, main_area, new_page, open_app,
+                           press, run_ended, start_server, stop_server, wait_for_metric, wait_idle, wait_until)
 from tests.digit_strokes import CANVAS
 
 SETTLE_MS = 1500  # after the scripts have run, time for the charts to draw
@@ -73,6 +75,17 @@ def main(argv: list[str] | None = None) -> int:
             page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] + 150)  # hide the canvas toolbar
             wait_for_metric(page, "Prediction", 60_000)
             shoot(page, args.out / "draw.png")
+
+            go_to(page, "Sweep")
+            box = main_area(page).get_by_role("textbox", name="Values of learning rate, separated by commas")
+            box.fill("0.1, 0.4, 1, 4, 10")
+            box.press("Enter")
+            press(page, "Run sweep")
+            main_area(page).get_by_text(re.compile(r"(\d+) of \1 runs ended")).wait_for(timeout=600_000)
+            main_area(page).get_by_role("heading", name="Results").wait_for(timeout=60_000)
+            page.set_viewport_size({"width": 1400, "height": 1700})
+            shoot(page, args.out / "sweep.png")
+            page.set_viewport_size({"width": 1400, "height": 1000})
 
             go_to(page, "Inside")
             press(page, "Step 10")

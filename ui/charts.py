@@ -270,7 +270,8 @@ def sweep_parallel_figure(rows: list[dict], names: list[str], labels: list[str])
                    {"label": "test accuracy (diverged: 0)", "values": accuracy, "range": [0, 1]}]
     figure = go.Figure(go.Parcoords(line={"color": accuracy, "colorscale": "Viridis", "cmin": 0, "cmax": 1,
                                           "showscale": True}, dimensions=dimensions))
-    figure.update_layout(title="All runs", height=380, margin={"l": 40, "r": 40, "t": 60, "b": 20})
+    # the top margin leaves room for the axes' names under the title
+    figure.update_layout(title="All runs", height=420, margin={"l": 40, "r": 40, "t": 100, "b": 20})
     return figure
 
 
