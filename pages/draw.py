@@ -78,7 +78,7 @@ def draw_and_read(model) -> None:
         label_buttons()
     with reading:
         st.image(enlarge((field.reshape(SIDE, SIDE) * 255).astype(np.uint8), INPUT_ZOOM),
-                 caption="What the network sees: 28x28, like MNIST", width=SIDE * INPUT_ZOOM)
+                 caption="What the network sees: 28x28, like MNIST", width=SIDE * INPUT_ZOOM, output_format="PNG")
         st.plotly_chart(probability_figure(probabilities, predicted), config=PLOT_CONFIG, key=DRAW_PROBABILITIES)
     strokes = stroke_count(canvas.json_data)
     milliseconds = (time.perf_counter() - started) * 1000

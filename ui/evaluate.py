@@ -86,7 +86,7 @@ def show_cell_examples(diagnostics: Diagnostics, true_digit: int, predicted_digi
     # no-break spaces keep "digit percent" pairs together when a caption wraps
     captions = [f"#{i}: " + ", ".join(f"{digit}\u00a0{percent(p)}" for digit, p in
                                       top_probabilities(diagnostics.probabilities[i])) for i in shown]
-    st.image(list(images), caption=captions, width=IMAGE_SIDE * EXAMPLE_ZOOM)
+    st.image(list(images), caption=captions, width=IMAGE_SIDE * EXAMPLE_ZOOM, output_format="PNG")  # JPEG smears pixels
     st.caption("Under each image: its index in the test set, then the network's three most probable digits.")
 
 
@@ -115,7 +115,7 @@ def show_hidden_units(run, weights: np.ndarray, limit: float) -> None:
     W2 = run.model.W2  # (H, 10): what each unit says to each output digit
     images = enlarge(diverging_rgb(weights[units.start : units.stop], limit), UNIT_ZOOM, rgb=True)
     captions = [f"unit {u} ↑{int(np.argmax(W2[u]))} ↓{int(np.argmin(W2[u]))}" for u in units]
-    st.image(list(images), caption=captions, width=IMAGE_SIDE * UNIT_ZOOM)
+    st.image(list(images), caption=captions, width=IMAGE_SIDE * UNIT_ZOOM, output_format="PNG")
     scale = diverging_rgb(np.linspace(-limit, limit, 200)[None, :], limit).repeat(12, axis=0)  # (12, 200, 3)
     saturated = 100 - UNIT_COLOUR_PERCENTILE
     st.image(scale, width=200, caption=f"colour scale shared by all units: −{limit:.2f} (blue) … 0 (white) … "
