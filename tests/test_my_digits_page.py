@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nn_core import Hyperparams, LocalBackend, RunStatus, Trainer
-from nn_core.handwriting import MIN_DRAWINGS, DigitSet
+from nn_core.handwriting import MAX_DRAWINGS, MIN_DRAWINGS, DigitSet
 from nn_core.preprocess import to_mnist
 from tests.digit_strokes import rasterise
 from tests.personal_hand import teaching
@@ -120,6 +120,9 @@ def test_a_bad_upload_changes_nothing_and_a_good_one_adds(small_run, mnist):
         added, message = add_uploaded(Upload("mine.npz", good.to_bytes()))
         assert added and "added 2 drawings" in message and lab.digits.labels.tolist() == [4, 8, 9]
         assert add_uploaded(Upload("mine.npz", good.to_bytes()))[0] and len(lab.digits) == 3  # once per file
+        lab.digits = DigitSet(np.zeros((MAX_DRAWINGS - 1, 784), np.uint8), np.zeros(MAX_DRAWINGS - 1, np.uint8))
+        added, message = add_uploaded(Upload("more.npz", good.to_bytes()))
+        assert not added and f"more than {MAX_DRAWINGS}" in message and len(lab.digits) == MAX_DRAWINGS - 1
 
 
 def test_a_diverging_fine_tuning_says_so_and_keeps_the_active_model(small_run, mnist):

@@ -97,12 +97,12 @@ def add_uploaded(upload) -> tuple[bool, str]:
     except DigitSetError as error:
         outcome = False, f"{name} was not added: {plain(str(error))}. Your digits are unchanged."
     else:
-        if len(session.digits) + len(added) > MAX_DRAWINGS:
+        try:
+            session.digits = session.digits.extend(added)  # refuses more than MAX_DRAWINGS in all
+            outcome = True, f"{name}: added {len(added)} drawing{'s' * (len(added) != 1)}."
+        except ValueError:
             outcome = False, (f"{name} was not added: with its {len(added)} drawings you would have more than "
                               f"{MAX_DRAWINGS}. Your digits are unchanged.")
-        else:
-            session.digits = session.digits.extend(added)
-            outcome = True, f"{name}: added {len(added)} drawing{'s' * (len(added) != 1)}."
     session.digit_uploads[upload.file_id] = outcome
     return outcome
 
@@ -130,7 +130,7 @@ def report(session, tuning: Tuning) -> str:
     before, after = session.scores.get(tuning.base), session.scores.get(tuning.index)
     test = (f" Test accuracy on MNIST's 10,000 test images: {before.accuracy:.2%} before, {after.accuracy:.2%} "
             "after." if before and after else "")
-    ended = "" if run.status == "done" else f" (it {run.status} after {len(run.batch_costs):,} batches)"
+    ended = "" if run.status == RunStatus.DONE else f" (it {run.status} after {len(run.batch_costs):,} batches)"
     return (f"Run #{tuning.index + 1} is run #{tuning.base + 1} fine-tuned on your {len(tuning.own)} drawings"
             f"{ended}, and is now the active model. {hp.epochs} epochs at learning rate {hp.learning_rate:g} on "
             f"all of MNIST's training images plus {tuning.plan.mix.extra.labels.size:,} variations of your "

@@ -43,11 +43,11 @@ def collect_ended() -> int | None:
     if result is None:
         return None
     session.current = None
-    tuning = session.tuning
-    if tuning is not None and tuning.run is run:
+    tuning = session.tuning if session.tuning is not None and session.tuning.run is run else None
+    if tuning is not None:
         result.origin = f"fine-tuned from #{tuning.base + 1} on {len(tuning.own)} of your digits"
     session.last_finished = index = keep_run(result)
-    if tuning is not None and tuning.run is run:
+    if tuning is not None:
         tuning.finish(index, result.model)
     return index
 
