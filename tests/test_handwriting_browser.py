@@ -15,8 +15,8 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.browser import (canvas_box, clear, draw, exceptions, go_to, main_area, metric_value, open_app, press,
-                           press_for_new_canvas, read_prediction, wait_for_metric)
+from tests.browser import (CANVAS_AT_POINT, canvas_box, clear, draw, exceptions, go_to, main_area, metric_value,
+                           open_app, press, press_for_new_canvas, read_prediction, wait_for_metric)
 from tests.personal_hand import held_out, teaching
 
 PHONE = {"width": 390, "height": 844}
@@ -89,6 +89,22 @@ def touch_stroke(cdp, box: dict, points) -> None:
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
+PHONE_STYLED = """() => Array.from(document.querySelectorAll("[data-testid='stBidiComponentIsolated']"))
+    .some(host => host.shadowRoot && host.shadowRoot.querySelector(".dc-root")
+                  && host.shadowRoot.querySelector("style[data-nn-lab]"))"""
+
+
+def phone_canvas_box(page, start) -> dict:
+    """The canvas's box once the phone style has moved its toolbar above it (the layout shifts then),
+    with the live canvas under ``start``, the point where a finger will land."""
+    page.wait_for_function(PHONE_STYLED, timeout=10_000)
+    for _ in range(3):
+        box = canvas_box(page)
+        if page.evaluate(CANVAS_AT_POINT, [box["x"] + start[0], box["y"] + start[1]]):
+            return box
+    raise AssertionError("the canvas is not under the finger at the start of the stroke")
+
+
 def scroll_top(page) -> float:
     return page.evaluate("() => document.querySelector(\"[data-testid='stMain']\").scrollTop")
 
@@ -111,7 +127,7 @@ def test_a_finger_drawn_digit_is_read_on_a_phone(browser, app_url):
         pick_page(page, "Draw")
         sidebar = page.locator("[data-testid='stSidebar']")
         expect(sidebar).to_have_attribute("data-collapsed", "true", timeout=10_000)  # closed after the pick
-        box = canvas_box(page)
+        box = phone_canvas_box(page, (272, 10))
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
         cdp = context.new_cdp_session(page)
         scrolled = scroll_top(page)
@@ -126,10 +142,12 @@ def test_a_finger_drawn_digit_is_read_on_a_phone(browser, app_url):
             assert element_box["y"] + element_box["height"] <= PHONE["height"], "not on the first screen"
         main_area(page).get_by_role("button", name="7", exact=True).tap()
         expect(main_area(page).get_by_text("1 drawing: 1× 7")).to_be_attached(timeout=30_000)
-        # the same swipe beside the canvas scrolls the page (so the check above could fail)
+        # the same swipe beside the canvas scrolls the page (so the check above could fail), once the
+        # page has settled after the tap (a new canvas, the My digits section)
+        box = phone_canvas_box(page, (272, 10))
         touch_stroke(cdp, box, [(box["width"] + 50, 500 - 10 * i) for i in range(40)])
-        page.wait_for_timeout(500)
-        assert scroll_top(page) > scrolled
+        page.wait_for_function(f"() => document.querySelector(\"[data-testid='stMain']\").scrollTop > {scrolled}",
+                               timeout=5_000)
         assert exceptions(page) == []
     finally:
         context.close()

@@ -42,7 +42,9 @@ SCRIPT = """<script>
   const page = document.createElement("style");
   page.textContent = PAGE_CSS;
   document.head.appendChild(page);
-  setInterval(patch, 250);  // a new canvas (after Clear) renders inside its shadow root, unobserved from here
+  // A new canvas (after Clear) renders inside its shadow root, which no observer here sees; 100 ms keeps
+  // the gap before its toolbar moves shorter than a finger's reach for the screen.
+  setInterval(patch, 100);
   document.addEventListener("click", event => {
     if (!event.target.closest || !event.target.closest("[data-testid='stSidebarNav'] a")) return;
     const sidebar = document.querySelector("[data-testid='stSidebar']");
