@@ -37,22 +37,32 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from tests.browser import (exceptions, is_training, launch_chromium, new_page, open_app, outcome, press, rss_mb,
-                           run_ended, shown_accuracy, start_server, stop_server, tree_memory_mb, wait_for_metric,
-                           wait_until)
+                           run_end_time, shown_accuracy, start_server, stop_server, tree_memory_mb, wait_for_metric,
+                           wait_until, watch_run_end)
 
 MIN_ACCURACY = 0.97  # the default run reaches ~97.6%
 RUN_TIMEOUT = 900.0  # seconds for one run, however crowded the machine
 
 
+def press_train(page) -> float:
+    """Click Train on a page that notes when its run ends (see ``wait_runs``); the click's wall time."""
+    watch_run_end(page)
+    press(page, "Train")
+    return time.time()
+
+
 def wait_runs(pages: list, started: list[float], timeout: float = RUN_TIMEOUT) -> list[float | None]:
     """Poll the pages until every run has ended (or shows an exception); each run's seconds from
-    its click, None for a run that did not end within ``timeout``."""
+    its click (``press_train``'s wall time), None for a run that did not end within ``timeout``.
+
+    Each page notes the time its run ended itself: this driver visits the pages one at a time, and
+    meanwhile waits on other sessions (Stop, Evaluate), which would otherwise count in every run."""
     ended: list[float | None] = [None] * len(pages)
     deadline = time.monotonic() + timeout
     while None in ended and time.monotonic() < deadline:
         for i, page in enumerate(pages):
-            if ended[i] is None and (run_ended(page) or exceptions(page)):
-                ended[i] = time.monotonic()
+            if ended[i] is None and (run_end_time(page) is not None or exceptions(page)):
+                ended[i] = run_end_time(page) or time.time()
         time.sleep(0.1)
     return [None if end is None else end - start for end, start in zip(ended, started)]
 
@@ -143,7 +153,7 @@ def train_one_after_another(browser, url: str, pid: int, count: int, wave: str) 
         if n == 1 and wave == "first":
             rss["data"] = settled_rss(pid)
             print(f"first page open, data loaded             RSS {rss['data']:7.1f} MB", flush=True)
-        [seconds] = wait_runs([page], [press(page, "Train")])
+        [seconds] = wait_runs([page], [press_train(page)])
         runs.append(Run.read(n, page, seconds))
         rss[n] = settled_rss(pid)
         print(f"{wave} wave, session {n:2d}: {runs[-1].describe():32s} RSS {rss[n]:7.1f} MB", flush=True)
@@ -178,7 +188,7 @@ def train_at_once(browser, url: str, pid: int, concurrent: int, stop_after: floa
     wait_for_metric(evaluator, "Test accuracy", RUN_TIMEOUT * 1000)
     for page in trainers + [stopper]:
         open_app(page, url)
-    started = [press(page, "Train") for page in trainers]
+    started = [press_train(page) for page in trainers]
     stop_started = press(stopper, "Train")
 
     # The extra session presses Stop mid-run, while the others train.

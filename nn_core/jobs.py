@@ -33,10 +33,12 @@ from .training import RunResult, RunState, RunStatus, Trainer
 # and a redraw of the run's page is paid less often.
 CHUNK_SECONDS = 0.4
 MAX_CHUNK_SECONDS = 1.2
-# Polls return at most this often while a run goes on: each return redraws its page's live charts,
-# which costs the visitor's browser far more than the server (a redraw of the Train page's two
-# Plotly charts takes a few hundred ms of a core in Chromium).
+# Polls return at most this often while a run goes on, and less often as runs queue for the workers
+# (as chunks grow): each return redraws its page's live charts, which costs the visitor's browser far
+# more than the server (a redraw of the Train page's two Plotly charts takes a few hundred ms of a core
+# in Chromium), and the server's thread its figures.
 POLL_INTERVAL = 1.0
+MAX_POLL_INTERVAL = 2.0  # below a poll's default wait (2 * MAX_CHUNK_SECONDS)
 MAX_RETRIES = 3  # chunks sent again after their worker was lost, per run
 
 _worker_data: Mnist | None = None
@@ -132,10 +134,12 @@ class JobRun:
             self._backend.recover()
             self._submit()  # the same chunk again, from the state before it
 
-    def poll(self, seconds: float = 2 * MAX_CHUNK_SECONDS, every: float = POLL_INTERVAL) -> Progress:
-        """The latest progress, once it has changed and at least ``every`` seconds after the previous
-        poll returned (or the run has ended, or ``seconds`` have passed): a caller that redraws after
-        each poll redraws at most that often, and only when there is something new."""
+    def poll(self, seconds: float = 2 * MAX_CHUNK_SECONDS, every: float | None = None) -> Progress:
+        """The latest progress, once it has changed and at least ``every`` seconds (default: the
+        backend's ``poll_interval``) after the previous poll returned (or the run has ended, or
+        ``seconds`` have passed): a caller that redraws after each poll redraws at most that often, and
+        only when there is something new."""
+        every = self._backend.poll_interval() if every is None else every
         deadline = time.monotonic() + seconds
         earliest = self._polled + every
         with self._changed:
@@ -195,9 +199,18 @@ class _ExecutorBackend:
         with self._lock:
             self._active -= 1
 
+    def load(self) -> float:
+        """Runs per worker, at least 1: how many runs share each worker's time."""
+        return max(1.0, self._active / max(1, self.workers))
+
     def chunk_seconds(self) -> float:
         """A chunk's length: CHUNK_SECONDS while every run has a worker, longer as runs queue."""
-        return min(MAX_CHUNK_SECONDS, CHUNK_SECONDS * max(1.0, self._active / max(1, self.workers)))
+        return min(MAX_CHUNK_SECONDS, CHUNK_SECONDS * self.load())
+
+    def poll_interval(self) -> float:
+        """How often a run's page redraws: POLL_INTERVAL while every run has a worker, less often as
+        runs queue (each run then moves proportionally slower, so a redraw shows as much news)."""
+        return min(MAX_POLL_INTERVAL, POLL_INTERVAL * self.load())
 
     def submit(self, state: RunState):
         raise NotImplementedError

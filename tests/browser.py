@@ -228,6 +228,33 @@ def run_ended(page) -> bool:
     return not is_training(page) and outcome(page) is not None and shown_accuracy(page) is not None
 
 
+# The same condition as run_ended, checked by the page itself every 50 ms: the time it first holds is
+# kept in the page, so a driver busy with other pages still learns when each run ended there.
+RUN_END_WATCH = """() => {
+    if (window.nnRunEnded !== undefined) return;
+    window.nnRunEnded = null;
+    const main = document.querySelector("%s");
+    const timer = setInterval(() => {
+        const stop = [...main.querySelectorAll("button")].find(button => button.innerText.trim() === "Stop");
+        const said = [...main.querySelectorAll("[data-testid='stAlert']")]
+            .some(alert => /Run #\\d+ (finished|stopped|diverged)/.test(alert.innerText));
+        const scored = [...main.querySelectorAll("[data-testid='stMetric']")]
+            .some(m => m.innerText.includes("Test accuracy") && /\\d%%/.test(m.innerText));
+        if (stop && stop.disabled && said && scored) { window.nnRunEnded = Date.now() / 1000; clearInterval(timer); }
+    }, 50);
+}""" % MAIN
+
+
+def watch_run_end(page) -> None:
+    """Before a click on Train: have the page note the (wall-clock) time its run has ended."""
+    page.evaluate(RUN_END_WATCH)
+
+
+def run_end_time(page) -> float | None:
+    """When the watched page's run ended (time.time() seconds), or None while it has not."""
+    return page.evaluate("() => window.nnRunEnded")
+
+
 # --- the Draw page's canvas ------------------------------------------------------------------
 
 # True when the topmost element at (x, y), looking inside shadow roots, is the live drawing canvas

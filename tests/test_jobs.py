@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from nn_core import Hyperparams, Trainer
+from nn_core import Hyperparams, Trainer, evaluate
 from nn_core.jobs import TRAIN_SAMPLE, DaskBackend, ProcessBackend, SchedulerUnreachable
 
 SHORT = Hyperparams(epochs=5, seed=11)
@@ -58,6 +58,10 @@ def test_worker_processes_give_the_same_run_to_the_bit(processes, mnist):
     assert_same_run(result, trained_alone(mnist, SHORT))
     # the per-epoch train figures are on the fixed sample, the last epoch's on the whole set
     assert [e.train_sample for e in result.epochs] == [TRAIN_SAMPLE] * 4 + [None]
+    # a finished run's last epoch is its score (the app does not measure it again): the whole test set,
+    # the final parameters, to the bit
+    assert (result.final.test_cost, result.final.test_accuracy) == \
+        evaluate(result.model, mnist.test_images, mnist.test_labels)
 
 
 def test_a_fine_tuning_run_on_workers_is_the_same_as_in_process(processes, mnist):
@@ -125,3 +129,28 @@ def test_an_unreachable_scheduler_is_a_clear_error_naming_it(mnist):
     with pytest.raises(SchedulerUnreachable, match=r"tcp://127\.0\.0\.1:9"):
         DaskBackend(mnist, "tcp://127.0.0.1:9", timeout=3)
     assert time.monotonic() - started < 30
+
+
+def test_pages_redraw_less_often_as_runs_queue(mnist):
+    backend = ProcessBackend(mnist, workers=2)  # no run started, so no worker either
+    seen = []
+    for active in (1, 2, 3, 4, 8):
+        backend._active = active
+        seen.append((backend.chunk_seconds(), backend.poll_interval()))
+    assert seen == [pytest.approx(pair) for pair in [(0.4, 1.0), (0.4, 1.0), (0.6, 1.5), (0.8, 2.0), (1.2, 2.0)]]
+
+
+def test_the_servers_blas_limit_holds_no_sessions_thread():
+    """threadpoolctl keeps the thread that set OpenBLAS's limit; in the server that is a session's script
+    thread, and with it the session's models, after the session ended (the sessions benchmark saw it)."""
+    import threading
+
+    from threadpoolctl import OpenBLASController, threadpool_info
+
+    from ui.server import one_blas_thread
+
+    thread = threading.Thread(target=one_blas_thread.__wrapped__)  # as a session's script thread calls it
+    thread.start()
+    thread.join()
+    assert OpenBLASController._SHARED_STATE.controlling_thread is None
+    assert {info["num_threads"] for info in threadpool_info() if info["internal_api"] == "openblas"} == {1}

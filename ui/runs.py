@@ -54,9 +54,13 @@ def collect_ended() -> int | None:
 
 def keep_run(result: RunResult) -> int:
     """Add an ended run to the session, scored on the test set; a diverged run is kept for its curve
-    but never scored or made active."""
+    but never scored or made active. A finished run's last epoch was measured on the whole test set
+    with its final parameters, by the same ``evaluate``: that is its score, not measured again here
+    (where it would delay the result by a whole pass over the test set)."""
     score = None
-    if result.status != RunStatus.DIVERGED:
+    if result.status == RunStatus.DONE and result.final is not None:
+        score = Score(result.final.test_cost, result.final.test_accuracy)
+    elif result.status != RunStatus.DIVERGED:
         data = server.mnist()
         score = Score(*evaluate(result.model, data.test_images, data.test_labels))
     return lab().add(result, score)

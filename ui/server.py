@@ -25,10 +25,17 @@ SCHEDULER_VARIABLE = "NN_LAB_SCHEDULER"
 def one_blas_thread():
     """Pin BLAS to one thread for the whole server, once. Sessions train in threads of one process;
     a per-run limit would be entered and restored by concurrent sessions in any order, leaving some
-    chunks on two threads that then wait on each other for a shared core."""
-    from threadpoolctl import threadpool_limits
+    chunks on two threads that then wait on each other for a shared core.
 
-    return threadpool_limits(limits=1, user_api="blas")
+    threadpoolctl (3.6 and later) makes the first thread to set OpenBLAS's limit its only
+    "controlling thread" until released, and keeps that thread object: here a session's script
+    thread, which holds the session's state (every model of it) long after the session ended. The
+    limit stays; the control is released."""
+    from threadpoolctl import OpenBLASController, threadpool_limits
+
+    limits = threadpool_limits(limits=1, user_api="blas")
+    OpenBLASController.clear_controlling_thread(force=True)
+    return limits
 
 
 @st.cache_resource(show_spinner="Loading MNIST (once per server)…")

@@ -100,6 +100,10 @@ def training_panel(hparams: Hyperparams) -> None:
         if session.last_finished is None:
             st.info("Press **Train** to train the network with these settings (about 3 seconds with the "
                     "post's defaults). Moving a slider changes the next run, not the last result.")
+            # The charts the run will fill, already there: their axes (and, for the post's settings, its
+            # test cost to beat), and the browser loads its chart library now rather than in the middle
+            # of the first run (about a second of a core in headless Chromium, measured).
+            show_curves([], [], 1, hparams)
         else:
             show_result(session.last_finished)
         return
