@@ -27,7 +27,7 @@ def one_blas_thread():
     a per-run limit would be entered and restored by concurrent sessions in any order, leaving some
     chunks on two threads that then wait on each other for a shared core.
 
-    threadpoolctl (3.6 and later) makes the first thread to set OpenBLAS's limit its only
+    threadpoolctl (3.8, pinned in requirements.txt) makes the first thread to set OpenBLAS's limit its only
     "controlling thread" until released, and keeps that thread object: here a session's script
     thread, which holds the session's state (every model of it) long after the session ended. The
     limit stays; the control is released."""
