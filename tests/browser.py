@@ -222,27 +222,34 @@ def outcome(page) -> str | None:
     return None
 
 
-def run_ended(page) -> bool:
-    """The page is done with a run: Stop disabled again, the outcome and the metric shown.
-    (While the page redraws after a run, the outcome appears before the metric and the buttons.)"""
-    return not is_training(page) and outcome(page) is not None and shown_accuracy(page) is not None
+# A run has ended on the page: Stop disabled again, the outcome and the metric shown. (While the
+# page redraws after a run, the outcome appears before the metric and the buttons.)
+RUN_ENDED = """() => {
+    const main = document.querySelector("%s");
+    if (!main) return false;
+    const stop = [...main.querySelectorAll("button")].find(button => button.innerText.trim() === "Stop");
+    const said = [...main.querySelectorAll("[data-testid='stAlert']")]
+        .some(alert => /Run #\\d+ (finished|stopped|diverged)/.test(alert.innerText));
+    const scored = [...main.querySelectorAll("[data-testid='stMetric']")]
+        .some(m => m.innerText.includes("Test accuracy") && /\\d%%/.test(m.innerText));
+    return !!stop && stop.disabled && said && scored;
+}""" % MAIN
 
-
-# The same condition as run_ended, checked by the page itself every 50 ms: the time it first holds is
-# kept in the page, so a driver busy with other pages still learns when each run ended there.
+# The same condition, checked by the page itself every 50 ms: the time it first holds is kept in the
+# page, so a driver busy with other pages still learns when each run ended there.
 RUN_END_WATCH = """() => {
     if (window.nnRunEnded !== undefined) return;
     window.nnRunEnded = null;
-    const main = document.querySelector("%s");
+    const ended = %s;
     const timer = setInterval(() => {
-        const stop = [...main.querySelectorAll("button")].find(button => button.innerText.trim() === "Stop");
-        const said = [...main.querySelectorAll("[data-testid='stAlert']")]
-            .some(alert => /Run #\\d+ (finished|stopped|diverged)/.test(alert.innerText));
-        const scored = [...main.querySelectorAll("[data-testid='stMetric']")]
-            .some(m => m.innerText.includes("Test accuracy") && /\\d%%/.test(m.innerText));
-        if (stop && stop.disabled && said && scored) { window.nnRunEnded = Date.now() / 1000; clearInterval(timer); }
+        if (ended()) { window.nnRunEnded = Date.now() / 1000; clearInterval(timer); }
     }, 50);
-}""" % MAIN
+}""" % RUN_ENDED
+
+
+def run_ended(page) -> bool:
+    """The page is done with a run (``RUN_ENDED``)."""
+    return page.evaluate(RUN_ENDED)
 
 
 def watch_run_end(page) -> None:
