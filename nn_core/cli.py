@@ -110,7 +110,8 @@ def epoch_line(stats: EpochStats, as_json: bool) -> str:
         return json.dumps({
             "epoch": stats.epoch, "train_cost": stats.train_cost, "test_cost": stats.test_cost,
             "train_accuracy": stats.train_accuracy, "test_accuracy": stats.test_accuracy,
-            "train_seconds": round(stats.train_seconds, 4), "eval_seconds": round(stats.eval_seconds, 4)})
+            "train_seconds": round(stats.train_seconds, 4), "eval_seconds": round(stats.eval_seconds, 4),
+            **(stats.health.as_json() if stats.health is not None else {})})
     return (f"Epoch {stats.epoch}: training cost = {stats.train_cost:.6f}, test cost = {stats.test_cost:.6f}, "
             f"test accuracy = {stats.test_accuracy:.2%} ({stats.train_seconds:.2f} s)")
 

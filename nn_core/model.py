@@ -1,12 +1,14 @@
-"""The network of the seed post: 784-H-10, one hidden layer, softmax output, cross-entropy.
+"""The network of the seed post, 784-H-10, and its deeper siblings 784-H-...-H-10: hidden layers of
+one width and activation, softmax output, cross-entropy. One hidden layer is the post's network.
 
 The post is column-major (Andrew Ng's notation: ``W1 (H, 784) @ X (784, m)``). Here everything is
 row-major, translated once: ``X (m, 784) @ W1 (784, H)``, so ``W1_here = W1_post.T``.
 
-All four parameter arrays are views into one flat vector (``Model.flat``), and the gradients are
-views into another, so the optimizer updates every parameter with a handful of NumPy calls.
-The forward and backward pass is written once, into preallocated buffers (``Workspace``); the
-training loop reuses one workspace for a whole run, and tests call the same code in float64.
+Every parameter array (W1 b1 W2 b2 ... W(L+1) b(L+1) for L hidden layers) is a view into one flat
+vector (``Model.flat``), and the gradients are views into another, so the optimizer updates every
+parameter with a handful of NumPy calls. The forward and backward pass is written once, for every
+depth, into preallocated buffers (``Workspace``); the training loop reuses one workspace for a whole
+run, and tests call the same code in float64.
 """
 
 from __future__ import annotations
@@ -63,79 +65,135 @@ ACTIVATIONS = {
 }
 
 
-def layout(hidden_units: int) -> list[tuple[str, tuple[int, ...]]]:
-    """Names and shapes of the parameters, in the order they sit in the flat vector."""
-    return [
-        ("W1", (INPUTS, hidden_units)),
-        ("b1", (hidden_units,)),
-        ("W2", (hidden_units, CLASSES)),
-        ("b2", (CLASSES,)),
-    ]
+MAX_LAYERS = 4  # hidden layers
+
+# Initialisations of the weights: the standard deviation of N(0, sd^2) for a layer of fan-in n.
+# Biases always start at zero.
+INITS = {
+    "lecun": lambda n: np.sqrt(1.0 / n),  # the post's randn * sqrt(1 / n_in)
+    "normal": lambda n: 1.0,  # the post's Part 1: plain randn, which saturates sigmoid units
+    "he": lambda n: np.sqrt(2.0 / n),  # suits ReLU
+    "zeros": None,  # every unit the same: the symmetry that initialisation must break
+}
 
 
-def flat_views(flat: np.ndarray, hidden_units: int) -> dict[str, np.ndarray]:
+def layout(hidden_units: int, layers: int = 1) -> list[tuple[str, tuple[int, ...]]]:
+    """Names and shapes of the parameters, in the order they sit in the flat vector:
+    W1 (784, H), b1 (H,), then W2 (H, H), b2 (H,) ... for deeper layers, and W(L+1) (H, 10), b(L+1) (10,)."""
+    widths = [INPUTS] + [hidden_units] * layers + [CLASSES]
+    shapes = []
+    for k, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:]), start=1):
+        shapes += [(f"W{k}", (fan_in, fan_out)), (f"b{k}", (fan_out,))]
+    return shapes
+
+
+def flat_views(flat: np.ndarray, hidden_units: int, layers: int = 1) -> dict[str, np.ndarray]:
     """Reshaped views of a flat vector, one per parameter (writing a view writes the vector)."""
     views, start = {}, 0
-    for name, shape in layout(hidden_units):
+    for name, shape in layout(hidden_units, layers):
         size = int(np.prod(shape))
         views[name] = flat[start : start + size].reshape(shape)
         start += size
     return views
 
 
-def parameter_count(hidden_units: int) -> int:
-    return sum(int(np.prod(shape)) for _, shape in layout(hidden_units))
+def parameter_count(hidden_units: int, layers: int = 1) -> int:
+    return sum(int(np.prod(shape)) for _, shape in layout(hidden_units, layers))
+
+
+def weight_names(layers: int) -> list[str]:
+    """W1 ... W(L+1): the weight matrices, first layer to output layer."""
+    return [f"W{k}" for k in range(1, layers + 2)]
 
 
 @dataclass(eq=False)
 class Model:
-    """Parameters of a 784-H-10 network. ``W1 (784, H)``, ``b1 (H,)``, ``W2 (H, 10)``, ``b2 (10,)``."""
+    """Parameters of a 784-H-...-H-10 network with ``layers`` hidden layers of ``hidden_units``.
 
-    flat: np.ndarray  # (parameter_count(H),) float32, or float64 in gradient checks
+    ``weights[k]`` (fan_in, fan_out) and ``biases[k]`` (fan_out,) are layer k+1's, the last the output
+    layer's; they are also attributes W1 b1 W2 b2 ... (for one hidden layer: W1 (784, H), b1 (H,),
+    W2 (H, 10), b2 (10,), the post's four arrays).
+    """
+
+    flat: np.ndarray  # (parameter_count(H, L),) float32, or float64 in gradient checks
     hidden_units: int
     activation: str = "sigmoid"
+    layers: int = 1  # hidden layers
 
     def __post_init__(self):
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}; choose from {', '.join(ACTIVATIONS)}")
-        if self.flat.shape != (parameter_count(self.hidden_units),):
-            raise ValueError(f"flat parameters have shape {self.flat.shape}, expected ({parameter_count(self.hidden_units)},)")
-        views = flat_views(self.flat, self.hidden_units)
-        self.W1, self.b1, self.W2, self.b2 = views["W1"], views["b1"], views["W2"], views["b2"]
+        if not 1 <= self.layers <= MAX_LAYERS:
+            raise ValueError(f"a model has 1 to {MAX_LAYERS} hidden layers, not {self.layers}")
+        expected = parameter_count(self.hidden_units, self.layers)
+        if self.flat.shape != (expected,):
+            raise ValueError(f"flat parameters have shape {self.flat.shape}, expected ({expected},)")
+        views = flat_views(self.flat, self.hidden_units, self.layers)
+        for name, view in views.items():
+            setattr(self, name, view)
+        self.weights = [views[f"W{k}"] for k in range(1, self.layers + 2)]
+        self.biases = [views[f"b{k}"] for k in range(1, self.layers + 2)]
 
     @classmethod
     def initialize(cls, hidden_units: int, rng: np.random.Generator, activation: str = "sigmoid",
-                   dtype=np.float32) -> "Model":
-        """The post's initialisation: ``randn * sqrt(1 / n_in)`` for weights, zero biases."""
-        model = cls(np.zeros(parameter_count(hidden_units), dtype=dtype), hidden_units, activation)
-        model.W1[...] = rng.standard_normal((INPUTS, hidden_units)) * np.sqrt(1.0 / INPUTS)
-        model.W2[...] = rng.standard_normal((hidden_units, CLASSES)) * np.sqrt(1.0 / hidden_units)
+                   dtype=np.float32, layers: int = 1, init: str = "lecun") -> "Model":
+        """Weights drawn layer by layer from N(0, sd^2) of ``INITS[init]`` (the post's ``randn *
+        sqrt(1 / n_in)`` by default), zero biases; ``zeros`` draws nothing."""
+        if init not in INITS:
+            raise ValueError(f"unknown initialisation {init!r}; choose from {', '.join(INITS)}")
+        model = cls(np.zeros(parameter_count(hidden_units, layers), dtype=dtype), hidden_units, activation, layers)
+        if INITS[init] is not None:
+            for W in model.weights:
+                W[...] = rng.standard_normal(W.shape) * INITS[init](W.shape[0])
         return model
 
     @classmethod
-    def from_arrays(cls, W1, b1, W2, b2, activation: str = "sigmoid") -> "Model":
-        hidden_units = W1.shape[1]
-        model = cls(np.empty(parameter_count(hidden_units), dtype=W1.dtype), hidden_units, activation)
-        model.W1[...], model.b1[...], model.W2[...], model.b2[...] = W1, b1, W2, b2
+    def from_arrays(cls, activation: str = "sigmoid", **arrays: np.ndarray) -> "Model":
+        """A model from its named arrays W1 b1 ... W(L+1) b(L+1) (copied)."""
+        layers = sum(1 for name in arrays if name.startswith("W")) - 1
+        hidden_units = arrays["W1"].shape[1]
+        model = cls(np.empty(parameter_count(hidden_units, layers), dtype=arrays["W1"].dtype), hidden_units,
+                    activation, layers)
+        for name, view in model.arrays().items():
+            view[...] = arrays[name]
         return model
 
     def copy(self) -> "Model":
-        return Model(self.flat.copy(), self.hidden_units, self.activation)
+        return Model(self.flat.copy(), self.hidden_units, self.activation, self.layers)
+
+    @property
+    def shape_key(self) -> tuple[int, str, int]:
+        """(width, activation, depth): models with the same key have the same parameter layout."""
+        return self.hidden_units, self.activation, self.layers
+
+    def describe(self) -> str:
+        """"64 sigmoid units" or "2 layers of 64 sigmoid units"."""
+        units = f"{self.hidden_units} {self.activation} units"
+        return units if self.layers == 1 else f"{self.layers} layers of {units}"
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"W1": self.W1, "b1": self.b1, "W2": self.W2, "b2": self.b2}
+        return flat_views(self.flat, self.hidden_units, self.layers)
+
+    def hidden_layers(self, X: np.ndarray) -> list[np.ndarray]:
+        """Every hidden layer's activations, each (m, H), for float inputs X (m, 784)."""
+        f = ACTIVATIONS[self.activation][0]
+        activations, A = [], X
+        for W, b in zip(self.weights[:-1], self.biases[:-1]):
+            Z = A @ W
+            Z += b
+            A = f(Z, Z)
+            activations.append(A)
+        return activations
 
     def hidden(self, X: np.ndarray) -> np.ndarray:
-        """Hidden activations (m, H) for float inputs X (m, 784)."""
-        Z1 = X @ self.W1
-        Z1 += self.b1
-        return ACTIVATIONS[self.activation][0](Z1, Z1)
+        """The last hidden layer's activations (m, H) for float inputs X (m, 784)."""
+        return self.hidden_layers(X)[-1]
 
     def logits(self, X: np.ndarray) -> np.ndarray:
         """Output pre-activations (m, 10)."""
-        Z2 = self.hidden(X) @ self.W2
-        Z2 += self.b2
-        return Z2
+        Z = self.hidden(X) @ self.weights[-1]
+        Z += self.biases[-1]
+        return Z
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Softmax probabilities (m, 10); X is float (m, 784) in [0, 1] or one image (784,)."""
@@ -166,25 +224,36 @@ class Workspace:
     """Every buffer one forward + backward pass needs, for batches of up to ``batch_size`` rows.
 
     Allocated once per run; ``forward`` and ``forward_backward`` only write into it. ``grad`` is a
-    flat vector laid out like ``Model.flat`` with per-parameter views ``gW1 gb1 gW2 gb2``.
+    flat vector laid out like ``Model.flat``, with per-parameter views ``gW[k]``, ``gb[k]`` (and the
+    attributes gW1 gb1 gW2 gb2 ...).
     """
 
-    def __init__(self, hidden_units: int, batch_size: int, dtype=np.float32):
+    def __init__(self, hidden_units: int, batch_size: int, dtype=np.float32, layers: int = 1):
         m, H = batch_size, hidden_units
-        self.hidden_units = hidden_units
-        self.Z1 = np.empty((m, H), dtype)  # hidden pre-activation, then activation A1 in place
-        self.dA1 = np.empty((m, H), dtype)  # gradient wrt A1, then wrt Z1 in place
+        self.hidden_units, self.layers = hidden_units, layers
+        # Each hidden layer's pre-activation, then its activation A in place (kept for backward).
+        self.A = [np.empty((m, H), dtype) for _ in range(layers)]
+        # Gradient wrt a hidden layer's A, then wrt its Z in place; two, used in turn by deeper nets.
+        self.dA = [np.empty((m, H), dtype) for _ in range(min(layers, 2))]
         self.tmp = np.empty((m, H), dtype)  # activation derivative
-        self.Z2 = np.empty((m, CLASSES), dtype)  # logits, then exp(shifted), then dZ2 in place
+        self.Z2 = np.empty((m, CLASSES), dtype)  # logits, then exp(shifted), then dZ (output) in place
         self.targets = np.empty((m, CLASSES), dtype)  # one-hot labels times the gradient's scale
         self.rowmax = np.empty(m, dtype)
         self.rowsum = np.empty(m, dtype)
         self.logsum = np.empty(m, dtype)
-        self.grad = np.empty(parameter_count(H), dtype)
-        views = flat_views(self.grad, H)
-        self.gW1, self.gb1, self.gW2, self.gb2 = views["W1"], views["b1"], views["W2"], views["b2"]
+        self.grad = np.empty(parameter_count(H, layers), dtype)
+        views = flat_views(self.grad, H, layers)
+        for name, view in views.items():
+            setattr(self, "g" + name, view)
+        self.gW = [views[f"W{k}"] for k in range(1, layers + 2)]
+        self.gb = [views[f"b{k}"] for k in range(1, layers + 2)]
         self._eye = np.eye(CLASSES, dtype=dtype)
         self._eye_scale = 1.0
+
+    @property
+    def Z1(self) -> np.ndarray:
+        """The first hidden layer's buffer (its activation after ``forward``)."""
+        return self.A[0]
 
     def scaled_one_hot(self, y: np.ndarray, scale: float) -> np.ndarray:
         """``scale * onehot(y)`` (m, 10) in ``targets``: one ``np.take`` from a scaled identity."""
@@ -195,21 +264,26 @@ class Workspace:
 
 
 def forward(model: Model, X: np.ndarray, ws: Workspace, input_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Hidden activations A1 (m, H) and logits Z2 (m, 10), written into ``ws`` (views returned).
+    """The last hidden layer's activations (m, H) and the logits (m, 10), written into ``ws`` (views
+    returned; every hidden layer's activations stay in ``ws.A[l][:m]``).
 
     The network's input is ``input_scale * X``: the loop passes raw 0-255 pixels cast to float with
     ``input_scale = 1/255`` and the scale is applied to X W1 (m, H), 12x fewer numbers than X.
     """
     m = len(X)
-    A1, Z2 = ws.Z1[:m], ws.Z2[:m]
-    np.matmul(X, model.W1, out=A1)
-    if input_scale != 1.0:
-        A1 *= input_scale
-    A1 += model.b1
-    ACTIVATIONS[model.activation][0](A1, A1)
-    np.matmul(A1, model.W2, out=Z2)
-    Z2 += model.b2
-    return A1, Z2
+    f = ACTIVATIONS[model.activation][0]
+    A = X
+    for layer, (W, b) in enumerate(zip(model.weights[:-1], model.biases[:-1])):
+        Z = ws.A[layer][:m]
+        np.matmul(A, W, out=Z)  # (m, n_in)(n_in, H)
+        if layer == 0 and input_scale != 1.0:
+            Z *= input_scale
+        Z += b
+        A = f(Z, Z)  # (m, H), in place
+    Z2 = ws.Z2[:m]
+    np.matmul(A, model.weights[-1], out=Z2)  # (m, H)(H, 10)
+    Z2 += model.biases[-1]
+    return A, Z2
 
 
 def summed_cross_entropy(Z2: np.ndarray, targets: np.ndarray, scale: float, ws: Workspace) -> float:
@@ -236,26 +310,35 @@ def forward_backward(model: Model, X: np.ndarray, y: np.ndarray, ws: Workspace,
 
     X (m, 784) float, y (m,) int labels, m <= the workspace's batch size. The network reads
     ``input_scale * X`` (see ``forward``). ``grad_scale`` lets the optimizer fold a constant factor
-    of its update (momentum's 1 - beta) into dZ2 (m, 10) instead of the whole gradient vector.
+    of its update (momentum's 1 - beta) into dZ (m, 10) instead of the whole gradient vector.
     """
     m = len(X)
-    A1, Z2 = forward(model, X, ws, input_scale)
-    dA1, tmp, rowsum = ws.dA1[:m], ws.tmp[:m], ws.rowsum[:m]
+    A, Z2 = forward(model, X, ws, input_scale)
+    tmp, rowsum = ws.tmp[:m], ws.rowsum[:m]
+    backward = ACTIVATIONS[model.activation][1]
 
-    scale = grad_scale / m  # dZ2 = grad_scale * (softmax - onehot) / m
+    scale = grad_scale / m  # dZ = grad_scale * (softmax - onehot) / m
     targets = ws.scaled_one_hot(y, scale)  # (m, 10)
     cost = summed_cross_entropy(Z2, targets, scale, ws) / m  # leaves exp(shifted) in Z2, sums in rowsum
 
-    # backward: dZ2 (m, 10) = exp(shifted) * scale / rowsum - scale * onehot
+    # backward, output layer: dZ (m, 10) = exp(shifted) * scale / rowsum - scale * onehot
     np.divide(scale, rowsum, out=rowsum)
     Z2 *= rowsum[:, None]
     Z2 -= targets
-    np.matmul(A1.T, Z2, out=ws.gW2)  # (H, 10)
-    np.add.reduce(Z2, axis=0, out=ws.gb2)
-    np.matmul(Z2, model.W2.T, out=dA1)  # (m, H)
-    ACTIVATIONS[model.activation][1](A1, dA1, tmp)  # dZ1 = dA1 * f'(Z1), from the cached activation
-    np.add.reduce(dA1, axis=0, out=ws.gb1)
-    if input_scale != 1.0:
-        dA1 *= input_scale  # gW1 = (input_scale X).T dZ1
-    np.matmul(X.T, dA1, out=ws.gW1)  # (784, H)
+    out = model.layers  # the output layer's index in weights
+    np.matmul(A.T, Z2, out=ws.gW[out])  # (H, 10)
+    np.add.reduce(Z2, axis=0, out=ws.gb[out])
+    dZ = Z2  # gradient wrt the pre-activation of the layer above
+    for layer in reversed(range(model.layers)):  # hidden layers, last to first
+        dA = ws.dA[layer % 2][:m]
+        np.matmul(dZ, model.weights[layer + 1].T, out=dA)  # (m, fan_out)(fan_out, H)
+        backward(ws.A[layer][:m], dA, tmp)  # dZ = dA * f'(Z), from the cached activation
+        np.add.reduce(dA, axis=0, out=ws.gb[layer])
+        if layer == 0:
+            if input_scale != 1.0:
+                dA *= input_scale  # gW1 = (input_scale X).T dZ1
+            np.matmul(X.T, dA, out=ws.gW[0])  # (784, H)
+        else:
+            np.matmul(ws.A[layer - 1][:m].T, dA, out=ws.gW[layer])  # (H, H)
+        dZ = dA
     return cost

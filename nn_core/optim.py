@@ -3,9 +3,12 @@
 - ``grad_scale``: the factor the loop folds into the gradient it computes (the model multiplies it
   into the (m, 10) output gradient for free, instead of scaling the whole gradient vector);
 - ``step(params, scaled_grad)``: update the flat parameter vector in place, given the gradient
-  of the batch's mean cost times ``grad_scale`` (left overwritten as scratch space).
+  of the batch's mean cost times ``grad_scale`` (left overwritten with the update subtracted);
+- ``state``: the arrays that carry the optimizer from one step to the next (velocities, moments,
+  a step count), named, so a run can be copied, sent to another process and resumed to the bit.
 
-A new optimizer is a new class here and a line in ``for_settings``.
+A new optimizer is a new class here and an entry in ``OPTIMIZERS``. Each sees only the flat
+parameter and gradient vectors: no layer, no model, no loop.
 """
 
 from __future__ import annotations
@@ -14,11 +17,29 @@ from typing import Protocol
 
 import numpy as np
 
+EPSILON = 1e-8  # RMSProp's and Adam's guard against dividing by a zero second moment
+ADAM_BETA2 = 0.999  # Adam's decay of its second moment (fixed, as in the Adam paper)
+
 
 class Optimizer(Protocol):
     grad_scale: float
+    state: dict[str, np.ndarray]
 
     def step(self, params: np.ndarray, scaled_grad: np.ndarray) -> None: ...
+
+
+class SGD:
+    """Plain gradient descent, the post's Part 1: ``W = W - learning_rate * grad`` (beta unused).
+
+    ``grad_scale`` is the learning rate, so ``step`` receives the update itself."""
+
+    def __init__(self, size: int, learning_rate: float, beta: float, dtype=np.float32):
+        self.learning_rate = learning_rate
+        self.grad_scale = learning_rate
+        self.state: dict[str, np.ndarray] = {}
+
+    def step(self, params: np.ndarray, scaled_grad: np.ndarray) -> None:
+        params -= scaled_grad  # W = W - learning_rate * grad
 
 
 class Momentum:
@@ -35,6 +56,7 @@ class Momentum:
         self.beta = beta
         self.grad_scale = 1.0 - beta
         self.velocity = np.zeros(size, dtype)  # V, zero at the start as in the post
+        self.state = {"velocity": self.velocity}
 
     def step(self, params: np.ndarray, scaled_grad: np.ndarray) -> None:
         self.velocity *= self.beta  # beta * V
@@ -43,6 +65,98 @@ class Momentum:
         params -= scaled_grad  # W = W - learning_rate * V
 
 
-def for_settings(size: int, learning_rate: float, momentum: float) -> Optimizer:
+class Nesterov(Momentum):
+    """Nesterov's momentum in the post's form: the same velocity, but the step looks ahead, taking
+    the velocity the next step would have if the gradient stayed the same:
+
+        V = beta * V + (1 - beta) * grad
+        W = W - learning_rate * (beta * V + (1 - beta) * grad)
+    """
+
+    def step(self, params: np.ndarray, scaled_grad: np.ndarray) -> None:
+        self.velocity *= self.beta
+        self.velocity += scaled_grad  # V = beta * V + (1 - beta) * grad
+        scaled_grad += self.beta * self.velocity  # look-ahead: beta * V + (1 - beta) * grad
+        scaled_grad *= self.learning_rate
+        params -= scaled_grad
+
+
+class RMSProp:
+    """RMSProp: each parameter's step divided by the root of a running mean of its squared gradient
+    (beta is that mean's decay):
+
+        S = beta * S + (1 - beta) * grad^2
+        W = W - learning_rate * grad / (sqrt(S) + epsilon)
+    """
+
+    def __init__(self, size: int, learning_rate: float, beta: float, dtype=np.float32):
+        self.learning_rate = learning_rate
+        self.beta = beta
+        self.grad_scale = 1.0
+        self.square = np.zeros(size, dtype)  # S
+        self._tmp = np.empty(size, dtype)
+        self.state = {"square": self.square}
+
+    def step(self, params: np.ndarray, scaled_grad: np.ndarray) -> None:
+        tmp = self._tmp
+        np.multiply(scaled_grad, scaled_grad, out=tmp)
+        tmp *= 1.0 - self.beta
+        self.square *= self.beta
+        self.square += tmp  # S = beta * S + (1 - beta) * grad^2
+        np.sqrt(self.square, out=tmp)
+        tmp += EPSILON
+        np.divide(scaled_grad, tmp, out=scaled_grad)
+        scaled_grad *= self.learning_rate
+        params -= scaled_grad
+
+
+class Adam:
+    """Adam: momentum's velocity (beta = beta1) divided by RMSProp's root mean square (beta2 = 0.999),
+    both corrected for starting at zero (t is the step count, from 1):
+
+        M = beta1 * M + (1 - beta1) * grad           V = beta2 * V + (1 - beta2) * grad^2
+        W = W - learning_rate * (M / (1 - beta1^t)) / (sqrt(V / (1 - beta2^t)) + epsilon)
+    """
+
+    def __init__(self, size: int, learning_rate: float, beta: float, dtype=np.float32):
+        self.learning_rate = learning_rate
+        self.beta1, self.beta2 = beta, ADAM_BETA2
+        self.grad_scale = 1.0
+        self.first = np.zeros(size, dtype)  # M
+        self.second = np.zeros(size, dtype)  # V
+        self.steps = np.zeros(1, np.int64)  # t, an array so that it travels with the state
+        self._tmp = np.empty(size, dtype)
+        self.state = {"first": self.first, "second": self.second, "steps": self.steps}
+
+    def corrections(self) -> tuple[float, float]:
+        """The bias corrections 1 - beta1^t and 1 - beta2^t of the step last taken."""
+        t = int(self.steps[0])
+        return 1.0 - self.beta1**t, 1.0 - self.beta2**t
+
+    def step(self, params: np.ndarray, scaled_grad: np.ndarray) -> None:
+        self.steps += 1
+        first_fix, second_fix = self.corrections()
+        tmp = self._tmp
+        self.first *= self.beta1
+        np.multiply(scaled_grad, 1.0 - self.beta1, out=tmp)
+        self.first += tmp  # M = beta1 * M + (1 - beta1) * grad
+        np.multiply(scaled_grad, scaled_grad, out=tmp)
+        tmp *= 1.0 - self.beta2
+        self.second *= self.beta2
+        self.second += tmp  # V = beta2 * V + (1 - beta2) * grad^2
+        np.multiply(self.second, 1.0 / second_fix, out=tmp)
+        np.sqrt(tmp, out=tmp)
+        tmp += EPSILON  # sqrt(V_hat) + epsilon
+        np.divide(self.first, tmp, out=scaled_grad)
+        scaled_grad *= self.learning_rate / first_fix  # learning_rate * M_hat / (sqrt(V_hat) + epsilon)
+        params -= scaled_grad
+
+
+OPTIMIZERS = {"momentum": Momentum, "sgd": SGD, "nesterov": Nesterov, "rmsprop": RMSProp, "adam": Adam}
+
+
+def for_settings(size: int, learning_rate: float, momentum: float, optimizer: str = "momentum") -> Optimizer:
     """The optimizer of a run with these settings, over ``size`` parameters."""
-    return Momentum(size, learning_rate, momentum)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[optimizer](size, learning_rate, momentum)

@@ -1,6 +1,8 @@
 """Save and load trained models as ``.npz``: arrays only, never pickle.
 
-A file holds W1 b1 W2 b2 (float32), the hyperparameters as one JSON string, and the final
+A file holds W1 b1 W2 b2 (float32; and W3 b3 ... for each further hidden layer), the hyperparameters
+as one JSON string (files saved before depth existed lack ``layers``, ``init`` and ``optimizer``, which
+then take their defaults: one hidden layer, the post's), and the final
 metrics as another. Loading reads the zip itself: every member's declared size, then each ``.npy``
 header's dtype and shape, are checked before its data is decompressed or any array allocated, and
 object arrays are refused, never unpickled. An upload from a stranger is either a valid model or a
@@ -17,17 +19,19 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .model import CLASSES, INPUTS, Model
+from .model import INPUTS, MAX_LAYERS, Model, layout
 from .settings import BY_NAME, Hyperparams
 
 FORMAT = "nn_core.mlp.v1"
-ARRAY_KEYS = ("W1", "b1", "W2", "b2")
-KEYS = set(ARRAY_KEYS) | {"format", "hyperparams", "metrics"}
+TEXT_KEYS = {"format", "hyperparams", "metrics"}
+# The members of a file of each depth: its text members and W1 b1 ... W(L+1) b(L+1).
+KEYS_BY_DEPTH = {layers: TEXT_KEYS | {name for name, _ in layout(1, layers)} for layers in range(1, MAX_LAYERS + 1)}
+KEYS = KEYS_BY_DEPTH[1]
 MAX_HIDDEN = BY_NAME["hidden_units"].high  # refuse absurd sizes before allocating anything
 # No member of a valid file decompresses to more than W1 at MAX_HIDDEN units plus its .npy header.
 MAX_MEMBER_BYTES = INPUTS * MAX_HIDDEN * 4 + 4096
 MAX_TEXT_CHARACTERS = 4096  # format, hyperparams and metrics are a few hundred characters
-MAX_MEMBERS = 4 * len(KEYS)  # a few unexpected members are named in the message; many are not read
+MAX_MEMBERS = 4 * len(KEYS_BY_DEPTH[MAX_LAYERS])  # a few unexpected members are named in the message; many are not read
 
 
 class ModelFileError(ValueError):
@@ -37,9 +41,9 @@ class ModelFileError(ValueError):
 def save_model(target: str | Path | BinaryIO, model: Model, hparams: Hyperparams, metrics: dict | None = None) -> None:
     """Write the model to a path or a binary file object; refuses settings it could not load again."""
     hparams.validate()
-    if (model.hidden_units, model.activation) != (hparams.hidden_units, hparams.activation):
-        raise ValueError(f"the model has {model.hidden_units} {model.activation} units, its settings say "
-                         f"{hparams.hidden_units} {hparams.activation}")
+    if model.shape_key != (hparams.hidden_units, hparams.activation, hparams.layers):
+        raise ValueError(f"the model has {model.describe()}, its settings say {hparams.hidden_units} "
+                         f"{hparams.activation} units in {hparams.layers} layer(s)")
     np.savez_compressed(
         target,
         format=np.array(FORMAT),
@@ -61,8 +65,10 @@ def _members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     if len(infos) > MAX_MEMBERS:
         raise ModelFileError(f"not a model file of this app: {len(infos)} members")
     members = {info.filename.removesuffix(".npy"): info for info in infos}
-    if set(members) != KEYS:
-        missing, extra = sorted(KEYS - set(members)), sorted(key[:40] for key in set(members) - KEYS)
+    depth = sum(1 for key in members if key.startswith("W")) - 1
+    keys = KEYS_BY_DEPTH.get(depth, KEYS)
+    if set(members) != keys:
+        missing, extra = sorted(keys - set(members)), sorted(key[:40] for key in set(members) - keys)
         raise ModelFileError("not a model file of this app:" + (f" missing {', '.join(missing)}" if missing else "")
                              + (f" unexpected {', '.join(extra)}" if extra else ""))
     for key, info in members.items():
@@ -138,8 +144,10 @@ def load_model(source: str | Path | BinaryIO | bytes) -> tuple[Model, Hyperparam
         with zipfile.ZipFile(io.BytesIO(source)) as archive:
             members = _members(archive)
             hparams, metrics = _settings_and_metrics(archive, members)
-            H = hparams.hidden_units
-            expected = {"W1": (INPUTS, H), "b1": (H,), "W2": (H, CLASSES), "b2": (CLASSES,)}
+            expected = dict(layout(hparams.hidden_units, hparams.layers))
+            if set(expected) | TEXT_KEYS != set(members):
+                raise ModelFileError(f"the settings say {hparams.layers} hidden layer(s), the file holds "
+                                     f"{sum(1 for key in members if key.startswith('W')) - 1}")
             arrays = {key: _array(archive, members[key], "f4", shape) for key, shape in expected.items()}
     except ModelFileError:
         raise

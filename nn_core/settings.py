@@ -1,4 +1,4 @@
-"""The seven settings of a run, declared once: type, range, default, help, URL key and CLI flag.
+"""The settings of a run, declared once: type, range, default, help, URL key and CLI flag.
 
 Validation (``Hyperparams.validate``, so also model files), the CLI's flags (``nn_core.cli``) and the
 app's sliders and link codec (``ui.settings``) are all made from ``SETTINGS``. The ranges are the
@@ -12,12 +12,16 @@ import math
 import numbers
 from dataclasses import asdict, dataclass, fields
 
-from .model import ACTIVATIONS
+from .model import ACTIVATIONS, INITS, MAX_LAYERS
+from .optim import ADAM_BETA2, EPSILON, OPTIMIZERS
 
 MAX_SEED = 2**31 - 1
-# Learning rates are 7 per decade (1, 1.5, 2, 3, 4, 6, 8), nearly even on a log scale, from 0.001 to
-# 1000; 1000 diverges on purpose. Written from decimal text so they print cleanly.
-LEARNING_RATES = tuple(float(f"{m}e{e}") for e in range(-3, 3) for m in (1, 1.5, 2, 3, 4, 6, 8)) + (1000.0,)
+FULL_BATCH = 60_000  # the training set: full-batch gradient descent
+# Powers of two, as people choose them, then the whole training set.
+BATCH_SIZES = tuple(2**k for k in range(13)) + (FULL_BATCH,)
+# Learning rates are 7 per decade (1, 1.5, 2, 3, 4, 6, 8), nearly even on a log scale, from 0.0001 (Adam and
+# RMSProp take small ones) to 1000; 1000 diverges on purpose. Written from decimal text so they print cleanly.
+LEARNING_RATES = tuple(float(f"{m}e{e}") for e in range(-4, 3) for m in (1, 1.5, 2, 3, 4, 6, 8)) + (1000.0,)
 
 
 @dataclass(frozen=True)
@@ -78,23 +82,46 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("hidden_units", int, 64, "Hidden units", "Width of the one hidden layer (the post uses 64).",
+    Setting("hidden_units", int, 64, "Hidden units", "Width of each hidden layer (the post uses 64).",
             "hidden", "--hidden", low=1, high=512,
             slider=(16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)),
     Setting("learning_rate", float, 4.0, "Learning rate",
-            "Step size applied to the velocity. The post uses 4; 1000 diverges, to show what too high does.",
+            "Step size of each update. The post uses 4 with momentum; usual ranges: SGD, momentum and Nesterov "
+            "0.5-8 (sigmoid; ReLU wants 10x less), RMSProp 0.0003-0.003, Adam 0.0005-0.005 (Adam at 4 "
+            "diverges). 1000 diverges with any optimizer, to show what too high does.",
             "lr", "--lr", low=0, high=1000, low_open=True, slider=LEARNING_RATES),
     Setting("momentum", float, 0.9, "Momentum (beta)",
-            "Weight of the previous velocity in each update (0 = plain gradient descent).",
+            "Momentum's and Nesterov's beta: the weight of the previous velocity in each update (0 = plain "
+            "gradient descent). RMSProp's decay of its mean squared gradient; Adam's beta1 (its beta2 is "
+            f"fixed at {ADAM_BETA2}, epsilon at {EPSILON:g}). Unused by SGD.",
             "beta", "--beta", low=0, high=0.99, slider=(0.0, 0.99, 0.01), step_slider=True),
-    Setting("batch_size", int, 128, "Batch size", "Images per gradient step (the last batch of an epoch is smaller).",
-            "batch", "--batch-size", low=1, high=1024, slider=(16, 32, 64, 128, 256, 512, 1024)),
+    Setting("batch_size", int, 128, "Batch size",
+            "Images per gradient step (the last batch of an epoch is smaller). The post uses 128; 60,000 is the "
+            "whole training set, full-batch gradient descent, as in the post's Part 1 (one step per epoch).",
+            "batch", "--batch-size", low=1, high=FULL_BATCH, slider=BATCH_SIZES),
     Setting("epochs", int, 9, "Epochs", "Passes over the 60,000 training images.",
             "epochs", "--epochs", low=1, high=50, slider=(1, 50, 1), step_slider=True),
     Setting("seed", int, 138, "Seed", "Seeds the initial weights and every epoch's shuffle: same seed, same "
             "settings, the same run, weight for weight.", "seed", "--seed", low=0, high=MAX_SEED),
     Setting("activation", str, "sigmoid", "Hidden activation", "The hidden layer's nonlinearity.",
             "act", "--activation", choices=tuple(ACTIVATIONS)),
+    Setting("layers", int, 1, "Hidden layers",
+            "How many hidden layers, each of Hidden units units (the post has 1). Deeper sigmoid networks learn "
+            "more slowly at first: their gradients shrink on the way down.",
+            "layers", "--layers", low=1, high=MAX_LAYERS, slider=(1, MAX_LAYERS, 1), step_slider=True),
+    Setting("init", str, "lecun", "Initialisation",
+            "How the weights start (biases start at zero). lecun: N(0, 1/n) for a layer of n inputs, the post's "
+            "fix, which keeps each unit's input near variance 1 so sigmoids stay in their steep middle. "
+            "normal: N(0, 1), the post's Part 1 before the fix: inputs of variance n saturate the units, "
+            "whose gradients vanish. he: N(0, 2/n), made for ReLU. zeros: every unit identical, and they "
+            "stay identical (the symmetry initialisation must break).",
+            "init", "--init", choices=tuple(INITS)),
+    Setting("optimizer", str, "momentum", "Optimizer",
+            "How each gradient becomes a step. momentum: the post's V = beta V + (1 - beta) grad, W -= lr V. "
+            "sgd: W -= lr grad (the post's Part 1). nesterov: momentum that steps with a look-ahead velocity. "
+            "rmsprop: each weight's step divided by its recent gradient size. adam: momentum divided by "
+            "RMSProp's size, both bias-corrected. See Learning rate for each one's usual range.",
+            "opt", "--optimizer", choices=tuple(OPTIMIZERS)),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 
@@ -110,6 +137,9 @@ class Hyperparams:
     epochs: int = 9  # passes over the training set
     seed: int = 138  # seeds initial weights and every epoch's shuffle
     activation: str = "sigmoid"  # hidden-layer nonlinearity: sigmoid, tanh or relu
+    layers: int = 1  # hidden layers, each of hidden_units
+    init: str = "lecun"  # weight initialisation: lecun N(0, 1/n), normal N(0, 1), he N(0, 2/n), zeros
+    optimizer: str = "momentum"  # momentum, sgd, nesterov, rmsprop or adam
 
     def validate(self) -> "Hyperparams":
         """Return self, or raise ValueError with a one-line message naming the bad setting."""

@@ -117,7 +117,8 @@ class Sweep:
 
 def table_line(values: dict) -> str:
     hp = f"H {values['hidden_units']:>3} lr {values['learning_rate']:<6g} beta {values['momentum']:<4g} " \
-         f"batch {values['batch_size']:>4} epochs {values['epochs']:>2} seed {values['seed']:>4} {values['activation']:<7}"
+         f"batch {values['batch_size']:>5} epochs {values['epochs']:>2} seed {values['seed']:>4} {values['activation']:<7} " \
+         f"layers {values['layers']} {values['init']:<6} {values['optimizer']:<8}"
     return (f"{hp} {values['status']:<8} test accuracy {values['test_accuracy']:.2%}  test cost "
             f"{values['test_cost']:.4f}  {values['train_seconds']:6.2f} s")
 

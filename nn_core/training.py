@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import optim
+from . import health, optim
 from .data import Mnist
 from .evaluation import blas_threads, evaluate
-from .model import Model, Workspace, forward_backward
+from .model import Model, Workspace, forward_backward, layout
 from .settings import Hyperparams
 
 if TYPE_CHECKING:
@@ -29,6 +29,9 @@ CHANCE_COST = math.log(10)  # cross-entropy of a uniform guess over 10 digits
 # softmax the cost rarely becomes NaN (lr 1000 sits at a finite ~62), so a finite but huge cost
 # is divergence too. Runs that still learn (sigmoid at lr 50) peak below 6; lr 1000 passes 90.
 DIVERGENCE_COST = 4 * CHANCE_COST
+# Rows of one forward/backward pass. A larger batch (up to the full 60,000 of the post's Part 1) is
+# computed in passes of this many rows whose gradients are summed, so memory stays bounded.
+PASS_ROWS = 4096
 
 
 class RunStatus(StrEnum):
@@ -69,6 +72,7 @@ class EpochStats:
     epoch_seconds: float  # this epoch's training time alone
     eval_seconds: float  # time spent evaluating after this epoch
     train_sample: int | None = None  # training images the train figures were measured on; None: all
+    health: health.Health | None = None  # saturation, gradient norms, distinct units, weight quantiles
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,7 @@ class RunState(Position):
     hparams: Hyperparams
     batches_per_epoch: int
     params: np.ndarray  # Model.flat
-    velocity: np.ndarray  # the optimizer's V
+    optimizer_state: dict  # the optimizer's arrays (momentum's V, Adam's M, V and t ...), copied
     last_good: np.ndarray  # parameters that last gave a sane batch cost
     rng: dict  # the bit generator's state
     permutation: np.ndarray | None  # this epoch's shuffle, None between epochs
@@ -156,6 +160,7 @@ class RunState(Position):
     status: "RunStatus"
     diverged: "Diverged | None"
     train_seconds: float
+    grad_norm_sum: np.ndarray | None = None  # this epoch's summed gradient norms, per weight matrix
     mix: "TrainingMix | None" = None  # the run's own training set, if not MNIST's
 
     def outline(self) -> dict:
@@ -168,15 +173,18 @@ class RunState(Position):
     def result(self) -> RunResult:
         """What is kept of the run (its model a copy of the parameters)."""
         hp = self.hparams
-        return RunResult(model=Model(self.params.copy(), hp.hidden_units, hp.activation), **self.outline())
+        return RunResult(model=Model(self.params.copy(), hp.hidden_units, hp.activation, hp.layers), **self.outline())
 
     def stopped(self, status: RunStatus = RunStatus.STOPPED) -> "RunState":
         """This state, ended on request or by a failure (unless it had ended already)."""
         return self if self.finished else replace(self, status=status)
 
 
-def _bad(cost: float) -> bool:
-    return not math.isfinite(cost) or cost > DIVERGENCE_COST
+def _bad(cost: float, first_cost: float) -> bool:
+    """A cost that shows divergence: not finite, or above ``DIVERGENCE_COST`` and twice the run's first
+    batch cost. A run can start far above chance (N(0, 1) weights give confident wrong guesses, cost
+    about 10) and still learn; it diverges when it climbs well above where it began."""
+    return not math.isfinite(cost) or cost > max(DIVERGENCE_COST, 2 * first_cost)
 
 
 @dataclass
@@ -202,8 +210,8 @@ class Trainer(Position):
     """A training run that can be advanced in chunks, stopped, and inspected between chunks.
 
     ``data`` is shared and only read: each batch is gathered from it into this run's buffers.
-    ``initial``, if given, is the model to start from (copied; same width and activation as the
-    settings), instead of the post's random initialisation. ``threads``: BLAS threads while it runs.
+    ``initial``, if given, is the model to start from (copied; same width, activation and depth as
+    the settings), instead of the random initialisation the settings name. ``threads``: BLAS threads while it runs.
     ``train_sample``: after each epoch but the last, the training cost and accuracy are measured on
     this many training images (a fixed sample) instead of all of them; None: always all (the post's
     figures). The test set and the last epoch are always measured whole. ``mix``: a training set of
@@ -223,18 +231,29 @@ class Trainer(Position):
             self.data = self.mix.apply(self.data)
         self.rng = np.random.default_rng(hp.seed)
         self.model = self._starting_model()
-        self.optimizer = optim.for_settings(self.model.flat.size, hp.learning_rate, hp.momentum)
-        self.workspace = Workspace(hp.hidden_units, hp.batch_size)
+        self.optimizer = optim.for_settings(self.model.flat.size, hp.learning_rate, hp.momentum, hp.optimizer)
+        self._pass_rows = min(hp.batch_size, PASS_ROWS)
+        self.workspace = Workspace(hp.hidden_units, self._pass_rows, layers=hp.layers)
+        # Where each weight matrix sits in the flat vectors, for its gradient's norm.
+        offsets = np.cumsum([0] + [int(np.prod(shape)) for _, shape in layout(hp.hidden_units, hp.layers)])
+        self._weight_slices = [slice(offsets[k], offsets[k + 1]) for k in range(0, 2 * (hp.layers + 1), 2)]
+        self._grad_norm_sum = np.zeros(hp.layers + 1)
+        self._health_sample = None  # float images the health is measured on, made at the first epoch's end
+        # A batch larger than one pass sums its passes' gradients here.
+        self._grad_sum = np.empty_like(self.workspace.grad) if hp.batch_size > self._pass_rows else None
+        self.update = self.workspace.grad  # what the last step subtracted from the parameters
         self.last_good = self.model.flat.copy()  # parameters that last gave a sane batch cost
         n, pixels = self.data.train_images.shape
         self.samples = n
         self.batches_per_epoch = -(-n // hp.batch_size)  # ceil: the last batch is partial, none dropped
         self.total_batches = self.batches_per_epoch * hp.epochs
         # The batch as the network reads it, (B, 784) float32. uint8 pixels are gathered into their own
-        # buffer and only cast (0-255); the 1/255 is applied to X W1 (input_scale).
+        # buffer and only cast (0-255); the 1/255 is applied to X W1 (input_scale). A batch larger than a
+        # pass stays gathered as stored, and each pass is cast into the pass-sized float buffer.
         images = self.data.train_images
-        self._inputs = np.empty((hp.batch_size, pixels), np.float32)
-        self._gathered = self._inputs if images.dtype == np.float32 else np.empty((hp.batch_size, pixels), images.dtype)
+        self._inputs = np.empty((self._pass_rows, pixels), np.float32)
+        same = images.dtype == np.float32 and hp.batch_size == self._pass_rows
+        self._gathered = self._inputs if same else np.empty((hp.batch_size, pixels), images.dtype)
         self._input_scale = 1 / 255 if images.dtype == np.uint8 else 1.0
         self._labels = np.empty(hp.batch_size, self.data.train_labels.dtype)
         self.batch_costs = np.full(self.total_batches, np.nan, np.float32)  # every batch, for charts
@@ -249,16 +268,17 @@ class Trainer(Position):
     def _starting_model(self) -> Model:
         hp = self.hparams
         if self.initial is None:
-            return Model.initialize(hp.hidden_units, self.rng, hp.activation)
-        if (self.initial.hidden_units, self.initial.activation) != (hp.hidden_units, hp.activation):
-            raise ValueError(f"the starting model has {self.initial.hidden_units} {self.initial.activation} units, "
-                             f"the settings ask for {hp.hidden_units} {hp.activation}")
-        return Model(self.initial.flat.astype(np.float32, copy=True), hp.hidden_units, hp.activation)
+            return Model.initialize(hp.hidden_units, self.rng, hp.activation, layers=hp.layers, init=hp.init)
+        if self.initial.shape_key != (hp.hidden_units, hp.activation, hp.layers):
+            raise ValueError(f"the starting model has {self.initial.describe()}, the settings ask for "
+                             f"{hp.hidden_units} {hp.activation} units in {hp.layers} layer(s)")
+        return Model(self.initial.flat.astype(np.float32, copy=True), hp.hidden_units, hp.activation, hp.layers)
 
     def state(self) -> RunState:
         """The run's state, copied."""
-        return RunState(hparams=self.hparams, batches_per_epoch=self.batches_per_epoch, params=self.model.flat.copy(), velocity=self.optimizer.velocity.copy(),
-                        last_good=self.last_good.copy(), rng=self.rng.bit_generator.state,
+        return RunState(hparams=self.hparams, batches_per_epoch=self.batches_per_epoch, params=self.model.flat.copy(),
+                        optimizer_state={name: array.copy() for name, array in self.optimizer.state.items()},
+                        grad_norm_sum=self._grad_norm_sum.copy(), last_good=self.last_good.copy(), rng=self.rng.bit_generator.state,
                         permutation=self._permutation, epoch=self.epoch, batch=self.batch,
                         batch_costs=self.batch_costs.copy(), epochs=list(self.epochs), status=self.status,
                         diverged=self.diverged, train_seconds=self.train_seconds, mix=self.mix)
@@ -269,7 +289,10 @@ class Trainer(Position):
         """A trainer that goes on exactly where ``state`` left off (the same bits as never stopping)."""
         trainer = cls(data, state.hparams, threads=threads, train_sample=train_sample, mix=state.mix)
         np.copyto(trainer.model.flat, state.params)
-        np.copyto(trainer.optimizer.velocity, state.velocity)
+        for name, array in trainer.optimizer.state.items():
+            np.copyto(array, state.optimizer_state[name])
+        if state.grad_norm_sum is not None:
+            np.copyto(trainer._grad_norm_sum, state.grad_norm_sum)
         np.copyto(trainer.last_good, state.last_good)
         np.copyto(trainer.batch_costs, state.batch_costs)
         trainer.rng.bit_generator.state = state.rng
@@ -330,7 +353,8 @@ class Trainer(Position):
 
     def next_batch(self) -> tuple[np.ndarray, np.ndarray]:
         """The next mini-batch of this epoch's shuffle, in the run's buffers: X (m, 784) float32 as
-        the data stores it (0-255 for uint8 data), y (m,) labels. A new shuffle starts each epoch."""
+        the data stores it (0-255 for uint8 data), y (m,) labels. A new shuffle starts each epoch.
+        A batch larger than ``PASS_ROWS`` comes as the data stores it (uint8), not cast."""
         hp = self.hparams
         if self.batch == 0 and self._permutation is None:
             self._permutation = self.rng.permutation(self.samples)
@@ -339,7 +363,9 @@ class Trainer(Position):
         m = len(index)
         X, gathered = self._inputs[:m], self._gathered[:m]
         np.take(self.data.train_images, index, axis=0, out=gathered, mode="clip")
-        if self._gathered is not self._inputs:
+        if m > self._pass_rows:
+            X = gathered  # cast pass by pass in step
+        elif self._gathered is not self._inputs:
             np.copyto(X, gathered, casting="unsafe")  # uint8 -> float32, a cast only
         y = self._labels[:m]
         np.take(self.data.train_labels, index, out=y, mode="clip")
@@ -348,14 +374,41 @@ class Trainer(Position):
     def step(self, X: np.ndarray, y: np.ndarray) -> float:
         """One gradient step on a batch; returns its cost, measured before the step. A cost that
         shows divergence ends the run instead, with the last good parameters restored."""
-        cost = forward_backward(self.model, X, y, self.workspace, self._input_scale, self.optimizer.grad_scale)
-        if _bad(cost):
+        grad_scale = self.optimizer.grad_scale
+        if len(X) <= self._pass_rows:
+            cost = forward_backward(self.model, X, y, self.workspace, self._input_scale, grad_scale)
+            grad = self.workspace.grad
+        else:
+            cost, grad = self._passes(X, y, grad_scale), self._grad_sum
+        if _bad(cost, self.first_cost(cost)):
             self._diverge(cost)
             return cost
+        for k, weights in enumerate(self._weight_slices):  # the health's gradient norms
+            self._grad_norm_sum[k] += math.sqrt(float(np.vdot(grad[weights], grad[weights]))) / grad_scale
         np.copyto(self.last_good, self.model.flat)
-        self.optimizer.step(self.model.flat, self.workspace.grad)
+        self.optimizer.step(self.model.flat, grad)
+        self.update = grad
         self.batch_costs[self.total_batches_done] = cost
         self.batch += 1
+        return cost
+
+    def first_cost(self, cost: float) -> float:
+        """The run's first batch cost (``cost`` itself before any batch): what divergence is judged from."""
+        return float(self.batch_costs[0]) if self.total_batches_done else cost
+
+    def _passes(self, X: np.ndarray, y: np.ndarray, grad_scale: float) -> float:
+        """A batch too large for one pass: its mean cost, and its gradient (times ``grad_scale``) summed
+        over passes of ``PASS_ROWS`` rows into ``_grad_sum``."""
+        m, cost = len(X), 0.0
+        self._grad_sum.fill(0)
+        for begin in range(0, m, self._pass_rows):
+            rows = slice(begin, begin + self._pass_rows)
+            part = self._inputs[: len(X[rows])]
+            np.copyto(part, X[rows], casting="unsafe")
+            share = len(part) / m  # each pass's mean, weighted by its share of the batch
+            cost += share * forward_backward(self.model, part, y[rows], self.workspace, self._input_scale,
+                                             grad_scale * share)
+            self._grad_sum += self.workspace.grad
         return cost
 
     def _chunk_stats(self, chunk: _Chunk) -> ChunkStats:
@@ -375,14 +428,16 @@ class Trainer(Position):
         train_cost, train_accuracy = evaluate(self.model, data.train_images[rows], data.train_labels[rows],
                                               threads=self.threads)
         test_cost, test_accuracy = evaluate(self.model, data.test_images, data.test_labels, threads=self.threads)
-        eval_seconds = time.perf_counter() - eval_start
-        if _bad(train_cost):
+        if _bad(train_cost, self.first_cost(train_cost)):
             return self._diverge(train_cost)
+        state = health.measure(self.model, self.health_sample(), self._grad_norm_sum / max(self.batch, 1))
+        self._grad_norm_sum[:] = 0
+        eval_seconds = time.perf_counter() - eval_start
         stats = EpochStats(
             epoch=self.epoch + 1, train_cost=train_cost, test_cost=test_cost,
             train_accuracy=train_accuracy, test_accuracy=test_accuracy,
             train_seconds=self.train_seconds, epoch_seconds=epoch_seconds, eval_seconds=eval_seconds,
-            train_sample=sample)
+            train_sample=sample, health=state)
         self.epochs.append(stats)
         self.epoch += 1
         self.batch = 0
@@ -390,6 +445,13 @@ class Trainer(Position):
         if self.epoch == self.hparams.epochs:
             self.status = RunStatus.DONE
         return stats
+
+    def health_sample(self) -> np.ndarray:
+        """The fixed training images (float, in [0, 1]) the health's saturation is measured on."""
+        if self._health_sample is None:
+            rows = _fixed_sample(self.samples, min(health.SAMPLE, self.samples))
+            self._health_sample = self.data.train_images[rows].astype(np.float32) * np.float32(self._input_scale)
+        return self._health_sample
 
     def _diverge(self, cost: float) -> Diverged:
         np.copyto(self.model.flat, self.last_good)

@@ -40,6 +40,10 @@ def test_default_run_reaches_the_posts_accuracy(tmp_path):
     assert last["test_accuracy"] >= 0.973
     assert last["test_cost"] <= 0.09
     assert epochs[0]["test_cost"] > last["test_cost"]
+    for e in epochs:  # the network's health, one figure per hidden layer or weight matrix
+        assert len(e["saturated"]) == 1 and 0 <= e["saturated"][0] < 0.5
+        assert len(e["grad_norm"]) == 2 and all(g > 0 for g in e["grad_norm"])
+        assert e["distinct_units"] == [64]
     from nn_core import load_model
 
     model, hparams, metrics = load_model(tmp_path / "model.npz")

@@ -18,21 +18,22 @@ def mean_cost(model, X, y):
     return cross_entropy_from_logits(model.logits(X), y).mean()
 
 
+@pytest.mark.parametrize("layers", [1, 3])
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_backward_matches_finite_differences(activation):
+def test_backward_matches_finite_differences(activation, layers):
     rng = np.random.default_rng(0)
     H, m = 6, 9
-    model = Model.initialize(H, rng, activation, dtype=np.float64)
-    model.b1[...] = rng.normal(0, 0.5, H)  # non-zero biases so their gradients are exercised
-    model.b2[...] = rng.normal(0, 0.5, 10)
+    model = Model.initialize(H, rng, activation, dtype=np.float64, layers=layers)
+    for b in model.biases:  # non-zero biases so their gradients are exercised
+        b[...] = rng.normal(0, 0.5, b.shape)
     X = rng.random((m, 784))
     y = rng.integers(0, 10, m)
-    ws = Workspace(H, batch_size=16, dtype=np.float64)  # larger than the batch: partial-batch views
+    ws = Workspace(H, batch_size=16, dtype=np.float64, layers=layers)  # larger than the batch: partial views
     cost = forward_backward(model, X, y, ws)
     assert cost == pytest.approx(mean_cost(model, X, y), rel=1e-12)
-    # every bias and W2 entry, and a sample of W1 entries (the ones with large input activity)
-    offsets = {"W1": 0, "b1": 784 * H, "W2": 784 * H + H, "b2": 784 * H + H + 10 * H}
-    indices = list(range(offsets["b1"], model.flat.size)) + list(rng.choice(offsets["b1"], 60, replace=False))
+    # every parameter after W1, and a sample of W1 entries
+    first_bias = 784 * H
+    indices = list(range(first_bias, model.flat.size)) + list(rng.choice(first_bias, 60, replace=False))
     eps = 1e-6
     for i in indices:
         saved = model.flat[i]

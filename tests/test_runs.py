@@ -78,7 +78,8 @@ def test_a_run_resumed_from_its_state_after_every_chunk_is_the_same_to_the_bit(m
     import pickle
 
     data = subset(mnist, 3000)
-    for hparams, batches in ((Hyperparams(epochs=3, seed=3), 7), (Hyperparams(learning_rate=1000, epochs=2), 1)):
+    for hparams, batches in ((Hyperparams(epochs=3, seed=3), 7), (Hyperparams(learning_rate=1000, epochs=2), 1),
+                             (Hyperparams(epochs=2, optimizer="adam", learning_rate=0.001, layers=2), 5)):
         alone = trained_alone(data, hparams)
         state = Trainer(data, hparams).state()
         chunks = 0
@@ -92,3 +93,4 @@ def test_a_run_resumed_from_its_state_after_every_chunk_is_the_same_to_the_bit(m
         assert np.array_equal(result.batch_costs, alone.result().batch_costs)
         assert result.diverged == alone.diverged
         assert [e.test_cost for e in result.epochs] == [e.test_cost for e in alone.epochs]
+        assert [e.health for e in result.epochs] == [e.health for e in alone.epochs]  # gradient norms included

@@ -14,7 +14,8 @@ import pytest
 
 from tests.browser import ROOT, free_port
 
-KEYS = {"hidden_units", "learning_rate", "momentum", "batch_size", "epochs", "seed", "activation", "status",
+KEYS = {"hidden_units", "learning_rate", "momentum", "batch_size", "epochs", "seed", "activation", "layers", "init",
+        "optimizer", "status",
         "test_accuracy", "test_cost", "train_seconds"}
 GRID = ["--lr", "0.4", "4", "1000", "--hidden", "16", "32", "--epochs", "2", "--seeds", "2"]
 
