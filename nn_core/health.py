@@ -5,8 +5,11 @@
   derivative is under 1% of its peak. ReLU: the share of units never active on the sample ("dead").
 - ``grad_norm``: per weight matrix W1 ... W(L+1), the mean over the epoch's batches of the norm of
   the batch cost's gradient (the optimizer's update is another matter).
-- ``distinct_units``: per hidden layer, how many units have incoming weights (and bias) unlike every
-  other unit's. All of them normally; 1 when every unit started equal (``zeros``) and so stays equal.
+- ``distinct_units``: per hidden layer, how many groups of units with the same incoming weights (and
+  bias) it holds. All of its units normally. Units that start equal (``zeros``) get equal gradients
+  and stay equal in exact arithmetic; in float32 the matrix library's kernels round some columns
+  differently (a few 1e-9 after one step), the symmetric state is unstable and amplifies that, so
+  zeros ends with a handful of groups (3 of 64 units, measured), never the layer's width.
 - ``weight_quantiles``: per weight matrix, its weights' quantiles at ``QUANTILES`` (TensorBoard's
   distribution bands: min, -2, -1.5, -1, -0.5 sigma ... max), to draw the distribution per epoch.
 """
@@ -30,9 +33,10 @@ HELP = {
     "grad_norm": "Size of each layer's gradient, averaged over the epoch. Near zero in a layer means it hardly "
                  "learns (vanishing gradients: saturated units, or deep sigmoid stacks); huge means steps that "
                  "may overshoot.",
-    "distinct_units": "Hidden units whose incoming weights differ from every other unit's. Fewer than the layer's "
-                      "width means copies that compute the same thing: with zeros initialisation all units stay "
-                      "identical (1), however long it trains.",
+    "distinct_units": "Groups of hidden units with the same incoming weights (all units differ: the layer's "
+                      "width). Fewer means copies that compute the same thing: zeros initialisation starts every "
+                      "unit equal, and equal units get equal updates, so they stay copies; only the rounding of "
+                      "the matrix library splits them into a few groups.",
     "weights": "Each layer's weights over the epochs: the median, and bands holding 38%, 68%, 87% and all of "
                "them. Bands that explode mean a learning rate too high; bands stuck at 0 mean nothing learns.",
 }

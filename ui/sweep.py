@@ -31,6 +31,9 @@ PRESETS = {  # a sensible range of each setting, typed into the values box when 
     "epochs": (1, 2, 3, 5, 9),
     "seed": (138, 139, 140),
     "activation": ("sigmoid", "tanh", "relu"),
+    "layers": (1, 2, 3, 4),
+    "init": ("lecun", "normal", "he", "zeros"),
+    "optimizer": ("sgd", "momentum", "nesterov", "rmsprop", "adam"),
 }
 # Seconds per batch of training on one worker: a fixed part, and one per (batch row x hidden unit),
 # from the default run (4,221 batches of 128 x 64 in ~1.8 s); evaluation adds ~0.05 s an epoch.
@@ -54,7 +57,8 @@ def parse_values(name: str, text: str) -> list:
 def estimated_seconds(runs_: list[Hyperparams], workers: int) -> float:
     def one(hp: Hyperparams) -> float:
         batches = hp.epochs * -(-60_000 // hp.batch_size)
-        return batches * (SECONDS_PER_BATCH + SECONDS_PER_CELL * hp.batch_size * hp.hidden_units) \
+        cells = hp.batch_size * hp.hidden_units * (1 + (hp.layers - 1) * hp.hidden_units / 784)  # deeper: H x H more
+        return batches * (SECONDS_PER_BATCH + SECONDS_PER_CELL * cells) \
             + hp.epochs * SECONDS_PER_EPOCH
     return sum(map(one, runs_)) / max(1, workers)
 
