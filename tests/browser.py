@@ -47,8 +47,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(env_extra: dict | None = None) -> tuple[subprocess.Popen, str]:
-    """Start ``streamlit run streamlit_app.py`` on a free port; return (process, base URL)."""
+def start_server(env_extra: dict | None = None, root: Path | str = ROOT) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run streamlit_app.py`` on a free port; return (process, base URL). ``root``: the
+    checkout whose app runs (a benchmark may compare another commit's, side by side)."""
     port = free_port()
     env = {**os.environ, **(env_extra or {})}
     log = tempfile.TemporaryFile()  # a file, not a pipe: a pipe nobody reads blocks a chatty server
@@ -56,7 +57,7 @@ def start_server(env_extra: dict | None = None) -> tuple[subprocess.Popen, str]:
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.headless", "true", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     process.log = log
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

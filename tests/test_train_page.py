@@ -63,9 +63,14 @@ def train(at: AppTest, **values) -> AppTest:
     return at
 
 
+def live_figures(at: AppTest) -> list[dict]:
+    """The figures given to the page's live charts (ui/livechart.py), in order."""
+    return [json.loads(chart.proto.json)["figure"] for chart in at.get("bidi_component")]
+
+
 def chart_traces(at: AppTest) -> list[list[str]]:
-    """Trace names of each Plotly chart on the page, in order."""
-    return [[trace.get("name") for trace in json.loads(chart.proto.spec)["data"]] for chart in at.get("plotly_chart")]
+    """Trace names of each chart of the Train panel (its live charts), in order."""
+    return [[trace.get("name") for trace in figure["data"]] for figure in live_figures(at)]
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -108,6 +113,29 @@ def test_short_run_gives_metrics_and_an_active_model(new_app):
     # Moving a slider afterwards neither trains nor loses the result.
     at.select_slider(key="train_hidden").set_value(128).run()
     assert metrics(at) == shown and len(session(at).runs) == 1
+
+
+def test_the_live_charts_are_the_same_two_elements_before_during_and_after_a_run(new_app):
+    """The Train panel's charts are live charts with fixed keys (the browser keeps one plot each),
+    from the empty charts before a run to its result; the cost axis is labelled with plain numbers."""
+    at = new_app()
+    keys = [chart.key for chart in at.get("bidi_component")]
+    assert keys == ["train_live_cost", "train_live_accuracy"]
+    before = live_figures(at)
+    assert [t["name"] for t in before[0]["data"]] == ["batch cost (smoothed)", "train cost", "test cost",
+                                                      "post's test cost"]
+    assert before[0]["data"][0]["x"] == [] and "template" not in before[0]["layout"]
+    at = train(at, epochs=2)
+    assert [chart.key for chart in at.get("bidi_component")] == keys
+    cost, accuracy = live_figures(at)
+    batch = cost["data"][0]
+    assert 10 < len(batch["x"]) <= 601  # 2 x 16 batches of the subset, smoothed; at most the width's points
+    assert len(accuracy["data"][1]["y"]) == 2  # test accuracy after each epoch
+    axis = cost["layout"]["yaxis"]
+    assert axis["type"] == "log" and axis["tickmode"] == "array"
+    assert all(label in {"0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1", "2", "5", "10"} for label in axis["ticktext"])
+    low, high = min(batch["y"]), max(batch["y"])
+    assert sum(low <= tick <= high for tick in axis["tickvals"]) >= 2  # the span is labelled
 
 
 def test_maximum_learning_rate_diverges_and_keeps_the_previous_model(new_app):

@@ -101,6 +101,46 @@ def smoothed_batch_costs(batch_costs, batches_per_epoch: int, max_points: int = 
     return (ends[keep] / batches_per_epoch).tolist(), means[keep].tolist()
 
 
+MANTISSAS = ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 5), (1, 3), (1,))  # tick sets per decade, densest first
+
+
+def tick_label(value: float) -> str:
+    """A log axis's tick as a plain number ("0.05", "2", "1000"), powers of ten beyond that ("1e-5")."""
+    if 1e-4 <= value < 1e5:
+        return f"{value:.6f}".rstrip("0").rstrip(".") if value < 1 else f"{value:.0f}"
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def log_axis(values, max_ticks: int = 7, exact: bool = False) -> dict:
+    """A log axis over the positive finite ``values``, labelled with plain numbers at explicit ticks
+    (Plotly's own log ticks label minor ticks by their first digit alone, "2", "5", "8 9"): the
+    densest of 1-9, 1-2-5, 1-3 or 1 per decade (then every n-th decade) that puts at most
+    ``max_ticks`` ticks within the values' span. With ``exact`` and at most ``max_ticks`` distinct
+    values (a sweep's settings), the ticks are the values themselves."""
+    positive = sorted({float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
+                       and np.isfinite(v) and v > 0})
+    axis = {"type": "log", "tickmode": "array"}
+    if not positive:
+        return {"type": "log", "dtick": 1}  # nothing to show yet: decades
+    if exact and len(positive) <= max_ticks:
+        return {**axis, "tickvals": positive, "ticktext": [tick_label(v) for v in positive]}
+    low, high = positive[0], positive[-1]
+    first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
+    for mantissas in MANTISSAS:
+        ticks = [float(f"{m}e{e}") for e in range(first, last + 1) for m in mantissas]
+        if sum(low <= t <= high for t in ticks) <= max_ticks:
+            break
+    else:  # decades alone are too many: every n-th decade
+        step = -(-(last - first + 1) // max_ticks)
+        ticks = [float(f"1e{e}") for e in range(first - first % step, last + 1, step)]
+    # one tick beyond each end, for the axis's padding; the rest within the span
+    inside = [t for t in ticks if low <= t <= high]
+    below, above = [t for t in ticks if t < low][-1:], [t for t in ticks if t > high][:1]
+    ticks = below + inside + above
+    return {**axis, "tickvals": ticks, "ticktext": [tick_label(t) for t in ticks]}
+
+
 REFERENCE_LINE = {"dash": "dash", "color": "#909090", "width": 1.5}  # grey: visible on light and dark themes
 # Legend under the plot, clear of the axis title, so the plot keeps its full width.
 LAYOUT = {"height": 360, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
@@ -120,26 +160,31 @@ def is_post_run(hparams: Hyperparams) -> bool:
 
 
 def training_cost_figure(epochs: list[EpochStats], batch_costs, batches_per_epoch: int, hparams: Hyperparams,
-                         diverged: Diverged | None = None, title: str = "Cost") -> go.Figure:
-    """Live cost chart: smoothed batch cost within epochs, train/test cost after each epoch, the
-    post's test cost as a reference for the post's settings, and where a run diverged. Log y (costs
-    fall 30-fold and a diverging one jumps 40-fold)."""
+                         diverged: Diverged | None = None, title: str = "Cost", max_points: int = 400) -> go.Figure:
+    """Live cost chart: smoothed batch cost within epochs (at most ``max_points`` points: the chart's
+    width in px), train/test cost after each epoch, the post's test cost as a reference for the post's
+    settings, and where a run diverged. Log y (costs fall 30-fold and a diverging one jumps 40-fold),
+    labelled with plain numbers."""
     figure = go.Figure()
-    x, y = smoothed_batch_costs(batch_costs, batches_per_epoch)
+    x, y = smoothed_batch_costs(batch_costs, batches_per_epoch, max_points)
+    shown = list(y)
     figure.add_scatter(x=x, y=y, name="batch cost (smoothed)", mode="lines" if len(x) > 1 else "markers",
                        line={"width": 1, "color": "rgba(128,128,128,0.9)"})
     x = [stats.epoch for stats in epochs]
     figure.add_scatter(x=x, y=[stats.train_cost for stats in epochs], name=train_label("train cost", epochs),
                        mode="lines+markers")
     figure.add_scatter(x=x, y=[stats.test_cost for stats in epochs], name="test cost", mode="lines+markers")
+    shown += [value for stats in epochs for value in (stats.train_cost, stats.test_cost)]
     if is_post_run(hparams):
         figure.add_scatter(x=list(range(1, len(POST_TEST_COST) + 1)), y=POST_TEST_COST, name="post's test cost",
                            mode="lines", line=REFERENCE_LINE)
+        shown += POST_TEST_COST
     if diverged is not None and np.isfinite(diverged.cost):
         figure.add_scatter(x=[(len(batch_costs) + 1) / batches_per_epoch], y=[diverged.cost], name="diverged",
                            mode="markers", marker={"symbol": "x", "size": 12, "color": "#d62728"})
+        shown.append(diverged.cost)
     figure.update_layout(title=title, xaxis={"title": "epoch", "range": [0, hparams.epochs + 0.05]},
-                         yaxis={"title": "cross-entropy (log scale)", "type": "log"}, **LAYOUT)
+                         yaxis={"title": "cross-entropy (log scale)", **log_axis(shown)}, **LAYOUT)
     return figure
 
 
@@ -166,8 +211,9 @@ def runs_test_cost_figure(runs: list[tuple[str, RunResult]], title: str = "Test 
                            name=label, mode="lines+markers")
     figure.add_scatter(x=list(range(1, len(POST_TEST_COST) + 1)), y=POST_TEST_COST, name="post's test cost",
                        mode="lines", line=REFERENCE_LINE)
+    costs = [stats.test_cost for _, run in runs for stats in run.epochs] + POST_TEST_COST
     figure.update_layout(title=title, xaxis_title="epoch",
-                         yaxis={"title": "test cross-entropy (log scale)", "type": "log"}, **LAYOUT)
+                         yaxis={"title": "test cross-entropy (log scale)", **log_axis(costs)}, **LAYOUT)
     return figure
 
 
@@ -203,11 +249,12 @@ def probability_figure(probabilities: np.ndarray, predicted: int) -> go.Figure:
     return figure
 
 
-def _log_axis(values) -> dict:
-    """A log axis for positive numbers spanning over a decade and a half, else a plain one."""
+def _setting_axis(values) -> dict:
+    """A log axis for positive numbers spanning over a decade and a half (ticked at the values swept,
+    when there are few), else a plain one."""
     numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     wide = numbers and min(numbers) > 0 and max(numbers) / min(numbers) > 30
-    return {"type": "log"} if wide else ({"type": "category"} if not numbers else {})
+    return log_axis(numbers, exact=True) if wide else ({"type": "category"} if not numbers else {})
 
 
 def sweep_line_figure(rows: list[dict], name: str, label: str) -> go.Figure:
@@ -226,9 +273,10 @@ def sweep_line_figure(rows: list[dict], name: str, label: str) -> go.Figure:
     if diverged:
         figure.add_scatter(x=[r[name] for r in diverged], y=[r["test_accuracy"] for r in diverged], mode="markers",
                            name="diverged", marker={"symbol": "x", "size": 12, "color": "#d62728"})
-    figure.update_layout(title=f"Test figures by {label.lower()}", xaxis={"title": label, **_log_axis([r[name] for r in rows])},
+    figure.update_layout(title=f"Test figures by {label.lower()}", xaxis={"title": label, **_setting_axis([r[name] for r in rows])},
                          yaxis={"title": "test accuracy", "tickformat": ".1%"},
-                         yaxis2={"title": "test cost", "overlaying": "y", "side": "right", "type": "log"}, **LAYOUT)
+                         yaxis2={"title": "test cost", "overlaying": "y", "side": "right",
+                                 **log_axis([r["test_cost"] for r in rows])}, **LAYOUT)
     return figure
 
 

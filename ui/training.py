@@ -17,9 +17,14 @@ from nn_core import Hyperparams, Progress, RunStatus
 
 from . import runs
 from .charts import PLOT_CONFIG, accuracy_figure, training_cost_figure
+from .health import health_section
+from .livechart import chart_width, live_chart
 from .state import MAX_RUNS, TRAIN_START, TRAIN_STOP, lab
 from .text import plain
 
+# The live charts' keys: fixed, so the browser keeps each chart's one plot from the empty charts shown
+# before a run, through every update of the run (see ui/livechart.py).
+LIVE_COST, LIVE_ACCURACY = "train_live_cost", "train_live_accuracy"
 
 
 def rerun_panel() -> None:
@@ -41,40 +46,47 @@ def progress_text(progress: Progress, started: float) -> str:
 
 
 def show_curves(epochs, batch_costs, batches_per_epoch: int, hparams: Hyperparams, diverged=None) -> None:
+    """The cost and accuracy charts: empty before a run, filled in place as it trains, its result
+    after (the batch costs downsampled to the cost chart's width). The same two live charts
+    throughout, so the browser draws each once and then only updates it."""
     left, right = st.columns(2)
-    left.plotly_chart(training_cost_figure(epochs, batch_costs, batches_per_epoch, hparams, diverged),
-                      config=PLOT_CONFIG)
-    right.plotly_chart(accuracy_figure(epochs, hparams.epochs), config=PLOT_CONFIG)
+    with left:
+        live_chart(training_cost_figure(epochs, batch_costs, batches_per_epoch, hparams, diverged,
+                                        max_points=chart_width(LIVE_COST)), key=LIVE_COST, config=PLOT_CONFIG)
+    with right:
+        live_chart(accuracy_figure(epochs, hparams.epochs), key=LIVE_ACCURACY, config=PLOT_CONFIG)
 
 
-def show_result(index: int) -> None:
-    """The outcome of an ended run: what happened, its figures, and its curves."""
+def show_result(index: int, status) -> None:
+    """The outcome of an ended run: what happened and its figures (in ``status``, the place of the
+    progress bar), and its curves."""
     session = lab()
     run = session.runs[index]
     done = len(run.batch_costs)
     if run.status == RunStatus.DIVERGED:
         kept = (f"The active model is still run #{session.active + 1}." if session.active_run is not None
                 else "No model is active yet.")
-        st.error(f"Run #{index + 1} diverged. {run.diverged.message} {kept}")
+        status.error(f"Run #{index + 1} diverged. {run.diverged.message} {kept}")
     elif run.status == RunStatus.FAILED:
-        st.error(f"Run #{index + 1} ended early: {plain(run.note or 'unknown')}. The model trained so far is kept "
-                 "and active.")
+        status.error(f"Run #{index + 1} ended early: {plain(run.note or 'unknown')}. The model trained so far is "
+                     "kept and active.")
     elif run.status == RunStatus.STOPPED:
         epoch, batch = divmod(done, run.batches_per_epoch)
-        st.warning(f"Run #{index + 1} stopped by you after {epoch} full epochs and {batch} batches "
-                   f"({done:,} batches). The model trained so far is kept and active.")
+        status.warning(f"Run #{index + 1} stopped by you after {epoch} full epochs and {batch} batches "
+                       f"({done:,} batches). The model trained so far is kept and active.")
     else:
         epochs = len(run.epochs)
-        st.success(f"Run #{index + 1} finished: {epochs} epoch{'s' if epochs != 1 else ''}. It is the active "
-                   "model, used by the Evaluate and Draw pages.")
+        status.success(f"Run #{index + 1} finished: {epochs} epoch{'s' if epochs != 1 else ''}. It is the "
+                       "active model, used by the Evaluate and Draw pages.")
     score = session.scores.get(index)
     if score is not None:
-        a, b, c = st.columns(3)
+        a, b, c = status.columns(3)
         a.metric("Test accuracy", f"{score.accuracy:.2%}")
         b.metric("Test cost", f"{score.cost:.4f}")
         c.metric("Training time", f"{run.train_seconds:.1f} s",
                  help="Time spent in gradient steps; the evaluation after each epoch is not counted.")
     show_curves(run.epochs, run.batch_costs, run.batches_per_epoch, run.hparams, run.diverged)
+    health_section(run.epochs, run.hparams, live=True)
 
 
 @st.fragment
@@ -93,19 +105,23 @@ def training_panel(hparams: Hyperparams) -> None:
                                 help="End the run now and keep the model trained so far.")
     if train_clicked and run is None:
         run = runs.start_run(hparams)
+    # The messages, or the progress, above the charts: one place either way, so the live charts keep
+    # their place (and the browser its plots) when a click on Train turns the first into the second.
+    status = st.container()
     if run is None:
         if session.full:
-            st.warning(f"This session's history holds {MAX_RUNS} runs, the most it keeps, so no new run can "
-                       "start. Download the models you want to keep; reloading the page starts a new session.")
+            status.warning(f"This session's history holds {MAX_RUNS} runs, the most it keeps, so no new run "
+                           "can start. Download the models you want to keep; reloading the page starts a new "
+                           "session.")
         if session.last_finished is None:
-            st.info("Press **Train** to train the network with these settings (about 3 seconds with the "
-                    "post's defaults). Moving a slider changes the next run, not the last result.")
+            status.info("Press **Train** to train the network with these settings (about 3 seconds with the "
+                        "post's defaults). Moving a slider changes the next run, not the last result.")
             # The charts the run will fill, already there: their axes (and, for the post's settings, its
-            # test cost to beat), and the browser loads its chart library now rather than in the middle
-            # of the first run (about a second of a core in headless Chromium, measured).
+            # test cost to beat), and the browser loads plotly.js now rather than in the middle of the
+            # first run (about a second of a core in headless Chromium, measured).
             show_curves([], [], 1, hparams)
         else:
-            show_result(session.last_finished)
+            show_result(session.last_finished, status)
         return
 
     if stop_clicked:
@@ -114,9 +130,10 @@ def training_panel(hparams: Hyperparams) -> None:
     if progress.finished:
         index = runs.collect_ended()
         if index is not None:
-            show_result(index)  # at once, here; the full rerun below takes longer to reach the fragment
+            show_result(index, status)  # at once, here; the full rerun below takes longer to reach the fragment
         st.rerun()  # the whole page: history, active model and download change
-    st.progress(progress.total_batches_done / progress.total_batches,
-                text=progress_text(progress, session.current_started))
+    status.progress(progress.total_batches_done / progress.total_batches,
+                    text=progress_text(progress, session.current_started))
     show_curves(progress.epochs, progress.batch_costs, progress.batches_per_epoch, progress.hparams)
+    health_section(progress.epochs, progress.hparams, live=True, running=True)
     rerun_panel()
