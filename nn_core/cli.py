@@ -39,7 +39,9 @@ def add_setting_flags(parser: argparse.ArgumentParser, nargs: str | None = None)
     """One flag per setting (``nargs="+"`` for a sweep), defaults and help from the spec."""
     for setting in SETTINGS:
         default = setting.default if nargs is None else [setting.default]
-        parser.add_argument(setting.flag, dest=setting.name, type=_flag_type(setting), default=default, nargs=nargs,
+        switch = setting.choices == ("off", "on") and nargs is None  # a bare --augment means on
+        parser.add_argument(setting.flag, dest=setting.name, type=_flag_type(setting), default=default,
+                            nargs="?" if switch else nargs, const="on" if switch else None,
                             metavar=setting.name.upper(),
                             help=f"{setting.help} {setting.requirement().capitalize()}; default "
                                  f"{setting.format(setting.default)}.")
@@ -111,7 +113,10 @@ def epoch_line(stats: EpochStats, as_json: bool) -> str:
             "epoch": stats.epoch, "train_cost": stats.train_cost, "test_cost": stats.test_cost,
             "train_accuracy": stats.train_accuracy, "test_accuracy": stats.test_accuracy,
             "train_seconds": round(stats.train_seconds, 4), "eval_seconds": round(stats.eval_seconds, 4),
-            **(stats.health.as_json() if stats.health is not None else {})})
+            **(stats.health.as_json() if stats.health is not None else {}),
+            **({"validation_cost": stats.validation_cost, "validation_accuracy": stats.validation_accuracy}
+               if stats.validation_cost is not None else {}),
+            **({"l2_penalty": stats.l2_penalty} if stats.l2_penalty else {})})
     return (f"Epoch {stats.epoch}: training cost = {stats.train_cost:.6f}, test cost = {stats.test_cost:.6f}, "
             f"test accuracy = {stats.test_accuracy:.2%} ({stats.train_seconds:.2f} s)")
 
@@ -131,11 +136,16 @@ def train(args: argparse.Namespace) -> int:
             elif isinstance(event, Diverged):
                 print(f"error: {event.message}", file=sys.stderr)
                 return 3
+    result = trainer.result()
+    if result.stopped_early:
+        print(f"Stopped early after epoch {trainer.epoch}: the validation cost was lowest at epoch "
+              f"{result.best_epoch}, whose parameters the model keeps (test accuracy "
+              f"{result.final.test_accuracy:.2%}).", file=sys.stderr if args.json else sys.stdout)
     if not args.json:
         print("Done.")
     if args.save:
         try:
-            save_model(args.save, trainer.model, hparams, trainer.result().metrics())
+            save_model(args.save, trainer.model, hparams, result.metrics())
         except OSError as error:
             print(f"error: could not save the model to {args.save}: {error.strerror or error}", file=sys.stderr)
             return 2

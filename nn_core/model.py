@@ -233,6 +233,7 @@ class Workspace:
         self.hidden_units, self.layers = hidden_units, layers
         # Each hidden layer's pre-activation, then its activation A in place (kept for backward).
         self.A = [np.empty((m, H), dtype) for _ in range(layers)]
+        self.dropped = None  # each hidden layer's activation after dropout, made by ``use_dropout``
         # Gradient wrt a hidden layer's A, then wrt its Z in place; two, used in turn by deeper nets.
         self.dA = [np.empty((m, H), dtype) for _ in range(min(layers, 2))]
         self.tmp = np.empty((m, H), dtype)  # activation derivative
@@ -250,6 +251,11 @@ class Workspace:
         self._eye = np.eye(CLASSES, dtype=dtype)
         self._eye_scale = 1.0
 
+    def use_dropout(self) -> None:
+        """Buffers for training with dropout: each hidden layer's activation times its mask."""
+        if self.dropped is None:
+            self.dropped = [np.empty_like(A) for A in self.A]
+
     @property
     def Z1(self) -> np.ndarray:
         """The first hidden layer's buffer (its activation after ``forward``)."""
@@ -263,9 +269,14 @@ class Workspace:
         return np.take(self._eye, y, axis=0, out=self.targets[: len(y)], mode="clip")
 
 
-def forward(model: Model, X: np.ndarray, ws: Workspace, input_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def forward(model: Model, X: np.ndarray, ws: Workspace, input_scale: float = 1.0,
+            masks: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The last hidden layer's activations (m, H) and the logits (m, 10), written into ``ws`` (views
     returned; every hidden layer's activations stay in ``ws.A[l][:m]``).
+
+    ``masks`` (training with inverted dropout): per hidden layer, (m, H) of 0 or 1 / keep; the next
+    layer reads the activation times its mask, kept in ``ws.dropped[l]`` (``ws.A`` keeps f(Z) for
+    the derivative).
 
     The network's input is ``input_scale * X``: the loop passes raw 0-255 pixels cast to float with
     ``input_scale = 1/255`` and the scale is applied to X W1 (m, H), 12x fewer numbers than X.
@@ -280,6 +291,8 @@ def forward(model: Model, X: np.ndarray, ws: Workspace, input_scale: float = 1.0
             Z *= input_scale
         Z += b
         A = f(Z, Z)  # (m, H), in place
+        if masks is not None:
+            A = np.multiply(A, masks[layer], out=ws.dropped[layer][:m])  # dropped units read as 0
     Z2 = ws.Z2[:m]
     np.matmul(A, model.weights[-1], out=Z2)  # (m, H)(H, 10)
     Z2 += model.biases[-1]
@@ -305,15 +318,18 @@ def summed_cross_entropy(Z2: np.ndarray, targets: np.ndarray, scale: float, ws: 
 
 
 def forward_backward(model: Model, X: np.ndarray, y: np.ndarray, ws: Workspace,
-                     input_scale: float = 1.0, grad_scale: float = 1.0) -> float:
+                     input_scale: float = 1.0, grad_scale: float = 1.0, masks: list[np.ndarray] | None = None
+                     ) -> float:
     """Mean cross-entropy of the batch; gradients of that mean, times ``grad_scale``, in ``ws.grad``.
 
     X (m, 784) float, y (m,) int labels, m <= the workspace's batch size. The network reads
     ``input_scale * X`` (see ``forward``). ``grad_scale`` lets the optimizer fold a constant factor
     of its update (momentum's 1 - beta) into dZ (m, 10) instead of the whole gradient vector.
+    ``masks``: dropout's, as in ``forward``.
     """
     m = len(X)
-    A, Z2 = forward(model, X, ws, input_scale)
+    A, Z2 = forward(model, X, ws, input_scale, masks)
+    inputs = ws.A if masks is None else ws.dropped  # what each next layer read
     tmp, rowsum = ws.tmp[:m], ws.rowsum[:m]
     backward = ACTIVATIONS[model.activation][1]
 
@@ -332,6 +348,8 @@ def forward_backward(model: Model, X: np.ndarray, y: np.ndarray, ws: Workspace,
     for layer in reversed(range(model.layers)):  # hidden layers, last to first
         dA = ws.dA[layer % 2][:m]
         np.matmul(dZ, model.weights[layer + 1].T, out=dA)  # (m, fan_out)(fan_out, H)
+        if masks is not None:
+            dA *= masks[layer]  # a dropped unit passed nothing on, so gets no gradient
         backward(ws.A[layer][:m], dA, tmp)  # dZ = dA * f'(Z), from the cached activation
         np.add.reduce(dA, axis=0, out=ws.gb[layer])
         if layer == 0:
@@ -339,6 +357,6 @@ def forward_backward(model: Model, X: np.ndarray, y: np.ndarray, ws: Workspace,
                 dA *= input_scale  # gW1 = (input_scale X).T dZ1
             np.matmul(X.T, dA, out=ws.gW[0])  # (784, H)
         else:
-            np.matmul(ws.A[layer - 1][:m].T, dA, out=ws.gW[layer])  # (H, H)
+            np.matmul(inputs[layer - 1][:m].T, dA, out=ws.gW[layer])  # (H, H)
         dZ = dA
     return cost

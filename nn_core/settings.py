@@ -19,6 +19,8 @@ MAX_SEED = 2**31 - 1
 FULL_BATCH = 60_000  # the training set: full-batch gradient descent
 # Powers of two, as people choose them, then the whole training set.
 BATCH_SIZES = tuple(2**k for k in range(13)) + (FULL_BATCH,)
+TRAIN_SIZES = (100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 30_000, FULL_BATCH)
+L2_VALUES = (0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1)
 # Learning rates are 7 per decade (1, 1.5, 2, 3, 4, 6, 8), nearly even on a log scale, from 0.0001 (Adam and
 # RMSProp take small ones) to 1000; 1000 diverges on purpose. Written from decimal text so they print cleanly.
 LEARNING_RATES = tuple(float(f"{m}e{e}") for e in range(-4, 3) for m in (1, 1.5, 2, 3, 4, 6, 8)) + (1000.0,)
@@ -122,6 +124,32 @@ SETTINGS: tuple[Setting, ...] = (
             "rmsprop: each weight's step divided by its recent gradient size. adam: momentum divided by "
             "RMSProp's size, both bias-corrected. See Learning rate for each one's usual range.",
             "opt", "--optimizer", choices=tuple(OPTIMIZERS)),
+    Setting("train_size", int, FULL_BATCH, "Training images",
+            "How many of the 60,000 training images to train on: a fixed, class-balanced subset (the same for "
+            "every run with the same size and seed). Fewer images are easier to memorise: watch the gap between "
+            "train and test grow.", "n", "--train-size", low=100, high=FULL_BATCH, slider=TRAIN_SIZES),
+    Setting("l2", float, 0.0, "L2 penalty (lambda)",
+            "Adds lambda/2 times the sum of every squared weight (not the biases) to the cost trained on, and "
+            "lambda W to each weight's gradient: large weights cost, so the network keeps simpler functions. "
+            "0 (the post) is off; 1e-4 to 1e-3 is the usual range here.", "l2", "--l2", low=0, high=1,
+            slider=L2_VALUES),
+    Setting("dropout", float, 0.0, "Dropout",
+            "Share of hidden units switched off at random in each training batch (inverted dropout: the rest "
+            "are scaled up by 1/(1 - rate); nothing is dropped when evaluating). 0 (the post) is off.",
+            "dropout", "--dropout", low=0, high=0.8, slider=(0.0, 0.8, 0.05), step_slider=True),
+    Setting("label_noise", float, 0.0, "Label noise",
+            "Share of the training labels replaced by random digits (seeded; the test set is never touched). "
+            "A network that fits those wrong labels is memorising, not learning.", "noise", "--label-noise",
+            low=0, high=0.5, slider=(0.0, 0.5, 0.05), step_slider=True),
+    Setting("augment", str, "off", "Augmentation",
+            "on: every batch's images rotated, sheared, scaled and shifted a little (the variations that teach "
+            "the lab your handwriting), so the network never sees the same image twice.", "augment",
+            "--augment", choices=("off", "on")),
+    Setting("early_stop", int, 0, "Early stopping (patience)",
+            "0 is off. Otherwise the last 5,000 training images (a fifth, for fewer than 25,000) are held out "
+            "as a validation set and never trained on; the run stops once the validation cost has not improved "
+            "for this many epochs and keeps the best epoch's parameters. The test set decides nothing.",
+            "patience", "--early-stop", low=0, high=50, slider=(0, 50, 1), step_slider=True),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 
@@ -140,6 +168,12 @@ class Hyperparams:
     layers: int = 1  # hidden layers, each of hidden_units
     init: str = "lecun"  # weight initialisation: lecun N(0, 1/n), normal N(0, 1), he N(0, 2/n), zeros
     optimizer: str = "momentum"  # momentum, sgd, nesterov, rmsprop or adam
+    train_size: int = 60_000  # training images trained on (a fixed, class-balanced subset)
+    l2: float = 0.0  # lambda of the L2 penalty on the weights
+    dropout: float = 0.0  # share of hidden units dropped in each training batch
+    label_noise: float = 0.0  # share of training labels replaced by random digits
+    augment: str = "off"  # "on": each batch randomly rotated, sheared, scaled and shifted
+    early_stop: int = 0  # patience in epochs; 0: no early stopping (and no validation set)
 
     def validate(self) -> "Hyperparams":
         """Return self, or raise ValueError with a one-line message naming the bad setting."""

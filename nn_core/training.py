@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import health, optim
+from . import health, optim, trainset
 from .data import Mnist
 from .evaluation import blas_threads, evaluate
 from .model import Model, Workspace, forward_backward, layout
-from .settings import Hyperparams
+from .settings import FULL_BATCH, Hyperparams
 
 if TYPE_CHECKING:
     from .handwriting import TrainingMix
@@ -73,6 +73,9 @@ class EpochStats:
     eval_seconds: float  # time spent evaluating after this epoch
     train_sample: int | None = None  # training images the train figures were measured on; None: all
     health: health.Health | None = None  # saturation, gradient norms, distinct units, weight quantiles
+    validation_cost: float | None = None  # on the held-out validation images (early stopping only)
+    validation_accuracy: float | None = None
+    l2_penalty: float = 0.0  # lambda/2 * sum of squared weights after the epoch (in the batch costs, not here)
 
 
 @dataclass(frozen=True)
@@ -109,10 +112,15 @@ class RunResult:
     train_seconds: float = 0.0
     note: str | None = None  # why a failed run ended
     origin: str | None = None  # what the run started from, if not a fresh model (a fine-tuning's base)
+    best_epoch: int | None = None  # early stopping: the epoch whose parameters the model holds
+    stopped_early: bool = False  # early stopping ended the run before its last epoch
 
     @property
     def final(self) -> EpochStats | None:
-        return self.epochs[-1] if self.epochs else None
+        """The figures of the model kept: the last epoch's, or with early stopping the best epoch's."""
+        if not self.epochs:
+            return None
+        return self.epochs[self.best_epoch - 1] if self.best_epoch else self.epochs[-1]
 
     def metrics(self) -> dict:
         """Final figures as plain numbers (saved with the model)."""
@@ -162,6 +170,9 @@ class RunState(Position):
     train_seconds: float
     grad_norm_sum: np.ndarray | None = None  # this epoch's summed gradient norms, per weight matrix
     mix: "TrainingMix | None" = None  # the run's own training set, if not MNIST's
+    streams: dict | None = None  # the extra generators' states (dropout, augmentation), by name
+    best: tuple | None = None  # early stopping: (best epoch, its validation cost, its parameters)
+    stopped_early: bool = False
 
     def outline(self) -> dict:
         """The run so far, copied, as the fields ``RunResult`` and a progress snapshot share."""
@@ -173,7 +184,9 @@ class RunState(Position):
     def result(self) -> RunResult:
         """What is kept of the run (its model a copy of the parameters)."""
         hp = self.hparams
-        return RunResult(model=Model(self.params.copy(), hp.hidden_units, hp.activation, hp.layers), **self.outline())
+        return RunResult(model=Model(self.params.copy(), hp.hidden_units, hp.activation, hp.layers),
+                         best_epoch=self.best[0] if self.best else None, stopped_early=self.stopped_early,
+                         **self.outline())
 
     def stopped(self, status: RunStatus = RunStatus.STOPPED) -> "RunState":
         """This state, ended on request or by a failure (unless it had ended already)."""
@@ -242,10 +255,24 @@ class Trainer(Position):
         # A batch larger than one pass sums its passes' gradients here.
         self._grad_sum = np.empty_like(self.workspace.grad) if hp.batch_size > self._pass_rows else None
         self.update = self.workspace.grad  # what the last step subtracted from the parameters
+        self._masks = None
+        if hp.dropout:  # dropout's masks, (pass rows, H) per hidden layer: 0, or 1 / keep
+            self.workspace.use_dropout()
+            self._masks = [np.empty((self._pass_rows, hp.hidden_units), np.float32) for _ in range(hp.layers)]
         self.last_good = self.model.flat.copy()  # parameters that last gave a sane batch cost
         n, pixels = self.data.train_images.shape
-        self.samples = n
-        self.batches_per_epoch = -(-n // hp.batch_size)  # ceil: the last batch is partial, none dropped
+        # The run's own training rows, labels and validation rows, when not the whole set as published.
+        self.split = trainset.split(self.data.train_labels, hp.train_size if hp.train_size < FULL_BATCH else n,
+                                    hp.label_noise, hp.early_stop, hp.seed)
+        self.samples = n if self.split is None else len(self.split.train_rows)
+        self.streams = {}  # extra randomness, each its own generator: the main one draws as without them
+        if hp.dropout:
+            self.streams["dropout"] = trainset.stream(hp.seed, trainset.DROPOUT_STREAM)
+        if hp.augment == "on":
+            self.streams["augment"] = trainset.stream(hp.seed, trainset.AUGMENT_STREAM)
+        self.best: tuple | None = None  # early stopping: (epoch, validation cost, parameters)
+        self.stopped_early = False
+        self.batches_per_epoch = -(-self.samples // hp.batch_size)  # ceil: the last batch is partial, none dropped
         self.total_batches = self.batches_per_epoch * hp.epochs
         # The batch as the network reads it, (B, 784) float32. uint8 pixels are gathered into their own
         # buffer and only cast (0-255); the 1/255 is applied to X W1 (input_scale). A batch larger than a
@@ -278,7 +305,10 @@ class Trainer(Position):
         """The run's state, copied."""
         return RunState(hparams=self.hparams, batches_per_epoch=self.batches_per_epoch, params=self.model.flat.copy(),
                         optimizer_state={name: array.copy() for name, array in self.optimizer.state.items()},
-                        grad_norm_sum=self._grad_norm_sum.copy(), last_good=self.last_good.copy(), rng=self.rng.bit_generator.state,
+                        grad_norm_sum=self._grad_norm_sum.copy(),
+                        streams={name: rng.bit_generator.state for name, rng in self.streams.items()},
+                        best=None if self.best is None else (self.best[0], self.best[1], self.best[2].copy()),
+                        stopped_early=self.stopped_early, last_good=self.last_good.copy(), rng=self.rng.bit_generator.state,
                         permutation=self._permutation, epoch=self.epoch, batch=self.batch,
                         batch_costs=self.batch_costs.copy(), epochs=list(self.epochs), status=self.status,
                         diverged=self.diverged, train_seconds=self.train_seconds, mix=self.mix)
@@ -293,6 +323,9 @@ class Trainer(Position):
             np.copyto(array, state.optimizer_state[name])
         if state.grad_norm_sum is not None:
             np.copyto(trainer._grad_norm_sum, state.grad_norm_sum)
+        for name, rng_state in (state.streams or {}).items():
+            trainer.streams[name].bit_generator.state = rng_state
+        trainer.best, trainer.stopped_early = state.best, state.stopped_early
         np.copyto(trainer.last_good, state.last_good)
         np.copyto(trainer.batch_costs, state.batch_costs)
         trainer.rng.bit_generator.state = state.rng
@@ -359,7 +392,12 @@ class Trainer(Position):
         if self.batch == 0 and self._permutation is None:
             self._permutation = self.rng.permutation(self.samples)
         begin = self.batch * hp.batch_size
-        index = self._permutation[begin : begin + hp.batch_size]
+        index = self._permutation[begin : begin + hp.batch_size]  # positions in the run's training set
+        labels = self.data.train_labels
+        if self.split is not None:  # positions to rows of the data, and the run's own labels
+            labels = self.split.train_labels
+            np.take(labels, index, out=self._labels[: len(index)], mode="clip")
+            index = self.split.train_rows[index]
         m = len(index)
         X, gathered = self._inputs[:m], self._gathered[:m]
         np.take(self.data.train_images, index, axis=0, out=gathered, mode="clip")
@@ -368,7 +406,10 @@ class Trainer(Position):
         elif self._gathered is not self._inputs:
             np.copyto(X, gathered, casting="unsafe")  # uint8 -> float32, a cast only
         y = self._labels[:m]
-        np.take(self.data.train_labels, index, out=y, mode="clip")
+        if self.split is None:
+            np.take(labels, index, out=y, mode="clip")
+        if "augment" in self.streams and m <= self._pass_rows:
+            trainset.augment(X, self.streams["augment"])
         return X, y
 
     def step(self, X: np.ndarray, y: np.ndarray) -> float:
@@ -376,10 +417,13 @@ class Trainer(Position):
         shows divergence ends the run instead, with the last good parameters restored."""
         grad_scale = self.optimizer.grad_scale
         if len(X) <= self._pass_rows:
-            cost = forward_backward(self.model, X, y, self.workspace, self._input_scale, grad_scale)
+            cost = forward_backward(self.model, X, y, self.workspace, self._input_scale, grad_scale,
+                                    self._dropout_masks(len(X)))
             grad = self.workspace.grad
         else:
             cost, grad = self._passes(X, y, grad_scale), self._grad_sum
+        if self.hparams.l2:
+            cost += self._add_l2(grad, grad_scale)
         if _bad(cost, self.first_cost(cost)):
             self._diverge(cost)
             return cost
@@ -405,11 +449,37 @@ class Trainer(Position):
             rows = slice(begin, begin + self._pass_rows)
             part = self._inputs[: len(X[rows])]
             np.copyto(part, X[rows], casting="unsafe")
+            if "augment" in self.streams:
+                trainset.augment(part, self.streams["augment"])
             share = len(part) / m  # each pass's mean, weighted by its share of the batch
             cost += share * forward_backward(self.model, part, y[rows], self.workspace, self._input_scale,
-                                             grad_scale * share)
+                                             grad_scale * share, self._dropout_masks(len(part)))
             self._grad_sum += self.workspace.grad
         return cost
+
+    def _dropout_masks(self, m: int) -> list[np.ndarray] | None:
+        """This batch's dropout masks (m, H) per hidden layer, 0 or 1 / keep; None without dropout."""
+        if self._masks is None:
+            return None
+        keep = np.float32(1 - self.hparams.dropout)
+        masks = [mask[:m] for mask in self._masks]
+        for mask in masks:
+            self.streams["dropout"].random(out=mask, dtype=np.float32)
+            np.less(mask, keep, out=mask)  # 1.0 where kept
+            mask /= keep  # inverted dropout: evaluation needs no rescaling
+        return masks
+
+    def l2_penalty(self) -> float:
+        """lambda/2 times the sum of every squared weight (biases excluded)."""
+        flat = self.model.flat
+        return 0.5 * self.hparams.l2 * sum(float(np.vdot(flat[w], flat[w])) for w in self._weight_slices)
+
+    def _add_l2(self, grad: np.ndarray, grad_scale: float) -> float:
+        """Add the penalty's gradient, lambda W (times ``grad_scale``), to ``grad``; return the penalty."""
+        flat, factor = self.model.flat, np.float32(self.hparams.l2 * grad_scale)
+        for weights in self._weight_slices:
+            grad[weights] += factor * flat[weights]
+        return self.l2_penalty()
 
     def _chunk_stats(self, chunk: _Chunk) -> ChunkStats:
         return ChunkStats(epoch=self.epoch + 1, batches_done=self.batch, batches_per_epoch=self.batches_per_epoch,
@@ -424,12 +494,16 @@ class Trainer(Position):
         data = self.data
         last = self.epoch + 1 == self.hparams.epochs
         sample = None if last or self.train_sample is None or self.train_sample >= self.samples else self.train_sample
-        rows = slice(None) if sample is None else _fixed_sample(self.samples, sample)
-        train_cost, train_accuracy = evaluate(self.model, data.train_images[rows], data.train_labels[rows],
-                                              threads=self.threads)
+        positions = slice(None) if sample is None else _fixed_sample(self.samples, sample)
+        train_cost, train_accuracy = evaluate(self.model, *self._training_set(positions), threads=self.threads)
         test_cost, test_accuracy = evaluate(self.model, data.test_images, data.test_labels, threads=self.threads)
         if _bad(train_cost, self.first_cost(train_cost)):
             return self._diverge(train_cost)
+        validation_cost = validation_accuracy = None
+        if self.split is not None and self.split.validation_rows is not None:
+            rows = self.split.validation_rows
+            validation_cost, validation_accuracy = evaluate(self.model, data.train_images[rows],
+                                                            data.train_labels[rows], threads=self.threads)
         state = health.measure(self.model, self.health_sample(), self._grad_norm_sum / max(self.batch, 1))
         self._grad_norm_sum[:] = 0
         eval_seconds = time.perf_counter() - eval_start
@@ -437,20 +511,40 @@ class Trainer(Position):
             epoch=self.epoch + 1, train_cost=train_cost, test_cost=test_cost,
             train_accuracy=train_accuracy, test_accuracy=test_accuracy,
             train_seconds=self.train_seconds, epoch_seconds=epoch_seconds, eval_seconds=eval_seconds,
-            train_sample=sample, health=state)
+            train_sample=sample, health=state, validation_cost=validation_cost,
+            validation_accuracy=validation_accuracy, l2_penalty=self.l2_penalty() if self.hparams.l2 else 0.0)
         self.epochs.append(stats)
         self.epoch += 1
         self.batch = 0
         self._permutation = None
+        if validation_cost is not None:
+            self._early_stopping(validation_cost)
         if self.epoch == self.hparams.epochs:
             self.status = RunStatus.DONE
+            if self.best is not None and self.best[0] != self.epoch:
+                np.copyto(self.model.flat, self.best[2])  # the best epoch's parameters are the model
         return stats
+
+    def _early_stopping(self, validation_cost: float) -> None:
+        """Keep the best epoch's parameters; end the run once ``early_stop`` epochs have not improved."""
+        if self.best is None or validation_cost < self.best[1]:
+            self.best = (self.epoch, validation_cost, self.model.flat.copy())
+        elif self.epoch - self.best[0] >= self.hparams.early_stop and self.epoch < self.hparams.epochs:
+            np.copyto(self.model.flat, self.best[2])
+            self.stopped_early = True
+            self.status = RunStatus.DONE
+
+    def _training_set(self, positions) -> tuple[np.ndarray, np.ndarray]:
+        """Images and labels (the run's own, noisy ones included) at ``positions`` of its training set."""
+        if self.split is None:
+            return self.data.train_images[positions], self.data.train_labels[positions]
+        return (self.data.train_images[self.split.train_rows[positions]], self.split.train_labels[positions])
 
     def health_sample(self) -> np.ndarray:
         """The fixed training images (float, in [0, 1]) the health's saturation is measured on."""
         if self._health_sample is None:
-            rows = _fixed_sample(self.samples, min(health.SAMPLE, self.samples))
-            self._health_sample = self.data.train_images[rows].astype(np.float32) * np.float32(self._input_scale)
+            images, _ = self._training_set(_fixed_sample(self.samples, min(health.SAMPLE, self.samples)))
+            self._health_sample = images.astype(np.float32) * np.float32(self._input_scale)
         return self._health_sample
 
     def _diverge(self, cost: float) -> Diverged:
