@@ -1,11 +1,21 @@
-"""One training step seen from inside: every matrix of the seed post's forward and backward pass,
-and momentum's velocity and update, for the batches a real ``Trainer`` steps.
+"""One training step seen from inside: every matrix of the forward and backward pass, layer by layer in
+the seed post's notation, and the chosen optimizer's own state and update, for the batches a real
+``Trainer`` steps.
 
 ``InsideRun`` steps an ordinary ``Trainer`` with its own ``next_batch`` and ``step`` (so its batch
 costs, weights and shuffles are a Train run's, bit for bit) and, before each step, recomputes the
 batch's stages from the same parameters with the post's formulas (``stages``): the trainer's own
-pass writes its matrices over each other in place and folds momentum's (1 - beta) into dZ2, so its
-buffers never hold the true gradient. Row-major throughout, as in ``nn_core.model``.
+pass writes its matrices over each other in place and folds a constant of the optimizer (momentum's
+1 - beta, SGD's learning rate) into the output gradient, so its buffers never hold the true gradient.
+Row-major throughout, as in ``nn_core.model``: for hidden layers l = 1..L and the output layer L+1,
+
+    Z[l] = A[l-1] W[l] + b[l]   (A[0] = X),   A[l] = f(Z[l]),   A[L+1] = softmax(Z[L+1])
+    dZ[L+1] = A[L+1] - Y,   dA[l] = dZ[l+1] W[l+1]^T,   dZ[l] = dA[l] * f'(Z[l])
+    dW[l] = A[l-1]^T dZ[l] / m,   db[l] = column sums of dZ[l] / m
+
+Memory stays bounded for any batch (up to the full 60,000): the stages are computed in passes of
+``PASS_ROWS`` rows; the cost, dW and db are the whole batch's, while the per-image matrices (X, Z, A,
+dZ, dA, f') are kept for the batch's first ``ROWS_KEPT`` images only (all of a batch of 128 or fewer).
 """
 
 from __future__ import annotations
@@ -17,75 +27,183 @@ import numpy as np
 
 from .data import Mnist
 from .evaluation import blas_threads
-from .model import ACTIVATIONS, CLASSES, Model, cross_entropy_from_logits, flat_views, softmax
+from .model import ACTIVATIONS, CLASSES, Model, cross_entropy_from_logits, flat_views, layout, softmax
+from .optim import ADAM_BETA2, EPSILON
 from .settings import Hyperparams
 from .training import Diverged, EpochStats, RunStatus, Trainer
 
-HISTORY_STEPS = 100  # steps of momentum history kept (norms and chosen weights)
-LAYERS = (("W1", "b1"), ("W2", "b2"))  # the parameters of layer 1 and layer 2
-KINDS = ("gradient", "velocity", "update")
-# A few fixed weights whose gradient, velocity and update the page follows: (parameter, row, column).
-# W1 rows are pixels near the centre (row 14 * 28 + column 14 = 406 ...), lit in most digits;
-# columns are units 0, 1, 2 (taken modulo H for narrower networks).
-CHOSEN_WEIGHTS = (("W1", 406, 0), ("W1", 375, 1), ("W1", 487, 2), ("W2", 0, 0), ("W2", 1, 1), ("W2", 2, 7))
+HISTORY_STEPS = 100  # steps of history kept (norms and chosen weights)
+ROWS_KEPT = 128  # images of a batch whose per-image matrices are kept (the page shows these)
+PASS_ROWS = 512  # images per pass of the stages' recomputation: a pass's matrices stay a few MB
+
+# Each optimizer's state arrays, as the page names them: (key in ``Optimizer.state``, symbol, meaning).
+STATE = {
+    "sgd": (),
+    "momentum": (("velocity", "V", "velocity: a running mean of the gradients"),),
+    "nesterov": (("velocity", "V", "velocity: a running mean of the gradients"),),
+    "rmsprop": (("square", "S", "running mean of the squared gradients"),),
+    "adam": (("first", "M", "first moment: a running mean of the gradients"),
+             ("second", "V", "second moment: a running mean of the squared gradients")),
+}
+
+
+def kinds(optimizer: str) -> tuple[str, ...]:
+    """What the history follows for an optimizer: the gradient, each state array, the update."""
+    return ("gradient", *(key for key, _, _ in STATE[optimizer]), "update")
+
+
+def kind_symbols(optimizer: str) -> dict[str, str]:
+    """Each kind's symbol: dW, the state's letters (V, S, M ...), Δ for the update."""
+    return {"gradient": "dW", **{key: symbol for key, symbol, _ in STATE[optimizer]}, "update": "Δ"}
+
+
+# A few fixed weights whose gradient, state and update the page follows: (parameter, row, column).
+# W1 rows are pixels near the centre (row 14 * 28 + column 14 = 406 ...), lit in most digits, columns
+# units 0, 1, 2; one weight of each deeper hidden layer; three of the output layer (unit, digit).
+# Units are taken modulo the width.
+FIRST_LAYER_WEIGHTS = ((406, 0), (375, 1), (487, 2))
+OUTPUT_WEIGHTS = ((0, 0), (1, 1), (2, 7))
+
+
+def chosen_weights(hidden_units: int, layers: int = 1) -> list[tuple[str, int, int]]:
+    """The weights followed, for a network of this width and depth (the post's network: 3 of W1, 3 of W2)."""
+    H, out = hidden_units, f"W{layers + 1}"
+    return ([("W1", pixel, unit % H) for pixel, unit in FIRST_LAYER_WEIGHTS]
+            + [(f"W{k}", (k - 1) % H, k % H) for k in range(2, layers + 1)]
+            + [(out, unit % H, digit) for unit, digit in OUTPUT_WEIGHTS])
+
+
+def flat_index(hidden_units: int, layers: int, name: str, row: int, column: int) -> int:
+    """Where parameter ``name``'s entry (row, column) sits in ``Model.flat``."""
+    start = 0
+    for parameter, shape in layout(hidden_units, layers):
+        if parameter == name:
+            return start + row * shape[1] + column
+        start += int(np.prod(shape))
+    raise KeyError(name)
 
 
 @dataclass(eq=False)
 class Stages:
-    """One batch through the network, in the post's names (row-major). m images, H hidden units."""
+    """One batch through the network, in the post's names (row-major); lists hold layer 1 first.
 
-    X: np.ndarray  # (m, 784) inputs in [0, 1]
-    y: np.ndarray  # (m,) labels
-    Y: np.ndarray  # (m, 10) one-hot labels
-    Z1: np.ndarray  # (m, H) = X W1 + b1
-    A1: np.ndarray  # (m, H) = f(Z1)
-    Z2: np.ndarray  # (m, 10) = A1 W2 + b2
-    A2: np.ndarray  # (m, 10) = softmax(Z2)
-    cost: float  # -1/m sum Y log A2
-    dZ2: np.ndarray  # (m, 10) = A2 - Y
-    dW2: np.ndarray  # (H, 10) = A1^T dZ2 / m
-    db2: np.ndarray  # (10,) = column sums of dZ2 / m
-    dA1: np.ndarray  # (m, H) = dZ2 W2^T
-    derivative: np.ndarray  # (m, H) f'(Z1), from A1
-    dZ1: np.ndarray  # (m, H) = dA1 * f'(Z1)
-    dW1: np.ndarray  # (784, H) = X^T dZ1 / m
-    db1: np.ndarray  # (H,) = column sums of dZ1 / m
+    m images in the batch, k = min(m, ROWS_KEPT) of them kept per image, H hidden units, L hidden
+    layers; n_l is layer l's width (H, or 10 for the output layer L+1).
+    """
+
+    m: int  # images in the batch
+    X: np.ndarray  # (k, 784) inputs in [0, 1]
+    y: np.ndarray  # (k,) labels
+    Y: np.ndarray  # (k, 10) one-hot labels
+    Z: list  # L+1 of (k, n_l): Z[l] = A[l-1] W[l] + b[l]
+    A: list  # L+1 of (k, n_l): f(Z[l]), the last softmax(Z[L+1])
+    cost: float  # -1/m sum Y log A[L+1], over the whole batch
+    dZ: list  # L+1 of (k, n_l): A[L+1] - Y for the output, dA[l] * f'(Z[l]) below
+    dA: list  # L of (k, H): dZ[l+1] W[l+1]^T
+    derivative: list  # L of (k, H): f'(Z[l]), from A[l]
+    dW: list  # L+1 of (n_{l-1}, n_l): A[l-1]^T dZ[l] / m over the whole batch
+    db: list  # L+1 of (n_l,): column sums of dZ[l] / m over the whole batch
+
+    @property
+    def layers(self) -> int:
+        """Hidden layers L."""
+        return len(self.dA)
+
+    @property
+    def rows(self) -> int:
+        """Images kept per image matrix (k)."""
+        return len(self.X)
+
+    def array(self, name: str) -> np.ndarray:
+        """An array by its name in the post's notation: "X", "Y", "Z2", "A1", "dW3", "db1", "dA2" or
+        "derivative1" (f'(Z1))."""
+        if name in ("X", "Y"):
+            return getattr(self, name)
+        for prefix in ("derivative", "dZ", "dA", "dW", "db", "Z", "A"):
+            if name.startswith(prefix) and name[len(prefix):].isdigit():
+                return getattr(self, prefix)[int(name[len(prefix):]) - 1]
+        raise KeyError(name)
 
     def gradient(self) -> np.ndarray:
-        """The four gradients in one flat vector laid out like ``Model.flat``."""
-        return np.concatenate([self.dW1.ravel(), self.db1, self.dW2.ravel(), self.db2])
+        """The gradients in one flat vector laid out like ``Model.flat`` (dW1 db1 dW2 db2 ...)."""
+        return np.concatenate([part for dW, db in zip(self.dW, self.db) for part in (dW.ravel(), db)])
 
 
 def stages(model: Model, X: np.ndarray, y: np.ndarray, input_scale: float = 1.0) -> Stages:
     """The batch's forward and backward pass with every intermediate kept (the mean cost's gradient).
 
-    X (m, 784) as the trainer gathers it (0-255 with ``input_scale`` 1/255), y (m,) int labels.
+    X (m, 784) as the trainer gathers it (0-255 with ``input_scale`` 1/255, float32 or, for a batch
+    larger than the trainer's pass, uint8), y (m,) int labels. Computed in passes of ``PASS_ROWS``
+    rows; the per-image matrices of the first ``ROWS_KEPT`` images are kept.
     """
+    m, kept = len(X), min(len(X), ROWS_KEPT)
+    dtype = model.flat.dtype
+    dW = [np.zeros_like(W) for W in model.weights]
+    db = [np.zeros_like(b) for b in model.biases]
+    cost_sum, first = 0.0, None
+    for begin in range(0, m, PASS_ROWS):
+        rows = slice(begin, begin + PASS_ROWS)
+        part = X[rows].astype(dtype) * np.asarray(input_scale, dtype)  # (p, 784) in [0, 1]
+        # only the batch's first pass keeps its first images' matrices
+        cost, dW_sum, db_sum, matrices = _one_pass(model, part, np.asarray(y[rows]), kept if first is None else 0)
+        cost_sum += cost
+        for k in range(len(dW)):
+            dW[k] += dW_sum[k]
+            db[k] += db_sum[k]
+        if first is None:
+            first = matrices
+            X_kept, y_kept = part[:kept].copy(), np.array(y[:kept])
+    return Stages(m=m, X=X_kept, y=y_kept, Y=np.eye(CLASSES, dtype=dtype)[y_kept], cost=cost_sum / m,
+                  dW=[d / m for d in dW], db=[d / m for d in db], **first)
+
+
+def _one_pass(model: Model, X: np.ndarray, y: np.ndarray, kept: int) -> tuple:
+    """Forward and backward through the rows X (p, 784), float in [0, 1]: the summed (not yet averaged)
+    cost and parameter gradients, and every layer's matrices for the first ``kept`` rows (copies, so
+    the pass's own (p, H) matrices are freed: only the L activations the backward pass needs, and a
+    few more, live at once)."""
     activation, activation_backward = ACTIVATIONS[model.activation]
-    m = len(X)
-    X = X * np.asarray(input_scale, X.dtype)  # (m, 784)
-    Z1 = X @ model.W1 + model.b1  # (m, 784)(784, H) + (H,)
-    A1 = activation(Z1, np.empty_like(Z1))  # (m, H)
-    Z2 = A1 @ model.W2 + model.b2  # (m, H)(H, 10) + (10,)
-    A2 = softmax(Z2)  # (m, 10)
-    Y = np.eye(CLASSES, dtype=X.dtype)[y]  # (m, 10)
-    cost = float(np.mean(cross_entropy_from_logits(Z2.astype(np.float64), y)))
-    dZ2 = A2 - Y  # (m, 10)
-    dW2 = A1.T @ dZ2 / m  # (H, m)(m, 10)
-    db2 = dZ2.sum(axis=0) / m  # (10,)
-    dA1 = dZ2 @ model.W2.T  # (m, 10)(10, H)
-    derivative = np.ones_like(A1)
-    activation_backward(A1, derivative, np.empty_like(A1))  # f'(Z1) (m, H), from the activation
-    dZ1 = dA1 * derivative  # (m, H)
-    dW1 = X.T @ dZ1 / m  # (784, m)(m, H)
-    db1 = dZ1.sum(axis=0) / m  # (H,)
-    return Stages(X=X, y=np.array(y), Y=Y, Z1=Z1, A1=A1, Z2=Z2, A2=A2, cost=cost, dZ2=dZ2, dW2=dW2, db2=db2,
-                  dA1=dA1, derivative=derivative, dZ1=dZ1, dW1=dW1, db1=db1)
+    L = model.layers
+
+    def keep(matrix: np.ndarray) -> np.ndarray:
+        return matrix[:kept].copy()
+
+    Z, A, whole = [], [], []  # kept rows of Z[l] and A[l]; the pass's activations, for backward
+    inputs = X  # A[0]
+    for l in range(L):  # hidden layers
+        z = inputs @ model.weights[l] + model.biases[l]  # Z (p, n_in)(n_in, H) + (H,)
+        Z.append(keep(z))
+        inputs = activation(z, z)  # A = f(Z) (p, H), in place
+        A.append(keep(inputs))
+        whole.append(inputs)
+    logits = inputs @ model.weights[L] + model.biases[L]  # Z[L+1] (p, H)(H, 10) + (10,)
+    Z.append(keep(logits))
+    cost_sum = float(np.sum(cross_entropy_from_logits(logits.astype(np.float64), y)))
+    dz = softmax(logits)  # A[L+1] (p, 10)
+    A.append(keep(dz))
+    dz -= np.eye(CLASSES, dtype=X.dtype)[y]  # dZ[L+1] = A[L+1] - Y
+    dZ, dA, derivative = [None] * (L + 1), [None] * L, [None] * L
+    dZ[L] = keep(dz)
+    dW_sum, db_sum = [None] * (L + 1), [None] * (L + 1)
+    below = [X] + whole  # each layer's input A[l-1]
+    for l in reversed(range(L + 1)):
+        dW_sum[l] = below[l].T @ dz  # (n_in, p)(p, n_out)
+        db_sum[l] = dz.sum(axis=0)
+        if l == 0:
+            break
+        da = dz @ model.weights[l].T  # dA[l-1 here, the post's l] (p, n_out)(n_out, H)
+        slope = np.ones_like(da)
+        activation_backward(whole[l - 1], slope, np.empty_like(da))  # f'(Z) (p, H), from A
+        dA[l - 1], derivative[l - 1] = keep(da), keep(slope)
+        da *= slope  # dZ = dA * f'(Z)
+        dZ[l - 1] = keep(da)
+        dz = da
+    return cost_sum, dW_sum, db_sum, {"Z": Z, "A": A, "dZ": dZ, "dA": dA, "derivative": derivative}
 
 
 @dataclass(eq=False)
 class Step:
-    """One step of the run: its batch's stages, the cost the trainer measured, and momentum's work."""
+    """One step of the run: its batch's stages, the cost the trainer measured, and the optimizer's work."""
 
     number: int  # 1-based step of the run
     epoch: int  # 1-based epoch it belonged to
@@ -94,39 +212,79 @@ class Step:
     stages: Stages
     before: Model  # parameters before the step
     after: Model  # and after it
-    velocity: np.ndarray  # V after the step, flat like Model.flat
-    update: np.ndarray  # learning_rate * V, what was subtracted from the parameters
+    optimizer: str  # its name in ``OPTIMIZERS``
+    state: dict  # the optimizer's state arrays after the step (flat like Model.flat), copied
+    previous: dict  # the same state before the step, at the chosen weights only
+    update: np.ndarray  # what was subtracted from the parameters, flat like Model.flat
+    adam_steps: int | None = None  # Adam's t (this step's), else None
+
+    @property
+    def chosen(self) -> list[tuple[str, int, int]]:
+        return chosen_weights(self.before.hidden_units, self.before.layers)
 
     def views(self, flat: np.ndarray) -> dict[str, np.ndarray]:
-        return flat_views(flat, self.before.hidden_units)
+        return flat_views(flat, self.before.hidden_units, self.before.layers)
 
     def kinds(self) -> dict[str, np.ndarray]:
-        """Gradient, velocity and update, each a flat vector."""
-        return {"gradient": self.stages.gradient(), "velocity": self.velocity, "update": self.update}
+        """Gradient, each state array and update, each a flat vector (``kinds(optimizer)``'s order)."""
+        return {"gradient": self.stages.gradient(), **{key: self.state[key] for key, _, _ in STATE[self.optimizer]},
+                "update": self.update}
 
 
-def chosen_weights(hidden_units: int) -> list[tuple[str, int, int]]:
-    """``CHOSEN_WEIGHTS`` with the unit (W1's column, W2's row) taken modulo the width."""
-    return [(name, row % hidden_units, column) if name == "W2" else (name, row, column % hidden_units)
-            for name, row, column in CHOSEN_WEIGHTS]
+def chosen_indices(model: Model) -> np.ndarray:
+    return np.array([flat_index(model.hidden_units, model.layers, *weight)
+                     for weight in chosen_weights(model.hidden_units, model.layers)])
+
+
+def numbers(step: Step, hparams: Hyperparams) -> dict[str, np.ndarray]:
+    """The optimizer's formula with the real numbers, one entry per chosen weight, in the order it
+    computes them: the weight and its gradient, each state before and after, what the optimizer
+    derives from them (Nesterov's look-ahead, RMSProp's and Adam's divisor, Adam's M_hat and V_hat),
+    the update subtracted and the weight after. The state, update and weights are the trainer's own
+    values; the derived ones are recomputed here in float64 from them."""
+    index = chosen_indices(step.before)
+    values = {"W": step.before.flat[index].astype(np.float64), "dW": step.stages.gradient()[index].astype(np.float64)}
+    for key, symbol, _ in STATE[step.optimizer]:
+        values[f"{symbol} before"] = step.previous[key].astype(np.float64)
+        values[symbol] = step.state[key][index].astype(np.float64)
+    beta = hparams.momentum
+    if step.optimizer == "nesterov":
+        values["look-ahead"] = beta * values["V"] + (1 - beta) * values["dW"]
+    elif step.optimizer == "rmsprop":
+        values["√S + ε"] = np.sqrt(values["S"]) + EPSILON
+    elif step.optimizer == "adam":
+        first_fix, second_fix = corrections(hparams, step.adam_steps)
+        values["M̂"] = values["M"] / first_fix
+        values["V̂"] = values["V"] / second_fix
+        values["√V̂ + ε"] = np.sqrt(values["V̂"]) + EPSILON
+    values["Δ"] = step.update[index].astype(np.float64)
+    values["W after"] = step.after.flat[index].astype(np.float64)
+    return values
+
+
+def corrections(hparams: Hyperparams, t: int) -> tuple[float, float]:
+    """Adam's bias corrections 1 - beta1^t and 1 - beta2^t at step t."""
+    return 1.0 - hparams.momentum**t, 1.0 - ADAM_BETA2**t
 
 
 @dataclass(frozen=True)
 class Record:
-    """What the momentum history keeps of one step."""
+    """What the history keeps of one step."""
 
     number: int
-    norms: np.ndarray  # (2 layers, 3 kinds): Frobenius norms of gradient, velocity and update
-    values: np.ndarray  # (len(CHOSEN_WEIGHTS), 3 kinds)
+    norms: np.ndarray  # (L+1 layers, kinds): Frobenius norms of each layer's gradient, state, update
+    values: np.ndarray  # (len(chosen weights), kinds)
 
 
 def record(step: Step) -> Record:
-    chosen = chosen_weights(step.before.hidden_units)
-    norms, values = np.empty((len(LAYERS), len(KINDS))), np.empty((len(chosen), len(KINDS)))
-    for k, flat in enumerate(step.kinds().values()):
+    L, chosen = step.before.layers, step.chosen
+    kinds_now = step.kinds()
+    norms, values = np.empty((L + 1, len(kinds_now))), np.empty((len(chosen), len(kinds_now)))
+    for k, flat in enumerate(kinds_now.values()):
         views = step.views(flat)
-        for layer, names in enumerate(LAYERS):
-            norms[layer, k] = np.sqrt(sum(float(np.vdot(views[n], views[n])) for n in names))
+        for layer in range(L + 1):
+            W, b = views[f"W{layer + 1}"], views[f"b{layer + 1}"]
+            norms[layer, k] = np.sqrt(float(np.vdot(W, W)) + float(np.vdot(b, b)))
         for i, (name, row, column) in enumerate(chosen):
             values[i, k] = views[name][row, column]
     return Record(step.number, norms, values)
@@ -135,7 +293,7 @@ def record(step: Step) -> Record:
 @dataclass(eq=False)
 class InsideRun:
     """A session's run stepped a batch at a time: the trainer, its last step seen from inside, and
-    the last ``HISTORY_STEPS`` steps' momentum figures."""
+    the last ``HISTORY_STEPS`` steps' optimizer figures."""
 
     trainer: Trainer
     history: deque  # of Record, at most HISTORY_STEPS
@@ -181,12 +339,18 @@ class InsideRun:
         X, y = trainer.next_batch()
         before = trainer.model.copy()
         captured = stages(before, X, y, trainer.input_scale)
+        index = chosen_indices(before)
+        previous = {key: array[index].copy() for key, array in trainer.optimizer.state.items() if key != "steps"}
         cost = trainer.step(X, y)
         if trainer.status is RunStatus.DIVERGED:
             return  # the trainer restored the last good parameters; the last good step stays shown
+        state = trainer.optimizer.state
         self.last = Step(number=trainer.total_batches_done, epoch=trainer.epoch + 1, batch=trainer.batch,
                          cost=cost, stages=captured, before=before, after=trainer.model.copy(),
-                         velocity=trainer.optimizer.velocity.copy(), update=trainer.workspace.grad.copy())
+                         optimizer=trainer.hparams.optimizer,
+                         state={key: array.copy() for key, array in state.items() if key != "steps"},
+                         previous=previous, update=trainer.update.copy(),
+                         adam_steps=int(state["steps"][0]) if "steps" in state else None)
         self.history.append(record(self.last))
         if trainer.epoch_complete:
             ended = trainer.end_epoch()  # evaluates, as a Train run does, and starts the next shuffle
@@ -194,10 +358,12 @@ class InsideRun:
                 self.last_epoch = ended
 
     def history_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Steps (n,), norms (n, 2 layers, 3 kinds) and chosen weights' values (n, k, 3 kinds)."""
+        """Steps (n,), norms (n, L+1 layers, kinds) and chosen weights' values (n, chosen, kinds)."""
         records = list(self.history)
         if not records:
-            return (np.empty(0, int), np.empty((0, len(LAYERS), len(KINDS))),
-                    np.empty((0, len(CHOSEN_WEIGHTS), len(KINDS))))
+            hp = self.hparams
+            count = len(kinds(hp.optimizer))
+            return (np.empty(0, int), np.empty((0, hp.layers + 1, count)),
+                    np.empty((0, len(chosen_weights(hp.hidden_units, hp.layers)), count)))
         return (np.array([r.number for r in records]), np.stack([r.norms for r in records]),
                 np.stack([r.values for r in records]))
