@@ -94,3 +94,41 @@ def column_images(matrix: np.ndarray) -> np.ndarray:
     """(H, 28, 28) from a (784, H) matrix shaped like W1 (weights, their gradient or change): one
     image per hidden unit, each pixel's entry where the pixel is."""
     return np.ascontiguousarray(matrix.T).reshape(matrix.shape[1], IMAGE_SIDE, IMAGE_SIDE)
+
+
+TOP_IMAGES = 20  # a deeper unit is shown as the mean of the test images that activate it most
+
+
+@dataclass(frozen=True)
+class Favourites:
+    """What the units of one hidden layer respond to most, over a set of images."""
+
+    images: np.ndarray  # (H, 28, 28) float32 in [0, 1]: the mean of each unit's top images
+    top: np.ndarray  # (k, H) int64: each unit's top image indices, most active first
+    digit: np.ndarray  # (H,) int64: the digit most frequent among a unit's top images
+    count: np.ndarray  # (H,) int64: how many of its top images are that digit
+    active: np.ndarray  # (H,) bool: the unit is ever active (a dead ReLU unit is not)
+
+
+def favourite_images(model: Model, images: np.ndarray, labels: np.ndarray, layer: int, k: int = TOP_IMAGES,
+                     chunk: int = EVAL_CHUNK) -> Favourites:
+    """For each unit of hidden layer ``layer`` (1-based), the ``k`` of the uint8 (n, 784) ``images``
+    that activate it most, their mean image and their most frequent label. A deeper unit's incoming
+    weights are over other units, not pixels; its favourite inputs show what it has come to detect."""
+    n = len(images)
+    activations = np.empty((n, model.hidden_units), np.float32)  # (n, H) of the chosen layer
+    with np.errstate(all="ignore"):
+        for start in range(0, n, chunk):
+            rows = slice(start, min(start + chunk, n))
+            X = images[rows].astype(np.float32) / np.float32(255)
+            activations[rows] = model.hidden_layers(X)[layer - 1]
+    k = min(k, n)
+    top = np.argpartition(-activations, k - 1, axis=0)[:k]  # (k, H), unordered
+    order = np.argsort(-np.take_along_axis(activations, top, axis=0), axis=0, kind="stable")
+    top = np.take_along_axis(top, order, axis=0)
+    mean = np.stack([images[top[:, unit]].mean(axis=0, dtype=np.float32) for unit in range(top.shape[1])]) / 255
+    votes = np.stack([np.bincount(labels[top[:, unit]], minlength=10) for unit in range(top.shape[1])])  # (H, 10)
+    digit = np.argmax(votes, axis=1)
+    return Favourites(images=mean.reshape(-1, IMAGE_SIDE, IMAGE_SIDE).astype(np.float32), top=top.astype(np.int64),
+                      digit=digit.astype(np.int64), count=votes[np.arange(len(digit)), digit].astype(np.int64),
+                      active=np.any(activations > 0, axis=0))

@@ -4,7 +4,8 @@ confusion cell straight to the images behind it), and what its hidden units lear
 import streamlit as st
 
 from ui.evaluate import headline, model_diagnostics, report_and_curves, show_hidden_units, where_it_goes_wrong
-from ui.runs import require_model
+from ui.health import health_section
+from ui.runs import network_summary, require_model, training_summary
 from ui.state import lab
 
 st.title("Evaluate")
@@ -14,9 +15,8 @@ if run is None:
 
 hp = run.hparams
 trained = "uploaded model" if run.status == "uploaded" else f"{len(run.epochs)} of {hp.epochs} epochs"
-st.caption(f"Active model: run #{lab().active + 1} ({run.status}) — {hp.hidden_units} "
-           f"{hp.activation} hidden units, learning rate {hp.learning_rate:g}, β {hp.momentum:g}, "
-           f"batch {hp.batch_size}, {trained}.")
+st.caption(f"Active model: run #{lab().active + 1} ({run.status}) — {network_summary(hp)}; {training_summary(hp)}; "
+           f"{trained}.")
 cache = model_diagnostics(run)
 diagnostics = cache["diagnostics"]
 headline(diagnostics)
@@ -25,6 +25,8 @@ st.subheader("Where it goes wrong")
 where_it_goes_wrong(diagnostics)
 
 report_and_curves(run, diagnostics)
+if run.epochs:  # an uploaded model, or one stopped in its first epoch, has no per-epoch figures (said above)
+    health_section(run.epochs, hp)
 
 st.subheader("What the hidden units learned")
-show_hidden_units(run, cache["unit_weights"], cache["unit_limit"])
+show_hidden_units(run, cache)

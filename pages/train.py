@@ -10,8 +10,9 @@ from ui.text import plain
 from ui.training import training_panel
 
 st.title("Train")
-st.caption("A 784-H-10 network, trained from scratch with NumPy on the 60,000 MNIST training images and "
-           "scored on the 10,000 test images. The defaults are the seed post's run.")
+st.caption("A 784-H-10 network (or deeper, up to four hidden layers: 784-H-H-H-H-10), trained from scratch with "
+           "NumPy on the 60,000 MNIST training images and scored on the 10,000 test images. The defaults are the "
+           "seed post's run.")
 server.mnist()  # load once per server, with a spinner the first time
 where, problem = where_runs_train()
 if problem:

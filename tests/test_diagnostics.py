@@ -141,3 +141,37 @@ def test_enlarge_keeps_pixels_square():
     assert np.all(big[1, 4:8, 8:12] == images[1, 1, 2])
     rgb = np.zeros((5, 28, 28, 3), np.uint8)
     assert enlarge(rgb, 3, rgb=True).shape == (5, 84, 84, 3)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_a_deeper_units_favourite_images_are_its_most_exciting_test_images(mnist, activation):
+    """favourite_images against the network written out in float64: each unit's top images are the
+    most exciting ones (up to float32 near-ties), their mean is the image shown, their commonest
+    label the caption's digit; a ReLU unit that nothing activates is reported dead."""
+    from nn_core import Model
+    from nn_core.diagnostics import favourite_images
+
+    model = Model.initialize(16, np.random.default_rng(3), activation, layers=3, init="he")
+    model.b2[0] = -1e3  # layer 2's unit 0 never active under ReLU
+    images, labels = mnist.test_images[:1500], mnist.test_labels[:1500]
+    f = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0)}[activation]
+    A = images / 255.0
+    layers = []
+    for W, b in zip(model.weights[:-1], model.biases[:-1]):
+        A = f(A @ W.astype(np.float64) + b)
+        layers.append(A)
+    for layer in (2, 3):
+        got = favourite_images(model, images, labels, layer, k=10, chunk=700)
+        acts = layers[layer - 1]  # (1500, 16)
+        assert got.top.shape == (10, 16) and got.images.shape == (16, 28, 28)
+        for unit in range(16):
+            chosen = np.sort(acts[got.top[:, unit], unit])[::-1]
+            best = np.sort(acts[:, unit])[::-1][:10]
+            np.testing.assert_allclose(chosen, best, rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(got.images[unit], images[got.top[:, unit]].mean(axis=0).reshape(28, 28) / 255,
+                                       atol=1e-6)
+            votes = np.bincount(labels[got.top[:, unit]], minlength=10)
+            assert got.digit[unit] == np.argmax(votes) and got.count[unit] == votes.max()
+        np.testing.assert_array_equal(got.active, (acts > 0).any(axis=0))
+    if activation == "relu":
+        assert not favourite_images(model, images, labels, 2).active[0]

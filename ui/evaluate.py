@@ -9,14 +9,15 @@ import numpy as np
 import streamlit as st
 
 from nn_core.data import IMAGE_SIDE
-from nn_core.diagnostics import Diagnostics, diagnose, top_probabilities, unit_weight_images
+from nn_core.diagnostics import (TOP_IMAGES, Diagnostics, Favourites, diagnose, favourite_images, top_probabilities,
+                                  unit_weight_images)
 
 from . import server
 from .charts import cell_from_selection, confusion_figure, epoch_curves_figure
 from .images import diverging_rgb, enlarge, symmetric_limit
 from .units import unit_page
 from .state import (EVALUATE_CACHE, EVALUATE_CELL_FOR, EVALUATE_CHART, EVALUATE_PREDICTED, EVALUATE_RATES,
-                    EVALUATE_TRUE, EVALUATE_UNITS_PAGE, EVALUATE_UNITS_PER_PAGE)
+                    EVALUATE_TRUE, EVALUATE_UNITS_LAYER, EVALUATE_UNITS_PAGE, EVALUATE_UNITS_PER_PAGE)
 
 MAX_EXAMPLES = 40  # images shown per confusion cell; the caption gives the full count
 EXAMPLE_ZOOM = 4  # 28 px -> 112 px
@@ -41,7 +42,8 @@ def model_diagnostics(run) -> dict:
             weights = unit_weight_images(run.model)  # (H, 28, 28)
             entry = {"run": run, "fingerprint": fingerprint,
                      "diagnostics": diagnose(run.model, data.test_images, data.test_labels),
-                     "unit_weights": weights, "unit_limit": symmetric_limit(weights, UNIT_COLOUR_PERCENTILE)}
+                     "unit_weights": weights, "unit_limit": symmetric_limit(weights, UNIT_COLOUR_PERCENTILE),
+                     "favourites": {}}  # by hidden layer, made when the page first shows that layer
         st.session_state[EVALUATE_CACHE] = entry
     return entry
 
@@ -109,20 +111,80 @@ def where_it_goes_wrong(diagnostics: Diagnostics) -> None:
         show_cell_examples(diagnostics, true_digit, predicted_digit)
 
 
-@st.fragment  # paging through units reruns only this section
-def show_hidden_units(run, weights: np.ndarray, limit: float) -> None:
-    units = unit_page(len(weights), EVALUATE_UNITS_PER_PAGE, EVALUATE_UNITS_PAGE)
-    W2 = run.model.W2  # (H, 10): what each unit says to each output digit
-    images = enlarge(diverging_rgb(weights[units.start : units.stop], limit), UNIT_ZOOM, rgb=True)
-    captions = [f"unit {u} ↑{int(np.argmax(W2[u]))} ↓{int(np.argmin(W2[u]))}" for u in units]
-    st.image(list(images), caption=captions, width=IMAGE_SIDE * UNIT_ZOOM, output_format="PNG")
-    scale = diverging_rgb(np.linspace(-limit, limit, 200)[None, :], limit).repeat(12, axis=0)  # (12, 200, 3)
-    saturated = 100 - UNIT_COLOUR_PERCENTILE
-    st.image(scale, width=200, caption=f"colour scale shared by all units: −{limit:.2f} (blue) … 0 (white) … "
-                                       f"+{limit:.2f} (red); the largest {saturated:g}% of weights saturate")
-    st.caption("Each image is one hidden unit's 784 incoming weights, placed where their pixels are: red pixels "
-               "excite the unit, blue ones inhibit it. ↑ is the digit the unit votes for most (its largest "
-               "outgoing weight), ↓ the digit it votes against most.")
+def favourites(cache: dict, layer: int) -> Favourites:
+    """Hidden layer ``layer``'s favourite test images (computed once per model and layer)."""
+    if layer not in cache["favourites"]:
+        data = server.mnist()
+        with st.spinner(f"Finding the test images that excite each unit of layer {layer} most…"):
+            cache["favourites"][layer] = favourite_images(cache["run"].model, data.test_images, data.test_labels, layer)
+    return cache["favourites"][layer]
+
+
+def unit_captions(run, layer: int, units: range, favourite: Favourites | None) -> list[str]:
+    """One caption per unit: for the last hidden layer, the digit it votes for most (↑, its largest
+    weight into the output layer) and against most (↓); in a deeper network, the digit most of its
+    favourite test images show (or that it is never active)."""
+    model = run.model
+    captions = []
+    for u in units:
+        parts = [f"unit {u}"]
+        if favourite is not None:
+            if model.activation == "relu" and not favourite.active[u]:
+                parts.append("· dead")
+            else:
+                parts.append(f"· {favourite.count[u]}/{len(favourite.top)} {favourite.digit[u]}s")
+        if layer == model.layers:
+            out = model.weights[-1]  # (H, 10): what each unit of the last hidden layer says to each digit
+            parts.append(f"↑{int(np.argmax(out[u]))} ↓{int(np.argmin(out[u]))}")
+        captions.append(" ".join(parts))
+    return captions
+
+
+def pick_layer(layers: int) -> int:
+    """The hidden layer whose units are shown (1 for a one-layer network, else chosen here)."""
+    if layers == 1:
+        return 1
+    if st.session_state.get(EVALUATE_UNITS_LAYER) not in range(1, layers + 1):
+        st.session_state[EVALUATE_UNITS_LAYER] = 1  # a new, shallower model
+    return st.segmented_control("Hidden layer", list(range(1, layers + 1)), format_func=lambda k: f"layer {k}",
+                                key=EVALUATE_UNITS_LAYER, required=True)
+
+
+@st.fragment  # choosing a layer or paging through units reruns only this section
+def show_hidden_units(run, cache: dict) -> None:
+    layers = run.model.layers
+    layer = pick_layer(layers)
+    favourite = favourites(cache, layer) if layers > 1 else None
+    units = unit_page(run.model.hidden_units, EVALUATE_UNITS_PER_PAGE, EVALUATE_UNITS_PAGE)
+    captions = unit_captions(run, layer, units, favourite)
+    if layer == 1:
+        weights, limit = cache["unit_weights"], cache["unit_limit"]
+        images = enlarge(diverging_rgb(weights[units.start : units.stop], limit), UNIT_ZOOM, rgb=True)
+        st.image(list(images), caption=captions, width=IMAGE_SIDE * UNIT_ZOOM, output_format="PNG")
+        scale = diverging_rgb(np.linspace(-limit, limit, 200)[None, :], limit).repeat(12, axis=0)  # (12, 200, 3)
+        saturated = 100 - UNIT_COLOUR_PERCENTILE
+        st.image(scale, width=200, caption=f"colour scale shared by all units: −{limit:.2f} (blue) … 0 (white) … "
+                                           f"+{limit:.2f} (red); the largest {saturated:g}% of weights saturate")
+        explained = ("Each image is one hidden unit's 784 incoming weights, placed where their pixels are: red "
+                     "pixels excite the unit, blue ones inhibit it.")
+    else:
+        mean = favourite.images[units.start : units.stop]  # (units, 28, 28) in [0, 1]
+        images = enlarge(np.round(mean * 255).astype(np.uint8), UNIT_ZOOM)
+        st.image(list(images), caption=captions, width=IMAGE_SIDE * UNIT_ZOOM, output_format="PNG")
+        explained = (f"A unit of layer {layer} reads the {run.model.hidden_units} units of layer {layer - 1}, not "
+                     f"pixels, so its weights make no picture. Each image is instead the average of the {TOP_IMAGES} "
+                     "test images that excite the unit most: what it has come to detect.")
+    if favourite is not None:
+        explained += (f" Under each image, \"15/{TOP_IMAGES} 7s\" would mean that 15 of the {TOP_IMAGES} test "
+                      "images exciting the unit most are 7s"
+                      + (", and \"dead\" a unit that no test image activates." if run.model.activation == "relu"
+                         else "."))
+    if layer == layers:
+        explained += (" ↑ is the digit the unit votes for most (its largest outgoing weight), ↓ the digit it votes "
+                      "against most.")
+    else:
+        explained += f" Its outgoing weights feed layer {layer + 1}, not the digits."
+    st.caption(explained)
 
 
 REPORT_COLUMNS = {

@@ -28,7 +28,8 @@ def history_rows(session: Lab) -> list[dict]:
         hp, last, score = run.hparams, run.final, session.scores.get(index)
         rows.append({
             "run": index + 1, "status": run.status.value, "active": "✓" if index == session.active else "",
-            "hidden": hp.hidden_units, "lr": hp.learning_rate, "beta": hp.momentum, "batch": hp.batch_size,
+            "hidden": hp.hidden_units, "layers": hp.layers, "init": hp.init, "optimizer": hp.optimizer,
+            "lr": hp.learning_rate, "beta": hp.momentum if hp.optimizer != "sgd" else None, "batch": hp.batch_size,
             "epochs": f"{len(run.epochs)}/{hp.epochs}", "seed": hp.seed, "activation": hp.activation,
             "train cost": last.train_cost if last else None,
             "test cost": score.cost if score else None,
@@ -36,6 +37,12 @@ def history_rows(session: Lab) -> list[dict]:
             "time (s)": run.train_seconds, "from": run.origin or "",
         })
     return rows
+
+
+def model_file_name(index: int, hparams) -> str:
+    """"mnist-mlp-run3-h64.npz", or "mnist-mlp-run3-h64x2.npz" for two hidden layers of 64."""
+    depth = f"x{hparams.layers}" if hparams.layers > 1 else ""
+    return f"mnist-mlp-run{index + 1}-h{hparams.hidden_units}{depth}.npz"
 
 
 def pick_active() -> None:
@@ -79,7 +86,7 @@ def model_files_section() -> None:
             st.download_button(
                 "Download active model (.npz)", key=TRAIN_DOWNLOAD,
                 data=lambda: model_bytes(run.model, run.hparams, run.metrics()),
-                file_name=f"mnist-mlp-run{session.active + 1}-h{run.hparams.hidden_units}.npz",
+                file_name=model_file_name(session.active, run.hparams),
                 mime="application/octet-stream", on_click="ignore",
                 help="Weights, settings and final metrics as plain arrays (no pickle).")
     with right:

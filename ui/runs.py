@@ -66,14 +66,30 @@ def keep_run(result: RunResult) -> int:
     return lab().add(result, score)
 
 
+def network_summary(hp: Hyperparams) -> str:
+    """The network in a few words: "64 sigmoid units" or "2 layers of 64 sigmoid units"."""
+    units = f"{hp.hidden_units} {hp.activation} units"
+    return units if hp.layers == 1 else f"{hp.layers} layers of {units}"
+
+
+def training_summary(hp: Hyperparams) -> str:
+    """How it was trained, in a few words: "momentum, learning rate 4, β 0.9, lecun initialisation,
+    batch 128" (SGD uses no β, so none is named)."""
+    beta = "" if hp.optimizer == "sgd" else f", β {hp.momentum:g}"
+    return (f"{hp.optimizer}, learning rate {hp.learning_rate:g}{beta}, {hp.init} initialisation, "
+            f"batch {hp.batch_size:,}")
+
+
 def run_label(session: Lab, index: int) -> str:
     run = session.runs[index]
     hp = run.hparams
     score = session.scores.get(index)
     accuracy = f"{score.accuracy:.2%}" if score else "no score"
     origin = f" · {run.origin}" if run.origin else ""
-    return (f"#{index + 1} {run.status} · {accuracy} · H {hp.hidden_units}, lr {hp.learning_rate:g}, "
-            f"beta {hp.momentum:g}, batch {hp.batch_size}, {hp.activation}{origin}")
+    depth = f" ×{hp.layers}" if hp.layers > 1 else ""
+    beta = "" if hp.optimizer == "sgd" else f" beta {hp.momentum:g}"
+    return (f"#{index + 1} {run.status} · {accuracy} · H {hp.hidden_units}{depth} {hp.activation}, {hp.init}, "
+            f"{hp.optimizer} lr {hp.learning_rate:g}{beta}, batch {hp.batch_size:,}{origin}")
 
 
 def require_model(here: str | None = None) -> RunResult | None:

@@ -1,8 +1,9 @@
 """The settings form and its link codec, both made from ``nn_core.SETTINGS``.
 
-Settings live in the URL (``?hidden=64&lr=4&beta=0.9&batch=128&epochs=9&seed=138&act=sigmoid``):
-read once when a session opens, written back whenever a setting changes. A link may name only
-values a slider can show; anything else keeps the default and is reported, as text.
+Settings live in the URL (``?hidden=64&lr=4&beta=0.9&batch=128&epochs=9&seed=138&act=sigmoid&layers=1
+&init=lecun&opt=momentum``): read once when a session opens, written back whenever a setting changes.
+A link may name only values a slider can show; anything else keeps the default and is reported, as
+text.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 import streamlit as st
 
 from nn_core import SETTINGS, Hyperparams, Setting
+from nn_core.settings import FULL_BATCH
 
 from .state import lab, setting_key
 
 MAX_SHOWN_CHARACTERS = 40  # of a bad value from a link, in the warning
+# How a slider shows a value, where its link's text would not read well (links keep the plain text).
+SHOWN = {("batch_size", FULL_BATCH): f"{FULL_BATCH:,} (all)"}
 
 
 def parse_link_value(setting: Setting, text: str):
@@ -56,6 +60,11 @@ def write_settings_to_link(hparams: Hyperparams) -> None:
             st.query_params[setting.url_key] = text
 
 
+def shown(setting: Setting, value) -> str:
+    """A value as its slider shows it: the link's text ("128"), or a readable name ("60,000 (all)")."""
+    return SHOWN.get((setting.name, value), setting.format(value))
+
+
 def _widget(setting: Setting):
     key = setting_key(setting.url_key)
     common = {"key": key, "help": setting.help, "persist_state": "session"}
@@ -66,7 +75,8 @@ def _widget(setting: Setting):
     if setting.step_slider:
         low, high, step = setting.slider
         return st.slider(setting.label, low, high, step=step, **common)
-    return st.select_slider(setting.label, list(setting.slider), format_func=setting.format, **common)
+    return st.select_slider(setting.label, list(setting.slider), format_func=lambda value: shown(setting, value),
+                            **common)
 
 
 def train_settings() -> Hyperparams:

@@ -1,6 +1,6 @@
 """One session's state, behind typed accessors. Every key of ``st.session_state`` the app uses is
 named here; widget keys carry their page's prefix (``train_``, ``evaluate_``, ``draw_``, ``sweep_``,
-``inside_``)."""
+``inside_``, ``compare_``)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ EVALUATE_TRUE, EVALUATE_PREDICTED = "evaluate_true", "evaluate_predicted"
 EVALUATE_RATES, EVALUATE_CHART = "evaluate_rates", "evaluate_confusion_chart"
 EVALUATE_CELL_FOR = "evaluate_cell_for"  # the diagnostics the chosen cell was first set for
 EVALUATE_UNITS_PER_PAGE, EVALUATE_UNITS_PAGE = "evaluate_units_per_page", "evaluate_units_page"
+EVALUATE_UNITS_LAYER = "evaluate_units_layer"  # the hidden layer whose units are shown
 DRAW_CANVAS_ROUND = "draw_canvas_round"  # bumped by Clear: a new canvas key is a new, empty canvas
 DRAW_PROBABILITIES = "draw_probabilities"
 DRAW_FIELD = "draw_field"  # the 28x28 input the network last read on the canvas, for the label buttons
@@ -34,6 +35,14 @@ INSIDE_RUN = "inside_run"  # the Inside page's ui.inside.Inside: its stepped run
 INSIDE_SOURCE, INSIDE_IMAGE = "inside_source", "inside_image"
 INSIDE_STEP, INSIDE_STEP_10, INSIDE_STEP_100, INSIDE_RESET = "inside_step", "inside_step_10", "inside_step_100", "inside_reset"
 INSIDE_UNITS_PER_PAGE, INSIDE_UNITS_PAGE = "inside_units_per_page", "inside_units_page"
+COMPARE_RUN = "compare_run"  # the Compare page's ui.compare.Comparison: its variants, runs and results
+COMPARE_TABLE = "compare_table"  # the variants table's rows, as a preset (or Reset) last filled it
+COMPARE_EDITOR_ROUND = "compare_editor_round"  # bumped on each fill: a new editor key drops the old edits
+COMPARE_PRESET, COMPARE_START, COMPARE_STOP = "compare_preset", "compare_start", "compare_stop"
+COMPARE_PICK, COMPARE_ADOPT = "compare_pick", "compare_adopt"
+COMPARE_RESET, COMPARE_DOWNLOAD = "compare_reset", "compare_download"
+COMPARE_LIVE_TEST_COST, COMPARE_LIVE_ACCURACY = "compare_live_test_cost", "compare_live_accuracy"
+COMPARE_LIVE_BATCH_COST = "compare_live_batch_cost"
 MAX_RUNS = 50  # runs (uploads included) one session keeps: each holds a model, ~0.2-1.6 MB
 
 
@@ -45,6 +54,10 @@ def setting_key(url_key: str) -> str:
 def sweep_values_key(name: str) -> str:
     """The Sweep page's text box of one varied setting's values."""
     return f"sweep_values_{name}"
+
+
+def compare_editor_key(round_: int) -> str:
+    return f"compare_editor_{round_}"
 
 
 def draw_canvas_key(round_: int) -> str:
