@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nn_core import Hyperparams, LocalBackend, Mnist, load_model
+from nn_core import SETTINGS, Hyperparams, LocalBackend, Mnist, load_model
 from ui.state import Lab, setting_key
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -45,6 +45,11 @@ def settings(at: AppTest) -> dict:
 def shown_text(markdown: str) -> str:
     """What a message shows: the page escapes every Markdown character of text from a user."""
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def defaults(**changed) -> dict:
+    """Every setting's default by URL key, with ``changed`` ones."""
+    return {**{s.url_key: s.default for s in SETTINGS}, **changed}
 
 
 def session(at: AppTest) -> Lab:
@@ -82,13 +87,16 @@ def test_defaults_are_the_posts_run(new_app):
     assert not at.exception
     assert at.title[0].value == "Train"
     values = {w.label: w.value for w in (*at.select_slider, *at.slider, *at.number_input, *at.selectbox)}
-    assert values == {"Hidden units": 64, "Learning rate": 4.0, "Momentum (beta)": 0.9, "Batch size": 128,
-                      "Epochs": 9, "Seed": 138, "Hidden activation": "sigmoid"}
+    post = {"Hidden units": 64, "Learning rate": 4.0, "Momentum (beta)": 0.9, "Batch size": 128, "Epochs": 9,
+            "Seed": 138, "Hidden activation": "sigmoid", "Hidden layers": 1, "Initialisation": "lecun",
+            "Optimizer": "momentum"}
+    assert {label: values[label] for label in post} == post
+    assert values == {s.label: s.default for s in SETTINGS}  # every other setting at its default too
     hp = Hyperparams()
     assert (hp.hidden_units, hp.learning_rate, hp.momentum, hp.batch_size, hp.epochs, hp.seed, hp.activation) == (
         64, 4.0, 0.9, 128, 9, 138, "sigmoid")
     lr = at.select_slider(key="train_lr")
-    assert lr.options[0] == "0.001" and lr.options[-1] == "1000" and "4" in lr.options
+    assert lr.options[0] == "0.0001" and lr.options[-1] == "1000" and "4" in lr.options
     assert at.button(key="train_start").disabled is False and at.button(key="train_stop").disabled is True
     assert not at.metric and not session(at).runs  # nothing trained, nothing shown
 
@@ -126,8 +134,8 @@ def test_the_live_charts_are_the_same_two_elements_before_during_and_after_a_run
                                                       "post's test cost"]
     assert before[0]["data"][0]["x"] == [] and "template" not in before[0]["layout"]
     at = train(at, epochs=2)
-    assert [chart.key for chart in at.get("bidi_component")] == keys
-    cost, accuracy = live_figures(at)
+    assert [chart.key for chart in at.get("bidi_component")][:2] == keys  # then the network's health (ui/health.py)
+    cost, accuracy = live_figures(at)[:2]
     batch = cost["data"][0]
     assert 10 < len(batch["x"]) <= 601  # 2 x 16 batches of the subset, smoothed; at most the width's points
     assert len(accuracy["data"][1]["y"]) == 2  # test accuracy after each epoch
@@ -193,8 +201,8 @@ def test_settings_round_trip_through_the_url(new_app):
     at = new_app(link)
     assert not at.exception and not at.warning
     values = settings(at)
-    assert values == {"hidden": 128, "lr": 0.3, "beta": 0.5, "batch": 64, "epochs": 3, "seed": 7, "act": "relu"}
-    assert at.query_params == link  # written back unchanged
+    assert values == defaults(hidden=128, lr=0.3, beta=0.5, batch=64, epochs=3, seed=7, act="relu")
+    assert {key: at.query_params[key] for key in link} == link  # written back unchanged
     at.select_slider(key="train_lr").set_value(1.5).run()
     assert at.query_params["lr"] == "1.5"
     # a visit to another page keeps the settings
@@ -216,8 +224,7 @@ def test_invalid_url_settings_fall_back_to_defaults_with_a_warning(new_app, bad)
     key = next(iter(bad))
     assert any(f"{key}={bad[key]}" in shown_text(w.value) for w in at.warning)
     values = settings(at)
-    defaults = {"hidden": 64, "lr": 4.0, "beta": 0.9, "batch": 256, "epochs": 9, "seed": 138, "act": "sigmoid"}
-    assert values == defaults  # the bad one is the default, the good one is kept
+    assert values == defaults(batch=256)  # the bad one is the default, the good one is kept
 
 
 def test_smoothed_batch_costs_is_a_moving_mean_in_epoch_units():
@@ -235,13 +242,13 @@ def test_smoothed_batch_costs_is_a_moving_mean_in_epoch_units():
 
 
 def test_a_link_round_trips_every_setting_at_the_top_of_its_range(new_app):
-    link = {"hidden": "512", "lr": "1000", "beta": "0.99", "batch": "1024", "epochs": "50", "seed": "1234567",
-            "act": "tanh"}
+    link = {"hidden": "512", "lr": "1000", "beta": "0.99", "batch": "60000", "epochs": "50", "seed": "1234567",
+            "act": "tanh", "layers": "4", "init": "zeros", "opt": "rmsprop"}
     at = new_app(link)
     assert not at.exception and not at.warning
-    assert settings(at) == {"hidden": 512, "lr": 1000.0, "beta": 0.99, "batch": 1024, "epochs": 50,
-                            "seed": 1234567, "act": "tanh"}
-    assert at.query_params == link
+    assert settings(at) == defaults(hidden=512, lr=1000.0, beta=0.99, batch=60000, epochs=50, seed=1234567,
+                                    act="tanh", layers=4, init="zeros", opt="rmsprop")
+    assert {key: at.query_params[key] for key in link} == link
     at.number_input(key="train_seed").set_value(2**31 - 1).run()
     assert at.query_params["seed"] == "2147483647"
     assert settings(new_app(dict(at.query_params)))["seed"] == 2**31 - 1
