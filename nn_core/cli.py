@@ -116,7 +116,8 @@ def epoch_line(stats: EpochStats, as_json: bool) -> str:
             **(stats.health.as_json() if stats.health is not None else {}),
             **({"validation_cost": stats.validation_cost, "validation_accuracy": stats.validation_accuracy}
                if stats.validation_cost is not None else {}),
-            **({"l2_penalty": stats.l2_penalty} if stats.l2_penalty else {})})
+            **({"l2_penalty": stats.l2_penalty} if stats.l2_penalty else {}),
+            **({"train_accuracy_true": stats.train_accuracy_true} if stats.train_accuracy_true is not None else {})})
     return (f"Epoch {stats.epoch}: training cost = {stats.train_cost:.6f}, test cost = {stats.test_cost:.6f}, "
             f"test accuracy = {stats.test_accuracy:.2%} ({stats.train_seconds:.2f} s)")
 

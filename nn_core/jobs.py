@@ -26,7 +26,7 @@ from .handwriting import TrainingMix
 from .model import Model
 from .runs import TRAIN_SAMPLE, Progress
 from .settings import Hyperparams
-from .training import RunResult, RunState, RunStatus, Trainer
+from .training import Change, RunResult, RunState, RunStatus, Trainer
 
 # Training per task: the cadence of live progress and the longest wait for Stop. A lone run's chunks
 # are short; when runs queue for the workers they grow, so the (fixed) cost per chunk of a round trip
@@ -93,6 +93,7 @@ class JobRun:
         self._changed = threading.Condition()
         self._in_flight = False
         self._stop_requested = False
+        self._requested: list[tuple[str, float]] = []  # changes for the next chunk
         self._claimed = False
         self.retries = 0  # chunks sent again after their worker was lost
         self._polled = 0.0  # when the last poll returned (time.monotonic)
@@ -113,6 +114,8 @@ class JobRun:
             state, self.error = self._state.stopped(RunStatus.FAILED), f"{type(error).__name__}: {str(error)[:300]}"
         with self._changed:
             self._state = state if not self._stop_requested else state.stopped()
+            if self._requested and not self._state.finished:
+                self._state, self._requested = self._state.with_changes(self._requested), []
             self._snapshot = Progress.of(self._state)
             if self._state.finished:
                 self._in_flight = False
@@ -164,6 +167,16 @@ class JobRun:
                 self._state = self._state.stopped()
                 self._snapshot = Progress.of(self._state)
                 self._backend.run_ended()
+
+    def change(self, name: str, value: float) -> None:
+        """A new learning rate or momentum from the run's next chunk on (recorded in its changes)."""
+        Change(0, name, value).check()  # refused here, in the caller, not later in a callback
+        with self._changed:
+            if self._in_flight:
+                self._requested.append((name, value))
+            elif not self._state.finished:
+                self._state = self._state.with_changes([(name, value)])
+                self._snapshot = Progress.of(self._state)
 
     def claim(self) -> RunResult | None:
         """The ended run's result, to the first caller only; else None."""

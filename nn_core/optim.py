@@ -5,7 +5,9 @@
 - ``step(params, scaled_grad)``: update the flat parameter vector in place, given the gradient
   of the batch's mean cost times ``grad_scale`` (left overwritten with the update subtracted);
 - ``state``: the arrays that carry the optimizer from one step to the next (velocities, moments,
-  a step count), named, so a run can be copied, sent to another process and resumed to the bit.
+  a step count), named, so a run can be copied, sent to another process and resumed to the bit;
+- ``configure(learning_rate, beta)``: new values for the next step (a learner may change them while a
+  run trains); the state is kept.
 
 A new optimizer is a new class here and an entry in ``OPTIMIZERS``. Each sees only the flat
 parameter and gradient vectors: no layer, no model, no loop.
@@ -34,9 +36,12 @@ class SGD:
     ``grad_scale`` is the learning rate, so ``step`` receives the update itself."""
 
     def __init__(self, size: int, learning_rate: float, beta: float, dtype=np.float32):
+        self.configure(learning_rate, beta)
+        self.state: dict[str, np.ndarray] = {}
+
+    def configure(self, learning_rate: float, beta: float) -> None:
         self.learning_rate = learning_rate
         self.grad_scale = learning_rate
-        self.state: dict[str, np.ndarray] = {}
 
     def step(self, params: np.ndarray, scaled_grad: np.ndarray) -> None:
         params -= scaled_grad  # W = W - learning_rate * grad
@@ -52,11 +57,14 @@ class Momentum:
     """
 
     def __init__(self, size: int, learning_rate: float, beta: float, dtype=np.float32):
+        self.configure(learning_rate, beta)
+        self.velocity = np.zeros(size, dtype)  # V, zero at the start as in the post
+        self.state = {"velocity": self.velocity}
+
+    def configure(self, learning_rate: float, beta: float) -> None:
         self.learning_rate = learning_rate
         self.beta = beta
         self.grad_scale = 1.0 - beta
-        self.velocity = np.zeros(size, dtype)  # V, zero at the start as in the post
-        self.state = {"velocity": self.velocity}
 
     def step(self, params: np.ndarray, scaled_grad: np.ndarray) -> None:
         self.velocity *= self.beta  # beta * V
@@ -90,12 +98,15 @@ class RMSProp:
     """
 
     def __init__(self, size: int, learning_rate: float, beta: float, dtype=np.float32):
-        self.learning_rate = learning_rate
-        self.beta = beta
+        self.configure(learning_rate, beta)
         self.grad_scale = 1.0
         self.square = np.zeros(size, dtype)  # S
         self._tmp = np.empty(size, dtype)
         self.state = {"square": self.square}
+
+    def configure(self, learning_rate: float, beta: float) -> None:
+        self.learning_rate = learning_rate
+        self.beta = beta
 
     def step(self, params: np.ndarray, scaled_grad: np.ndarray) -> None:
         tmp = self._tmp
@@ -119,14 +130,18 @@ class Adam:
     """
 
     def __init__(self, size: int, learning_rate: float, beta: float, dtype=np.float32):
-        self.learning_rate = learning_rate
-        self.beta1, self.beta2 = beta, ADAM_BETA2
+        self.configure(learning_rate, beta)
+        self.beta2 = ADAM_BETA2
         self.grad_scale = 1.0
         self.first = np.zeros(size, dtype)  # M
         self.second = np.zeros(size, dtype)  # V
         self.steps = np.zeros(1, np.int64)  # t, an array so that it travels with the state
         self._tmp = np.empty(size, dtype)
         self.state = {"first": self.first, "second": self.second, "steps": self.steps}
+
+    def configure(self, learning_rate: float, beta: float) -> None:
+        self.learning_rate = learning_rate
+        self.beta1 = beta
 
     def corrections(self) -> tuple[float, float]:
         """The bias corrections 1 - beta1^t and 1 - beta2^t of the step last taken."""

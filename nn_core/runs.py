@@ -46,6 +46,7 @@ class Progress(Position):
     epochs: list[EpochStats]  # one per completed epoch
     train_seconds: float
     diverged: Diverged | None = None
+    changes: tuple = ()  # training.Change: learning rate or momentum changed while it trains
 
     @property
     def total_batches(self) -> int:
@@ -107,6 +108,13 @@ class LocalRun:
                 self._snapshot = Progress.of(self._trainer.state())
             finally:
                 self._owner.release()
+
+    def change(self, name: str, value: float) -> None:
+        """A new learning rate or momentum from the run's next batch on (recorded in its changes)."""
+        with self._owner:
+            if not self._trainer.finished:
+                self._trainer.change(name, value)
+                self._snapshot = Progress.of(self._trainer.state())
 
     def claim(self) -> RunResult | None:
         """The ended run's result, to the first caller only (so it is recorded once); else None."""

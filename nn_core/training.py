@@ -19,7 +19,7 @@ from . import health, optim, trainset
 from .data import Mnist
 from .evaluation import blas_threads, evaluate
 from .model import Model, Workspace, forward_backward, layout
-from .settings import FULL_BATCH, Hyperparams
+from .settings import BY_NAME, FULL_BATCH, Hyperparams
 
 if TYPE_CHECKING:
     from .handwriting import TrainingMix
@@ -76,6 +76,8 @@ class EpochStats:
     validation_cost: float | None = None  # on the held-out validation images (early stopping only)
     validation_accuracy: float | None = None
     l2_penalty: float = 0.0  # lambda/2 * sum of squared weights after the epoch (in the batch costs, not here)
+    # With label noise the train figures are on the noisy labels trained on; this is on the true ones.
+    train_accuracy_true: float | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,41 @@ class Diverged:
 
 Event = ChunkStats | EpochStats | Diverged
 
+CHANGEABLE = ("learning_rate", "momentum")  # the settings a run takes new values of while it trains
+
+
+@dataclass(frozen=True)
+class Change:
+    """A setting given a new value while the run trained, from batch ``batch`` on (the number of
+    batches trained before it applied). A run given the changes a live run recorded replays it to the bit."""
+
+    batch: int
+    name: str  # one of CHANGEABLE
+    value: float
+
+    def check(self) -> "Change":
+        if self.name not in CHANGEABLE:
+            raise ValueError(f"only {' and '.join(CHANGEABLE)} can change during a run, not {self.name!r}")
+        if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 0:
+            raise ValueError(f"a change applies from a batch number >= 0, got {self.batch!r}")
+        BY_NAME[self.name].check(self.value)
+        return self
+
+    def describe(self, before: float, batches_per_epoch: int) -> str:
+        """E.g. "learning rate 4 → 0.5 at epoch 2.4" (epochs trained, to a tenth)."""
+        label = {"learning_rate": "learning rate", "momentum": "momentum"}[self.name]
+        return f"{label} {before:g} → {self.value:g} at epoch {self.batch / batches_per_epoch:.1f}"
+
+
+def describe_changes(hparams: Hyperparams, changes, batches_per_epoch: int) -> list[str]:
+    """Each change of a run in words, from the value it replaced."""
+    current = {name: getattr(hparams, name) for name in CHANGEABLE}
+    words = []
+    for change in changes:
+        words.append(change.describe(current[change.name], batches_per_epoch))
+        current[change.name] = change.value
+    return words
+
 
 @dataclass(eq=False)
 class RunResult:
@@ -114,6 +151,10 @@ class RunResult:
     origin: str | None = None  # what the run started from, if not a fresh model (a fine-tuning's base)
     best_epoch: int | None = None  # early stopping: the epoch whose parameters the model holds
     stopped_early: bool = False  # early stopping ended the run before its last epoch
+    changes: tuple = ()  # Change: learning rate or momentum changed while it trained
+
+    def describe_changes(self) -> list[str]:
+        return describe_changes(self.hparams, self.changes, self.batches_per_epoch)
 
     @property
     def final(self) -> EpochStats | None:
@@ -173,13 +214,19 @@ class RunState(Position):
     streams: dict | None = None  # the extra generators' states (dropout, augmentation), by name
     best: tuple | None = None  # early stopping: (best epoch, its validation cost, its parameters)
     stopped_early: bool = False
+    changes: tuple = ()  # Change, in order: the learning rate and momentum changed while it trained
+
+    def with_changes(self, requested: list[tuple[str, float]]) -> "RunState":
+        """This state with new values of changeable settings that apply from its next batch."""
+        added = tuple(Change(self.total_batches_done, name, value).check() for name, value in requested)
+        return replace(self, changes=self.changes + added)
 
     def outline(self) -> dict:
         """The run so far, copied, as the fields ``RunResult`` and a progress snapshot share."""
         return {"hparams": self.hparams, "epochs": list(self.epochs), "status": self.status,
                 "batch_costs": self.batch_costs[: self.total_batches_done].copy(),
                 "batches_per_epoch": self.batches_per_epoch, "diverged": self.diverged,
-                "train_seconds": self.train_seconds}
+                "train_seconds": self.train_seconds, "changes": self.changes}
 
     def result(self) -> RunResult:
         """What is kept of the run (its model a copy of the parameters)."""
@@ -237,9 +284,14 @@ class Trainer(Position):
     threads: int | None = 1
     train_sample: int | None = None
     mix: "TrainingMix | None" = None
+    changes: tuple = ()  # Change: new learning rates and momenta from given batches on (a replay)
 
     def __post_init__(self):
         hp = self.hparams.validate()
+        self.changes = tuple(change.check() for change in self.changes)
+        if any(a.batch > b.batch for a, b in zip(self.changes, self.changes[1:])):
+            raise ValueError("a run's changes must come in the order of their batches")
+        self._changes_applied = 0  # how many of self.changes are in effect
         if self.mix is not None:
             self.data = self.mix.apply(self.data)
         self.rng = np.random.default_rng(hp.seed)
@@ -308,7 +360,7 @@ class Trainer(Position):
                         grad_norm_sum=self._grad_norm_sum.copy(),
                         streams={name: rng.bit_generator.state for name, rng in self.streams.items()},
                         best=None if self.best is None else (self.best[0], self.best[1], self.best[2].copy()),
-                        stopped_early=self.stopped_early, last_good=self.last_good.copy(), rng=self.rng.bit_generator.state,
+                        stopped_early=self.stopped_early, changes=self.changes, last_good=self.last_good.copy(), rng=self.rng.bit_generator.state,
                         permutation=self._permutation, epoch=self.epoch, batch=self.batch,
                         batch_costs=self.batch_costs.copy(), epochs=list(self.epochs), status=self.status,
                         diverged=self.diverged, train_seconds=self.train_seconds, mix=self.mix)
@@ -326,6 +378,8 @@ class Trainer(Position):
         for name, rng_state in (state.streams or {}).items():
             trainer.streams[name].bit_generator.state = rng_state
         trainer.best, trainer.stopped_early = state.best, state.stopped_early
+        trainer.changes = state.changes
+        trainer._apply_changes()
         np.copyto(trainer.last_good, state.last_good)
         np.copyto(trainer.batch_costs, state.batch_costs)
         trainer.rng.bit_generator.state = state.rng
@@ -412,9 +466,35 @@ class Trainer(Position):
             trainset.augment(X, self.streams["augment"])
         return X, y
 
+    def change(self, name: str, value: float) -> Change:
+        """Give ``name`` (learning rate or momentum) a new value from the next batch on; it is
+        recorded in ``changes``, so that the run can be replayed."""
+        change = Change(self.total_batches_done, name, value).check()
+        self.changes += (change,)
+        self._apply_changes()
+        return change
+
+    def _apply_changes(self) -> None:
+        """Configure the optimizer with every change due by now (from the settings' values on)."""
+        due = sum(1 for change in self.changes if change.batch <= self.total_batches_done)
+        if due == self._changes_applied:
+            return
+        values = {name: getattr(self.hparams, name) for name in CHANGEABLE}
+        for change in self.changes[:due]:
+            values[change.name] = change.value
+        self.optimizer.configure(values["learning_rate"], values["momentum"])
+        self._changes_applied = due
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate in effect (the settings', unless changed during the run)."""
+        return self.optimizer.learning_rate
+
     def step(self, X: np.ndarray, y: np.ndarray) -> float:
         """One gradient step on a batch; returns its cost, measured before the step. A cost that
         shows divergence ends the run instead, with the last good parameters restored."""
+        if len(self.changes) > self._changes_applied:
+            self._apply_changes()
         grad_scale = self.optimizer.grad_scale
         if len(X) <= self._pass_rows:
             cost = forward_backward(self.model, X, y, self.workspace, self._input_scale, grad_scale,
@@ -499,6 +579,11 @@ class Trainer(Position):
         test_cost, test_accuracy = evaluate(self.model, data.test_images, data.test_labels, threads=self.threads)
         if _bad(train_cost, self.first_cost(train_cost)):
             return self._diverge(train_cost)
+        train_accuracy_true = None
+        if self.split is not None and self.split.noisy:
+            images, _ = self._training_set(positions)
+            true_labels = data.train_labels[self.split.train_rows[positions]]
+            train_accuracy_true = evaluate(self.model, images, true_labels, threads=self.threads)[1]
         validation_cost = validation_accuracy = None
         if self.split is not None and self.split.validation_rows is not None:
             rows = self.split.validation_rows
@@ -512,7 +597,7 @@ class Trainer(Position):
             train_accuracy=train_accuracy, test_accuracy=test_accuracy,
             train_seconds=self.train_seconds, epoch_seconds=epoch_seconds, eval_seconds=eval_seconds,
             train_sample=sample, health=state, validation_cost=validation_cost,
-            validation_accuracy=validation_accuracy, l2_penalty=self.l2_penalty() if self.hparams.l2 else 0.0)
+            validation_accuracy=validation_accuracy, train_accuracy_true=train_accuracy_true, l2_penalty=self.l2_penalty() if self.hparams.l2 else 0.0)
         self.epochs.append(stats)
         self.epoch += 1
         self.batch = 0
@@ -551,6 +636,6 @@ class Trainer(Position):
         np.copyto(self.model.flat, self.last_good)
         batch = self.batch + 1 if self.batch < self.batches_per_epoch else self.batch
         self.diverged = Diverged(epoch=self.epoch + 1, batch=batch, cost=float(cost),
-                                 learning_rate=self.hparams.learning_rate)
+                                 learning_rate=self.learning_rate)
         self.status = RunStatus.DIVERGED
         return self.diverged

@@ -1,0 +1,97 @@
+"""Learning rate and momentum changed while a run trains: recorded as the run's changes, and a run
+given those changes replays it to the bit, on every backend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nn_core import Hyperparams, Mnist, Trainer
+from nn_core.jobs import TRAIN_SAMPLE, DaskBackend, ProcessBackend
+from nn_core.runs import LocalBackend
+from nn_core.training import Change, describe_changes
+
+HPARAMS = Hyperparams(epochs=8, seed=21)
+
+
+def small(data: Mnist) -> Mnist:
+    return Mnist(data.train_images[:12_000], data.train_labels[:12_000], data.test_images, data.test_labels)
+
+
+def replayed(data, result):
+    trainer = Trainer(data, result.hparams, train_sample=TRAIN_SAMPLE, changes=result.changes)
+    while not trainer.finished:
+        trainer.run(max_batches=97)
+    return trainer.result()
+
+
+def change_while_training(run, changes=(("learning_rate", 0.5), ("momentum", 0.5))):
+    """Poll the run, changing a setting after each of its first chunks; its result."""
+    pending, made, after = list(changes), 0, 30
+    while not (progress := run.poll(0.2)).finished:
+        # the next change once the last one is recorded and the run has gone on past it
+        if pending and len(progress.changes) == made and progress.total_batches_done > after:
+            run.change(*pending.pop(0))
+            made, after = made + 1, progress.total_batches_done + 60
+    return run.claim()
+
+
+def assert_replays(data, result):
+    assert len(result.changes) == 2 and result.changes[0].batch < result.changes[1].batch
+    again = replayed(data, result)
+    assert np.array_equal(again.model.flat, result.model.flat)
+    assert np.array_equal(again.batch_costs, result.batch_costs)
+    plain = replayed(data, type(result)(**{**result.__dict__, "changes": ()}))
+    assert not np.array_equal(plain.model.flat, result.model.flat)  # the changes did change the run
+
+
+def test_a_local_run_records_its_changes_and_replays_to_the_bit(mnist):
+    data = small(mnist)
+    result = change_while_training(LocalBackend(data).start(HPARAMS))
+    assert result.status == "done" and len(result.epochs) == 8  # went on, not restarted
+    assert_replays(data, result)
+    words = result.describe_changes()
+    assert words[0].startswith("learning rate 4 → 0.5 at epoch ") and words[1].startswith("momentum 0.9 → 0.5")
+
+
+@pytest.fixture(scope="module")
+def processes(mnist):
+    backend = ProcessBackend(small(mnist), workers=2)
+    backend.warm_up()
+    yield backend
+    backend.shutdown()
+
+
+def test_worker_processes_record_changes_that_replay_to_the_bit(processes, mnist):
+    result = change_while_training(processes.start(HPARAMS))
+    assert result.status == "done"
+    assert_replays(small(mnist), result)
+
+
+def test_a_dask_run_records_changes_that_replay_to_the_bit(mnist):
+    from distributed import LocalCluster
+
+    data = mnist  # Dask's workers read MNIST from disk, all of it
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        backend = DaskBackend(data, cluster.scheduler_address)
+        try:
+            result = change_while_training(backend.start(Hyperparams(epochs=2, seed=21)))
+        finally:
+            backend.shutdown()
+    assert result.status == "done"
+    assert_replays(data, result)
+
+
+def test_bad_changes_are_refused():
+    with pytest.raises(ValueError, match="only learning_rate and momentum"):
+        Change(3, "hidden_units", 8).check()
+    with pytest.raises(ValueError, match="learning rate must be"):
+        Change(3, "learning_rate", -1.0).check()
+    with pytest.raises(ValueError, match=r"momentum \(beta\) must be"):
+        Change(3, "momentum", 1.5).check()
+
+
+def test_changes_are_described_from_the_value_they_replaced():
+    changes = (Change(1125, "learning_rate", 0.5), Change(1500, "learning_rate", 2.0))
+    assert describe_changes(Hyperparams(), changes, 469) == [
+        "learning rate 4 → 0.5 at epoch 2.4", "learning rate 0.5 → 2 at epoch 3.2"]
