@@ -1,4 +1,5 @@
-"""Inside page: one training step in the seed post's equations, with the network's real numbers."""
+"""Inside page: one training step in the seed post's equations, layer by layer, with the network's real
+numbers and the chosen optimizer's own update."""
 
 import streamlit as st
 
@@ -10,9 +11,10 @@ from ui.text import plain
 from ui.units import unit_page
 
 st.title("Inside")
-st.caption("One mini-batch step of the real training loop, stage by stage: the forward pass, the "
-           "cross-entropy, the backward pass and momentum, each equation beside the matrices it produced. "
-           "This run is this page's own; Train's runs are untouched.")
+st.caption("One mini-batch step of the real training loop, stage by stage: the forward pass through each "
+           "layer, the cross-entropy, the backward pass back through each layer and the optimizer's update, "
+           "each equation beside the matrices it produced. This run is this page's own; Train's runs are "
+           "untouched.")
 for problem in read_settings_from_link():  # shown once, when the link is opened
     st.warning(f"Ignored a setting in the link: {plain(problem)}.")
 
@@ -42,8 +44,8 @@ ins.forward_section(step, units, image)
 st.subheader("Backward pass")
 ins.backward_section(step, units)
 
-st.subheader("Momentum")
-ins.momentum_section(inside)
+st.subheader(f"The update: {step.optimizer}")
+ins.optimizer_section(inside)
 
 st.subheader("Each unit's weights, before and after the step")
 ins.weights_section(step, units)

@@ -1,6 +1,6 @@
 """The Inside page through Streamlit's AppTest, on the real MNIST files: its Batch cost is the default
-run's, and every matrix it draws (heatmaps, bars, composed images) matches the float64 pass of
-``tests.test_inside``."""
+run's, every matrix it draws (heatmaps, bars, composed images), for every depth, and the optimizer's worked
+numbers, for every optimizer, match the float64 pass and optimizers of ``tests.test_inside``."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from nn_core import Hyperparams, Trainer
+from nn_core.inside import chosen_weights
 from tests.test_evaluate_page import decode, train_subset
-from tests.test_inside import assert_close, initial_weights, reference
+from tests.test_inside import (LEARNING_RATES, OPTIMIZERS, ReferenceOptimizer, assert_close, assert_numbers,
+                               expected_numbers, initial_params, initial_weights, reference)
+from ui.inside import tex_number
 from ui.state import INSIDE_RUN, INSIDE_SOURCE, Lab, setting_key
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -120,7 +123,7 @@ def test_every_matrix_shown_matches_a_float64_pass(mnist, media, activation):
     lr = 0.5 if activation == "relu" else 4.0
     hp = Hyperparams(learning_rate=lr, activation=activation)
     at = open_page({"act": activation, "lr": lr})
-    W1, W2, permutation = initial_weights(hp)
+    (W1, W2), permutation = initial_weights(hp)
     params = {"W1": W1, "b1": np.zeros(64), "W2": W2, "b2": np.zeros(10)}
     velocity = {name: np.zeros(np.shape(value)) for name, value in params.items()}
     for number in (1, 2):  # the second step starts from a non-zero velocity
@@ -138,13 +141,13 @@ def test_every_matrix_shown_matches_a_float64_pass(mnist, media, activation):
 def check_figures(shown: dict, expected: dict, velocity: dict, hp: Hyperparams, activation: str) -> None:
     for title, name in (("Z1", "Z1"), (f"A1 = {activation}(Z1)", "A1"), ("Z2", "Z2"), ("A2 = softmax(Z2)", "A2"),
                         ("dZ2 = A2 − Y", "dZ2"), ("dW2", "dW2"), ("dA1", "dA1"),
-                        (f"{activation}′(Z1)", "derivative"), ("dZ1", "dZ1")):
+                        (f"{activation}′(Z1)", "derivative1"), ("dZ1", "dZ1")):
         assert_close(title, heatmap(shown[title]), expected[name])
     for title, name in (("db2", "db2"), ("db1", "db1")):
         assert_close(title, decode(shown[title]["data"][0]["y"]), expected[name])
     assert_close("softmax bars", decode(shown["What the network thinks"]["data"][0]["y"]), expected["A2"][0])
     # momentum: the newest point of each chosen weight's gradient, velocity and update
-    weights = shown["A few weights: gradient, velocity and update"]["data"]
+    weights = shown["A few weights over the last steps"]["data"]
     chosen = [("W1", 406, 0), ("W1", 375, 1), ("W1", 487, 2), ("W2", 0, 0), ("W2", 1, 1), ("W2", 2, 7)]
     for i, (name, row, column) in enumerate(chosen):
         gradient, v, update = (decode(trace["y"])[-1] for trace in weights[3 * i : 3 * i + 3])
@@ -152,7 +155,7 @@ def check_figures(shown: dict, expected: dict, velocity: dict, hp: Hyperparams, 
         assert gradient == pytest.approx(expected["d" + name][row, column], rel=1e-3, abs=1e-7)
         assert v == pytest.approx(true_velocity, rel=1e-3, abs=1e-7)
         assert update == pytest.approx(hp.learning_rate * true_velocity, rel=1e-3, abs=1e-7)
-    norms = shown["Norms over the last steps"]["data"]  # layer 1: gradient, velocity, update; then layer 2
+    norms = shown["Norms over the last steps, per layer"]["data"]  # layer 1: gradient, velocity, update; then 2
     for layer, names in enumerate((("W1", "b1"), ("W2", "b2"))):
         gradient = np.sqrt(sum(np.sum(expected["d" + n] ** 2) for n in names))
         v = np.sqrt(sum(np.sum(velocity[n] ** 2) for n in names))
@@ -215,7 +218,7 @@ def test_512_units_are_paged(media):
     z1 = figures(at)["Z1"]
     assert list(decode(z1["data"][0]["x"])) == list(range(448, 512)) and heatmap(z1).shape == (128, 64)
     step = at.session_state[INSIDE_RUN].run.last
-    assert_close("Z1 page 8", heatmap(z1), step.stages.Z1[:, 448:])
+    assert_close("Z1 page 8", heatmap(z1), step.stages.Z[0][:, 448:])
     shown = images(at, media)
     assert by_caption(shown, "dW1").shape[:2] == (4 * 58 - 2, 16 * 58 - 2)  # one picture of 64 units
     assert any("units 448–511 of 512" in caption for caption in shown)
@@ -226,3 +229,116 @@ def test_a_diverging_run_says_so_and_stops_stepping():
     press(at, "Step 10")
     assert "diverged" in at.error[0].value and "Lower the learning rate" in at.error[0].value
     assert next(b for b in at.button if b.label == "Step").disabled
+
+
+def numbers_table(at: AppTest) -> dict[str, np.ndarray]:
+    """The worked numbers' table (weights by quantity), as the page hands it to Streamlit."""
+    (table,) = at.dataframe
+    return {column: table.value[column].to_numpy(np.float64) for column in table.value.columns}
+
+
+def latex_text(at: AppTest) -> str:
+    return "\n".join(element.value for element in at.get("latex"))
+
+
+@pytest.mark.parametrize("layers", [2, 3])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_each_optimizer_at_depths_2_and_3(mnist, optimizer, layers):
+    """Two Steps with Train's settings set to each optimizer and 2 or 3 hidden layers: a stage per layer, each
+    heatmap and bar chart the float64 pass's, and the optimizer's formula worked with its real numbers."""
+    lr = LEARNING_RATES[optimizer]
+    hp = Hyperparams(optimizer=optimizer, learning_rate=lr, layers=layers, hidden_units=32)
+    at = open_page({"opt": optimizer, "lr": lr, "layers": layers, "hidden": 32})
+    params, permutation = initial_params(hp)
+    reference_optimizer = ReferenceOptimizer(hp, params)
+    for number in (1, 2):  # the second step starts from the optimizer's non-zero state
+        press(at, "Step")
+        rows = permutation[(number - 1) * 128 : number * 128]
+        X, y = mnist.train_images[rows] / 255.0, mnist.train_labels[rows].astype(int)
+        expected = reference(params, X, y, hp.activation)
+        grads = {name: expected["d" + name] for name in params}
+        previous = {key: {name: array.copy() for name, array in arrays.items()}  # the state before the step
+                    for key, arrays in reference_optimizer.state.items()}
+        after, updates = reference_optimizer.step(params, grads)
+        shown, out = figures(at), layers + 1
+        for l in range(1, layers + 1):  # each hidden layer's stages
+            for title, name in ((f"Z{l}", f"Z{l}"), (f"A{l} = sigmoid(Z{l})", f"A{l}"), (f"dA{l}", f"dA{l}"),
+                                (f"sigmoid′(Z{l})", f"derivative{l}"), (f"dZ{l}", f"dZ{l}")):
+                assert_close(title, heatmap(shown[title]), expected[name])
+            assert_close(f"db{l}", decode(shown[f"db{l}"]["data"][0]["y"]), expected[f"db{l}"])
+            if l > 1:  # a deeper layer's dW, H x H
+                assert_close(f"dW{l}", heatmap(shown[f"dW{l}"]), expected[f"dW{l}"])
+        for title, name in ((f"Z{out}", f"Z{out}"), (f"A{out} = softmax(Z{out})", f"A{out}"),
+                            (f"dZ{out} = A{out} − Y", f"dZ{out}"), (f"dW{out}", f"dW{out}")):
+            assert_close(title, heatmap(shown[title]), expected[name])
+        assert f"Z{out + 1}" not in shown
+        equations = latex_text(at)
+        assert rf"Z_{{{layers}}} = A_{{{layers - 1}}} W_{{{layers}}} + b_{{{layers}}} \quad (128 \times 32)(32 \times 32)" \
+            in equations
+        assert rf"dW_{{1}} = \frac{{1}}{{m}} X^{{\top}} dZ_{{1}} \quad (784 \times 128)(128 \times 32)" in equations
+        # the worked numbers: the chosen weights of every layer, against the float64 optimizer
+        want = expected_numbers(hp, params, grads, reference_optimizer, updates, after)
+        symbols = {"velocity": "V", "square": "S", "first": "M", "second": "V"}
+        for key, arrays in previous.items():
+            chosen = [arrays[name][row, column] for name, row, column in chosen_weights(32, layers)]
+            want[f"{symbols[key]} before"] = np.array(chosen)
+        table = numbers_table(at)
+        assert set(table) == set(want)
+        assert_numbers(table, want, hp)
+        assert at.dataframe[0].value.index[3 if layers > 1 else 0].startswith("W2[" if layers > 1 else "W1[")
+        if optimizer == "adam":
+            assert rf"t = {number}: \quad 1 - \beta_1^{{\,t}} = 1 - 0.9^{{{number}}} = {1 - 0.9**number:.4g}" in equations
+            assert rf"1 - 0.999^{{{number}}} = {1 - 0.999**number:.4g}" in equations
+            assert r"\hat M = \frac{M}{1 - \beta_1^{\,t}}" in equations
+        if optimizer == "nesterov":
+            assert r"\text{(look-ahead)}" in equations
+        if optimizer == "rmsprop":
+            assert r"\sqrt{S} + \varepsilon" in equations
+        norms = shown["Norms over the last steps, per layer"]["data"]
+        assert len(norms) == out * (len(previous) + 2)  # a panel per layer: gradient, each state, update
+        params = after
+    assert metric(at, "Step") == "2"
+
+
+def test_the_worked_weight_can_be_chosen(mnist):
+    at = open_page({"opt": "adam", "lr": 0.001, "layers": 2, "hidden": 32})
+    press(at, "Step")
+    table = at.dataframe[0].value
+    assert list(table.index) == ["W1[406,0]", "W1[375,1]", "W1[487,2]", "W2[1,2]", "W3[0,0]", "W3[1,1]", "W3[2,7]"]
+    at.selectbox(key="inside_weight").set_value("W2[1,2]").run()
+    assert not at.exception, at.exception
+    equations = [element.value.strip("$\n") for element in at.get("latex")]
+    delta, after = tex_number(table.loc["W2[1,2]", "Δ"]), tex_number(table.loc["W2[1,2]", "W after"])
+    last = [e for e in equations if e.startswith(r"W \leftarrow W - \Delta =")]
+    assert len(last) == 1 and last[0].endswith(f"= {after}")
+    assert any(e.startswith(r"\Delta = \alpha \frac{\hat M}") and e.endswith(f"= {delta}") for e in equations)
+    press(at, "Reset")  # a shallower network: the choice falls back to its first weight
+    at.session_state[setting_key("layers")] = 1
+    press(at, "Reset")
+    press(at, "Step")
+    assert at.selectbox(key="inside_weight").value == "W1[406,0]"
+
+
+def test_a_full_batch_shows_its_first_128_images_and_says_so(mnist):
+    at = open_page({"batch": 60_000, "opt": "sgd", "lr": 1.0, "init": "normal"})
+    press(at, "Step")
+    assert any("60,000 images" in info.value and "first 128" in info.value for info in at.info)
+    shown = figures(at)
+    assert heatmap(shown["Z1"]).shape == (128, 64) and heatmap(shown["dZ2 = A2 − Y"]).shape == (128, 10)
+    assert heatmap(shown["dW2"]).shape == (64, 10)
+    assert shown["Z1"]["layout"]["yaxis"]["title"]["text"] == "image (first 128 of 60,000)"
+    assert r"Z_{1} = X W_{1} + b_{1} \quad (60000 \times 784)(784 \times 64)" in latex_text(at)
+    assert metric(at, "Epoch position") == "1/9 · 1/1"
+    step = at.session_state[INSIDE_RUN].run.last
+    assert step.stages.X.shape == (128, 784) and step.stages.m == 60_000
+
+
+def test_deeper_layers_dW_is_paged_both_ways():
+    at = open_page({"hidden": 512, "lr": 1.0, "layers": 2})
+    press(at, "Step")
+    at.number_input(key="inside_units_page").set_value(8).run()
+    assert not at.exception, at.exception
+    dW2 = figures(at)["dW2"]
+    assert list(decode(dW2["data"][0]["x"])) == list(range(448, 512)) == list(decode(dW2["data"][0]["y"]))
+    step = at.session_state[INSIDE_RUN].run.last
+    assert_close("dW2 page 8", heatmap(dW2), step.stages.dW[1][448:, 448:])

@@ -1,10 +1,12 @@
 """The Inside page's parts: a session-local run stepped a batch at a time (``nn_core.inside``), and
-each stage of its last step in the seed post's equations, beside the numbers it produced.
+each stage of its last step in the seed post's equations, layer by layer, beside the numbers it
+produced; then the chosen optimizer's formula, worked with the real numbers of a few weights.
 
 The run is this session's alone (``st.session_state[INSIDE_RUN]``) and trains in the script itself:
-a step is a millisecond or two, far less than a job round trip, and Train's runs never see it.
-Figures stay cheap at 512 units: an m x H matrix is shown for the first ``MAX_ROWS`` images and the
-units of the current page, and the units' 28x28 images are composed into one picture per panel.
+a step is a millisecond or two (a full batch of 60,000 about a second), far less than a job round
+trip, and Train's runs never see it. Figures stay cheap at 512 units and 4 layers: a per-image matrix
+is shown for the first ``MAX_ROWS`` images and the units of the current page, an H x H matrix for the
+page's units both ways, and the units' 28x28 images are composed into one picture per panel.
 """
 
 from __future__ import annotations
@@ -12,23 +14,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from nn_core.diagnostics import column_images
-from nn_core.inside import KINDS, InsideRun, Step, chosen_weights
+from nn_core.inside import ROWS_KEPT, STATE, InsideRun, Step, corrections, kind_symbols, kinds, numbers
+from nn_core.optim import ADAM_BETA2, EPSILON
 from nn_core.runs import TRAIN_SAMPLE
 
 from . import server
-from .charts import (PLOT_CONFIG, chosen_weights_figure, matrix_figure, momentum_norms_figure, probability_figure,
-                     vector_figure)
+from .charts import PLOT_CONFIG, probability_figure, vector_figure
 from .images import diverging_rgb, enlarge, png, symmetric_limit, tile
+from .inside_charts import chosen_weights_figure, layer_matrix_figure, norms_figure
 from .settings import train_settings
 from .state import (INSIDE_IMAGE, INSIDE_RESET, INSIDE_RUN, INSIDE_SOURCE, INSIDE_STEP, INSIDE_STEP_10,
                     INSIDE_STEP_100, lab)
 
+INSIDE_WEIGHT = "inside_weight"  # the weight whose update is worked with its numbers (a label of chosen_labels)
+
 SOURCES = {"fresh": "A fresh model with Train's settings", "active": "The active model"}
 STEP_BUTTONS = (("Step", INSIDE_STEP, 1), ("Step 10", INSIDE_STEP_10, 10), ("Step 100", INSIDE_STEP_100, 100))
-MAX_ROWS = 128  # images of the batch shown in an m x H or m x 10 heatmap
+MAX_ROWS = ROWS_KEPT  # images of the batch shown in an m x H or m x 10 heatmap (all that the step keeps)
 BATCH_COLUMNS, BATCH_ZOOM = 16, 2  # the batch's images: 16 a row at 56 px
 UNIT_ZOOM = 2
 UNIT_COLOUR_PERCENTILE = 99.0  # as on Evaluate: the largest 1% of entries saturate
@@ -84,15 +90,29 @@ def source_choice() -> None:
              on_change=reset, help="Changing this starts over.")
 
 
+def optimizer_settings(hp) -> str:
+    """The optimizer and the numbers its formula uses, as text."""
+    if hp.optimizer == "sgd":
+        return f"plain gradient descent (sgd) · learning rate α = {hp.learning_rate:g}"
+    if hp.optimizer == "adam":
+        return (f"adam · learning rate α = {hp.learning_rate:g} · β1 = {hp.momentum:g}, β2 = {ADAM_BETA2:g}, "
+                f"ε = {EPSILON:g}")
+    beta = "decay β" if hp.optimizer == "rmsprop" else "β"
+    epsilon = f", ε = {EPSILON:g}" if hp.optimizer == "rmsprop" else ""
+    return f"{hp.optimizer} · learning rate α = {hp.learning_rate:g} · {beta} = {hp.momentum:g}{epsilon}"
+
+
 def describe(inside: Inside) -> None:
     hp = inside.run.hparams
     kind, what = inside.origin
     if kind == "active":
-        where = "the active model's weights (velocity zero; batches in its seed's order)"
+        where = "the active model's weights (the optimizer's state zero; batches in its seed's order)"
     else:
-        where = f"the seed's fresh weights (seed {hp.seed}), as a Train run with these settings starts"
-    st.caption(f"{hp.hidden_units} {hp.activation} hidden units · learning rate α = {hp.learning_rate:g} · "
-               f"β = {hp.momentum:g} · batch m = {hp.batch_size} · from {where}.")
+        where = (f"the seed's fresh weights (seed {hp.seed}, {hp.init} initialisation), as a Train run with "
+                 "these settings starts")
+    layers = f"{hp.hidden_units} {hp.activation} hidden units" + (
+        "" if hp.layers == 1 else f" in each of {hp.layers} hidden layers")
+    st.caption(f"{layers} · {optimizer_settings(hp)} · batch m = {hp.batch_size:,} · from {where}.")
     if inside.origin != chosen_origin():
         st.info("Train's settings or the active model changed since this run started: **Reset** to start from them.")
 
@@ -128,67 +148,85 @@ def headline(inside: Inside) -> None:
 
 # --- the step's stages ----------------------------------------------------------------------------
 
-ACTIVATION_TEX = {  # (name, its definition, its derivative from A1)
-    "sigmoid": (r"\sigma", r"\frac{1}{1 + e^{-Z_1}}", r"A_1 \odot (1 - A_1)"),
-    "tanh": (r"\tanh", r"\frac{e^{Z_1} - e^{-Z_1}}{e^{Z_1} + e^{-Z_1}}", r"1 - A_1 \odot A_1"),
-    "relu": (r"\mathrm{relu}", r"\max(Z_1, 0)", r"[Z_1 > 0]"),
+# (name, its definition, its derivative from A); § stands for the layer's subscript
+ACTIVATION_TEX = {
+    "sigmoid": (r"\sigma", r"\frac{1}{1 + e^{-Z_§}}", r"A_§ \odot (1 - A_§)"),
+    "tanh": (r"\tanh", r"\frac{e^{Z_§} - e^{-Z_§}}{e^{Z_§} + e^{-Z_§}}", r"1 - A_§ \odot A_§"),
+    "relu": (r"\mathrm{relu}", r"\max(Z_§, 0)", r"[Z_§ > 0]"),
 }
 
 
-def latex(template: str, step: Step) -> None:
-    """``st.latex`` of ``template`` with MM and HH replaced by this step's batch size m and width H."""
-    m, H = step.stages.X.shape[0], step.before.hidden_units
-    st.latex(template.replace("MM", str(m)).replace("HH", str(H)))
+def layer_tex(template: str, layer: int) -> str:
+    return template.replace("§", f"{{{layer}}}")
 
 
-def show_matrix(column, name: str, values: np.ndarray, title: str, rows: str = "image",
-                columns: str = "unit", labels=None, height: int = 300) -> None:
-    column.plotly_chart(matrix_figure(values, title, rows, columns, labels, height), config=PLOT_CONFIG,
-                        key=f"inside_chart_{name}")
+def dims(*sizes: int) -> str:
+    """(128 \\times 784) for LaTeX."""
+    return "(" + r" \times ".join(f"{n}" for n in sizes) + ")"
 
 
-def shown_rows(step: Step) -> str:
-    m = step.stages.X.shape[0]
-    return "" if m <= MAX_ROWS else f" (first {MAX_ROWS} of {m} images)"
+def show_matrix(column, name: str, values: np.ndarray, title: str, rows: str = "image", columns: str = "unit",
+                row_labels=None, column_labels=None, height: int = 300) -> None:
+    column.plotly_chart(layer_matrix_figure(values, title, rows, columns, row_labels, column_labels, height),
+                        config=PLOT_CONFIG, key=f"inside_chart_{name}")
+
+
+def rows_title(step: Step) -> str:
+    """The y axis of a per-image heatmap: which images it shows."""
+    m, k = step.stages.m, step.stages.rows
+    return "image" if k == m else f"image (first {k} of {m:,})"
 
 
 def batch_section(step: Step) -> int:
     """The batch's images, and the image of it the page follows (returned)."""
-    latex(r"X \in [0, 1]^{MM \times 784}, \quad Y \in \{0, 1\}^{MM \times 10} \ \text{(one-hot labels)}", step)
-    X, m = step.stages.X, step.stages.X.shape[0]
-    pixels = (X[:MAX_ROWS] * 255).round().astype(np.uint8).reshape(-1, 28, 28)
+    s = step.stages
+    st.latex(rf"X \in [0, 1]^{{{s.m} \times 784}}, \quad Y \in \{{0, 1\}}^{{{s.m} \times 10}} \ \text{{(one-hot labels)}}")
+    if s.rows < s.m:
+        st.info(f"This batch has {s.m:,} images{' (the whole training set: full-batch descent)' if s.m == 60_000 else ''}. "
+                f"Every image matrix below (X, Z, A, dZ, dA, f′) shows its first {s.rows}, the only ones the page "
+                "keeps, so memory stays small; the cost, each dW and db and the update are the whole batch's "
+                "(computed in passes, as the trainer does).")
+    pixels = (s.X[:MAX_ROWS] * 255).round().astype(np.uint8).reshape(-1, 28, 28)
+    shown = "" if s.rows == s.m else f" (first {s.rows} of {s.m:,} images)"
     st.image(png(tile(enlarge(pixels, BATCH_ZOOM), BATCH_COLUMNS)), output_format="PNG",
-             caption=f"Step {step.number}'s batch, row by row{shown_rows(step)}: epoch {step.epoch}, batch "
+             caption=f"Step {step.number}'s batch, row by row{shown}: epoch {step.epoch}, batch "
                      f"{step.batch} of its shuffle.")
-    if st.session_state.get(INSIDE_IMAGE, 0) > m - 1:  # a smaller batch than the one chosen from
-        st.session_state[INSIDE_IMAGE] = m - 1
-    return int(st.number_input(f"Image of the batch to follow (0–{m - 1})", 0, m - 1, 0, key=INSIDE_IMAGE))
+    last = s.rows - 1
+    if st.session_state.get(INSIDE_IMAGE, 0) > last:  # a smaller batch than the one chosen from
+        st.session_state[INSIDE_IMAGE] = last
+    return int(st.number_input(f"Image of the batch to follow (0–{last})", 0, last, 0, key=INSIDE_IMAGE))
 
 
 def forward_section(step: Step, units: range, image: int) -> None:
-    s, rows = step.stages, slice(0, MAX_ROWS)
+    s, model = step.stages, step.before
+    m, H, L, out = s.m, model.hidden_units, model.layers, model.layers + 1
     cols = slice(units.start, units.stop)
-    f, definition, _ = ACTIVATION_TEX[step.before.activation]
-    latex(r"Z_1 = X W_1 + b_1 \quad (MM \times 784)(784 \times HH) + (HH) \to (MM \times HH)", step)
-    latex(rf"A_1 = {f}(Z_1) = {definition} \quad (MM \times HH)", step)
-    left, right = st.columns(2)
-    show_matrix(left, "Z1", s.Z1[rows, cols], f"Z1{shown_rows(step)}", labels=units)
-    show_matrix(right, "A1", s.A1[rows, cols], f"A1 = {step.before.activation}(Z1)", labels=units)
-    latex(r"Z_2 = A_1 W_2 + b_2 \quad (MM \times HH)(HH \times 10) + (10) \to (MM \times 10)", step)
-    latex(r"A_2 = \operatorname{softmax}(Z_2), \quad A_{2,ij} = \frac{e^{Z_{2,ij}}}{\sum_k e^{Z_{2,ik}}}"
-          r" \quad (MM \times 10)", step)
+    f, definition, _ = ACTIVATION_TEX[model.activation]
+    for l in range(1, L + 1):
+        below, fan_in = ("X", 784) if l == 1 else (f"A_{{{l - 1}}}", H)
+        st.latex(rf"Z_{{{l}}} = {below} W_{{{l}}} + b_{{{l}}} \quad {dims(m, fan_in)}{dims(fan_in, H)} + ({H}) "
+                 rf"\to {dims(m, H)}")
+        st.latex(rf"A_{{{l}}} = {f}(Z_{{{l}}}) = {layer_tex(definition, l)} \quad {dims(m, H)}")
+        left, right = st.columns(2)
+        show_matrix(left, f"Z{l}", s.Z[l - 1][:MAX_ROWS, cols], f"Z{l}", rows_title(step), column_labels=units)
+        show_matrix(right, f"A{l}", s.A[l - 1][:MAX_ROWS, cols], f"A{l} = {model.activation}(Z{l})",
+                    rows_title(step), column_labels=units)
+    st.latex(rf"Z_{{{out}}} = A_{{{L}}} W_{{{out}}} + b_{{{out}}} \quad {dims(m, H)}{dims(H, 10)} + (10) \to {dims(m, 10)}")
+    st.latex(rf"A_{{{out}}} = \operatorname{{softmax}}(Z_{{{out}}}), \quad A_{{{out},ij}} = "
+             rf"\frac{{e^{{Z_{{{out},ij}}}}}}{{\sum_k e^{{Z_{{{out},ik}}}}}} \quad {dims(m, 10)}")
     left, middle, right = st.columns([2, 2, 3])
-    show_matrix(left, "Z2", s.Z2[rows], "Z2", columns="digit", height=360)
-    show_matrix(middle, "A2", s.A2[rows], "A2 = softmax(Z2)", columns="digit", height=360)
+    show_matrix(left, f"Z{out}", s.Z[L][:MAX_ROWS], f"Z{out}", rows_title(step), columns="digit", height=360)
+    show_matrix(middle, f"A{out}", s.A[L][:MAX_ROWS], f"A{out} = softmax(Z{out})", rows_title(step), columns="digit",
+                height=360)
     with right:
-        predicted = int(np.argmax(s.A2[image]))
-        st.plotly_chart(probability_figure(s.A2[image], predicted), config=PLOT_CONFIG, key="inside_chart_softmax")
+        predicted = int(np.argmax(s.A[L][image]))
+        st.plotly_chart(probability_figure(s.A[L][image], predicted), config=PLOT_CONFIG, key="inside_chart_softmax")
         pixels = (s.X[image] * 255).round().astype(np.uint8).reshape(28, 28)
         st.image(png(enlarge(pixels, 3)), output_format="PNG",
                  caption=f"image {image}: a {s.y[image]}, read as {predicted}")
-    latex(rf"L = -\frac{{1}}{{m}} \sum_{{i=1}}^{{m}} \sum_{{j=0}}^{{9}} Y_{{ij}} \log A_{{2,ij}} = {step.cost:.6f}"
-          rf"\qquad -\log A_{{2,{image},{s.y[image]}}} = {-np.log(max(float(s.A2[image, s.y[image]]), 1e-45)):.4f}",
-          step)
+    loss = -np.log(max(float(s.A[L][image, s.y[image]]), 1e-45))
+    st.latex(rf"L = -\frac{{1}}{{m}} \sum_{{i=1}}^{{m}} \sum_{{j=0}}^{{9}} Y_{{ij}} \log A_{{{out},ij}} = {step.cost:.6f}"
+             rf"\qquad -\log A_{{{out},{image},{s.y[image]}}} = {loss:.4f}")
     st.caption("Each heatmap's numbers are in its hover. The post writes the same equations column-major "
                "(W1 X with X 784 × m); here every matrix is the transpose of the post's, so products read "
                "left to right and the shapes are the code's.")
@@ -205,51 +243,178 @@ def units_caption(units: range, hidden_units: int) -> str:
 
 
 def backward_section(step: Step, units: range) -> None:
-    s, rows, cols = step.stages, slice(0, MAX_ROWS), slice(units.start, units.stop)
-    f, _, derivative = ACTIVATION_TEX[step.before.activation]
-    latex(r"dZ_2 = A_2 - Y \quad (MM \times 10)", step)
-    latex(r"dW_2 = \frac{1}{m} A_1^{\top} dZ_2 \quad (HH \times MM)(MM \times 10) \to (HH \times 10), \qquad "
-          r"db_2 = \frac{1}{m} \sum_i dZ_{2,i\cdot} \quad (10)", step)
+    s, model = step.stages, step.before
+    m, H, L, out = s.m, model.hidden_units, model.layers, model.layers + 1
+    rows, cols = slice(0, MAX_ROWS), slice(units.start, units.stop)
+    f, _, derivative = ACTIVATION_TEX[model.activation]
+    st.latex(rf"dZ_{{{out}}} = A_{{{out}}} - Y \quad {dims(m, 10)}")
+    st.latex(rf"dW_{{{out}}} = \frac{{1}}{{m}} A_{{{L}}}^{{\top}} dZ_{{{out}}} \quad {dims(H, m)}{dims(m, 10)} \to "
+             rf"{dims(H, 10)}, \qquad db_{{{out}}} = \frac{{1}}{{m}} \sum_i dZ_{{{out},i\cdot}} \quad (10)")
     left, middle, right = st.columns([2, 2, 3])
-    show_matrix(left, "dZ2", s.dZ2[rows], "dZ2 = A2 − Y", columns="digit", height=360)
-    show_matrix(middle, "dW2", s.dW2[cols], "dW2", rows="unit", columns="digit", height=360)
-    right.plotly_chart(vector_figure(s.db2, "db2", x_title="digit"), config=PLOT_CONFIG, key="inside_chart_db2")
-    latex(r"dA_1 = dZ_2 W_2^{\top} \quad (MM \times 10)(10 \times HH) \to (MM \times HH)", step)
-    latex(rf"dZ_1 = dA_1 \odot {f}'(Z_1), \quad {f}'(Z_1) = {derivative} \quad (MM \times HH)", step)
-    dA1_column, derivative_column, dZ1_column = st.columns(3)
-    show_matrix(dA1_column, "dA1", s.dA1[rows, cols], "dA1", labels=units)
-    show_matrix(derivative_column, "derivative", s.derivative[rows, cols], f"{step.before.activation}′(Z1)",
-                labels=units)
-    show_matrix(dZ1_column, "dZ1", s.dZ1[rows, cols], "dZ1", labels=units)
-    latex(r"dW_1 = \frac{1}{m} X^{\top} dZ_1 \quad (784 \times MM)(MM \times HH) \to (784 \times HH), \qquad "
-          r"db_1 = \frac{1}{m} \sum_i dZ_{1,i\cdot} \quad (HH)", step)
-    limit = symmetric_limit(s.dW1, UNIT_COLOUR_PERCENTILE)
-    st.image(png(unit_tiles(s.dW1, units, limit, columns=16)), output_format="PNG",
-             caption=f"dW1, one 28x28 image per hidden unit ({units_caption(units, step.before.hidden_units)}): "
-                     f"red where the gradient is positive, so the step lowers those weights (W1 −= α V). "
-                     f"Colour limit ±{limit:.3g}.")
-    st.plotly_chart(vector_figure(s.db1[cols], "db1", labels=units, x_title="unit"), config=PLOT_CONFIG,
-                    key="inside_chart_db1")
+    show_matrix(left, f"dZ{out}", s.dZ[L][rows], f"dZ{out} = A{out} − Y", rows_title(step), columns="digit",
+                height=360)
+    show_matrix(middle, f"dW{out}", s.dW[L][cols], f"dW{out}", rows=f"unit of layer {L}", columns="digit",
+                row_labels=units, height=360)
+    right.plotly_chart(vector_figure(s.db[L], f"db{out}", x_title="digit"), config=PLOT_CONFIG,
+                       key=f"inside_chart_db{out}")
+    for l in range(L, 0, -1):  # hidden layers, last to first
+        above = 10 if l == L else H
+        st.latex(rf"dA_{{{l}}} = dZ_{{{l + 1}}} W_{{{l + 1}}}^{{\top}} \quad {dims(m, above)}{dims(above, H)} \to "
+                 rf"{dims(m, H)}")
+        st.latex(rf"dZ_{{{l}}} = dA_{{{l}}} \odot {f}'(Z_{{{l}}}), \quad {f}'(Z_{{{l}}}) = {layer_tex(derivative, l)}"
+                 rf" \quad {dims(m, H)}")
+        dA_column, derivative_column, dZ_column = st.columns(3)
+        show_matrix(dA_column, f"dA{l}", s.dA[l - 1][rows, cols], f"dA{l}", rows_title(step), column_labels=units)
+        show_matrix(derivative_column, f"derivative{l}", s.derivative[l - 1][rows, cols],
+                    f"{model.activation}′(Z{l})", rows_title(step), column_labels=units)
+        show_matrix(dZ_column, f"dZ{l}", s.dZ[l - 1][rows, cols], f"dZ{l}", rows_title(step), column_labels=units)
+        below, fan_in = ("X", 784) if l == 1 else (f"A_{{{l - 1}}}", H)
+        st.latex(rf"dW_{{{l}}} = \frac{{1}}{{m}} {below}^{{\top}} dZ_{{{l}}} \quad {dims(fan_in, m)}{dims(m, H)} \to "
+                 rf"{dims(fan_in, H)}, \qquad db_{{{l}}} = \frac{{1}}{{m}} \sum_i dZ_{{{l},i\cdot}} \quad ({H})")
+        if l == 1:
+            limit = symmetric_limit(s.dW[0], UNIT_COLOUR_PERCENTILE)
+            st.image(png(unit_tiles(s.dW[0], units, limit, columns=16)), output_format="PNG",
+                     caption=f"dW1, one 28x28 image per hidden unit ({units_caption(units, H)}): red where the "
+                             f"gradient is positive, so the step lowers those weights. Colour limit ±{limit:.3g}.")
+            bars_column = st
+        else:
+            matrix_column, bars_column = st.columns([3, 2])
+            show_matrix(matrix_column, f"dW{l}", s.dW[l - 1][cols, cols], f"dW{l}", rows=f"unit of layer {l - 1}",
+                        columns=f"unit of layer {l}", row_labels=units, column_labels=units, height=360)
+        bars_column.plotly_chart(vector_figure(s.db[l - 1][cols], f"db{l}", labels=units, x_title="unit"),
+                                 config=PLOT_CONFIG, key=f"inside_chart_db{l}")
+    if L > 1:
+        st.caption("A deeper layer's dW is a matrix from the units of the layer below (rows) to its own units "
+                   "(columns): the units of the page chosen above, both ways.")
 
 
-def momentum_section(inside: Inside) -> None:
+# --- the optimizer ---------------------------------------------------------------------------------
+
+UPDATE_TEX = {  # each optimizer's formula, element by element (the post's notation, dW its gradient)
+    "sgd": (r"\Delta = \alpha\, dW, \qquad W \leftarrow W - \Delta",),
+    "momentum": (r"V \leftarrow \beta V + (1 - \beta)\, dW", r"\Delta = \alpha V, \qquad W \leftarrow W - \Delta"),
+    "nesterov": (r"V \leftarrow \beta V + (1 - \beta)\, dW",
+                 r"\Delta = \alpha \big(\beta V + (1 - \beta)\, dW\big), \qquad W \leftarrow W - \Delta"
+                 r" \qquad \text{(look-ahead: the velocity of the next step, were its gradient the same)}"),
+    "rmsprop": (r"S \leftarrow \beta S + (1 - \beta)\, dW^2",
+                r"\Delta = \alpha \frac{dW}{\sqrt{S} + \varepsilon}, \qquad W \leftarrow W - \Delta"),
+    "adam": (r"M \leftarrow \beta_1 M + (1 - \beta_1)\, dW, \qquad V \leftarrow \beta_2 V + (1 - \beta_2)\, dW^2",
+             r"\hat M = \frac{M}{1 - \beta_1^{\,t}}, \quad \hat V = \frac{V}{1 - \beta_2^{\,t}}, \qquad "
+             r"\Delta = \alpha \frac{\hat M}{\sqrt{\hat V} + \varepsilon}, \qquad W \leftarrow W - \Delta"),
+}
+STEP_TEX = {  # the update of W1 in the weights section
+    "sgd": r"\alpha\, dW_1", "momentum": r"\alpha V_{dW_1}",
+    "nesterov": r"\alpha \big(\beta V_{dW_1} + (1 - \beta)\, dW_1\big)",
+    "rmsprop": r"\alpha\, dW_1 / (\sqrt{S_{dW_1}} + \varepsilon)",
+    "adam": r"\alpha \hat M_{dW_1} / (\sqrt{\hat V_{dW_1}} + \varepsilon)",
+}
+STEP_WORDS = {
+    "sgd": "the step's gradient times α, nothing more",
+    "momentum": "the step's gradient, smoothed by momentum",
+    "nesterov": "momentum's velocity, looking one step ahead",
+    "rmsprop": "the gradient divided by each weight's own recent gradient size, so every weight moves about α",
+    "adam": "momentum's average divided by each weight's own recent gradient size, both bias-corrected",
+}
+
+
+def tex_number(x: float) -> str:
+    """A number for an equation: 4 significant digits, powers of ten for very small or large ones."""
+    x = float(x)
+    if x == 0 or 1e-3 <= abs(x) < 1e4:
+        return f"{x:.4g}"
+    mantissa, exponent = f"{x:.3e}".split("e")
+    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+
+
+def operand(x: float) -> str:
+    """A number substituted into a formula: negative ones in parentheses."""
+    text = tex_number(x)
+    return f"({text})" if float(x) < 0 or r"\times" in text else text
+
+
+def chosen_labels(step: Step) -> list[str]:
+    return [f"{name}[{row},{column}]" for name, row, column in step.chosen]
+
+
+def worked(step: Step, hp, n: dict, i: int) -> list[str]:
+    """The optimizer's formula for weight ``i`` with its numbers substituted, line by line (LaTeX)."""
+    v = {name: values[i] for name, values in n.items()}
+    a, b, g = hp.learning_rate, hp.momentum, operand(v["dW"])
+    lines = []
+    if step.optimizer in ("momentum", "nesterov"):
+        lines.append(rf"V = \beta V + (1 - \beta)\, dW = {b:g} \cdot {operand(v['V before'])} + {1 - b:.4g} \cdot {g}"
+                     rf" = {tex_number(v['V'])}")
+    if step.optimizer == "momentum":
+        lines.append(rf"\Delta = \alpha V = {a:g} \cdot {operand(v['V'])} = {tex_number(v['Δ'])}")
+    elif step.optimizer == "nesterov":
+        lines.append(rf"\beta V + (1 - \beta)\, dW = {b:g} \cdot {operand(v['V'])} + {1 - b:.4g} \cdot {g} = "
+                     rf"{tex_number(v['look-ahead'])} \ \text{{(look-ahead)}}")
+        lines.append(rf"\Delta = \alpha \cdot \text{{look-ahead}} = {a:g} \cdot {operand(v['look-ahead'])} = "
+                     rf"{tex_number(v['Δ'])}")
+    elif step.optimizer == "sgd":
+        lines.append(rf"\Delta = \alpha\, dW = {a:g} \cdot {g} = {tex_number(v['Δ'])}")
+    elif step.optimizer == "rmsprop":
+        lines.append(rf"S = \beta S + (1 - \beta)\, dW^2 = {b:g} \cdot {operand(v['S before'])} + {1 - b:.4g} \cdot "
+                     rf"{g}^2 = {tex_number(v['S'])}")
+        lines.append(rf"\Delta = \alpha \frac{{dW}}{{\sqrt{{S}} + \varepsilon}} = {a:g} \cdot \frac{{{g}}}"
+                     rf"{{{tex_number(v['√S + ε'])}}} = {tex_number(v['Δ'])}")
+    elif step.optimizer == "adam":
+        t = step.adam_steps
+        first_fix, second_fix = corrections(hp, t)
+        lines.append(rf"M = \beta_1 M + (1 - \beta_1)\, dW = {b:g} \cdot {operand(v['M before'])} + {1 - b:.4g} \cdot "
+                     rf"{g} = {tex_number(v['M'])}")
+        lines.append(rf"V = \beta_2 V + (1 - \beta_2)\, dW^2 = {ADAM_BETA2:g} \cdot {operand(v['V before'])} + "
+                     rf"{1 - ADAM_BETA2:.4g} \cdot {g}^2 = {tex_number(v['V'])}")
+        lines.append(rf"\hat M = \frac{{M}}{{1 - \beta_1^{{\,{t}}}}} = \frac{{{tex_number(v['M'])}}}"
+                     rf"{{{tex_number(first_fix)}}} = {tex_number(v['M̂'])}, \qquad "
+                     rf"\hat V = \frac{{V}}{{1 - \beta_2^{{\,{t}}}}} = \frac{{{tex_number(v['V'])}}}"
+                     rf"{{{tex_number(second_fix)}}} = {tex_number(v['V̂'])}")
+        lines.append(rf"\Delta = \alpha \frac{{\hat M}}{{\sqrt{{\hat V}} + \varepsilon}} = {a:g} \cdot "
+                     rf"\frac{{{operand(v['M̂'])}}}{{{tex_number(v['√V̂ + ε'])}}} = {tex_number(v['Δ'])}")
+    lines.append(rf"W \leftarrow W - \Delta = {tex_number(v['W'])} - {operand(v['Δ'])} = {tex_number(v['W after'])}")
+    return lines
+
+
+def optimizer_section(inside: Inside) -> None:
     hp, step = inside.run.hparams, inside.run.last
-    latex(rf"V_{{dW}} = \beta V_{{dW}} + (1 - \beta)\, dW, \qquad W = W - \alpha V_{{dW}} \qquad "
-          rf"(\beta = {hp.momentum:g},\ \alpha = {hp.learning_rate:g}; \text{{the same for }} b_1, W_2, b_2)", step)
+    for line in UPDATE_TEX[step.optimizer]:
+        st.latex(line)
+    st.caption(f"{optimizer_settings(hp)}. Element by element, the same for every weight and bias of every layer"
+               + "".join(f"; {symbol} is the {meaning}" for _, symbol, meaning in STATE[step.optimizer]) + ".")
+    if step.optimizer == "adam":
+        t = step.adam_steps
+        first_fix, second_fix = corrections(hp, t)
+        st.latex(rf"t = {t}: \quad 1 - \beta_1^{{\,t}} = 1 - {hp.momentum:g}^{{{t}}} = {tex_number(first_fix)}, \qquad "
+                 rf"1 - \beta_2^{{\,t}} = 1 - {ADAM_BETA2:g}^{{{t}}} = {tex_number(second_fix)}")
+        st.caption("M and V start at zero, so early on they are too small; dividing by 1 − β^t scales them back "
+                   "(the corrections tend to 1 as t grows; V's, with β2 = 0.999, takes thousands of steps).")
+    n, labels = numbers(step, hp), chosen_labels(step)
+    if st.session_state.get(INSIDE_WEIGHT) not in labels:  # chosen in a network of another shape
+        st.session_state.pop(INSIDE_WEIGHT, None)
+    chosen = st.selectbox("Weight to work through", labels, key=INSIDE_WEIGHT,
+                          help="One of the weights the charts below follow: W1[pixel, unit], a deeper layer's "
+                               "W[unit, unit], the output layer's W[unit, digit].")
+    for line in worked(step, hp, n, labels.index(chosen)):
+        st.latex(line)
+    st.dataframe(pd.DataFrame(n, index=pd.Index(labels, name="weight")), width="stretch",
+                 column_config={name: st.column_config.NumberColumn(name, format="%.4g") for name in n})
+    st.caption("The followed weights' numbers in this step: the weight W and its gradient dW, the optimizer's "
+               "state before and after, what it derives from them, the update Δ subtracted and W after. The state, "
+               "Δ and W are the trainer's own float32 values; the derived ones are worked from them.")
     steps, norms, values = inside.run.history_arrays()
-    left, right = st.columns(2)
-    left.plotly_chart(momentum_norms_figure(steps, norms, kinds=KINDS), config=PLOT_CONFIG, key="inside_chart_norms")
-    labels = [f"{name}[{row},{column}]" for name, row, column in chosen_weights(hp.hidden_units)]
-    right.plotly_chart(chosen_weights_figure(steps, values, labels, kinds=KINDS), config=PLOT_CONFIG,
-                       key="inside_chart_weights")
-    st.caption(f"The last {len(steps)} steps (at most {inside.run.history.maxlen}). Layer 1 is W1 and b1, layer 2 "
-               "W2 and b2; the weights are W1[pixel, unit] and W2[unit, digit]. Dotted: the batch's gradient; "
-               "solid: the velocity V, an average of recent gradients that jumps far less from batch to batch; "
-               "dashed: the update α V actually subtracted.")
+    run_kinds, symbols = kinds(step.optimizer), kind_symbols(step.optimizer)
+    st.plotly_chart(norms_figure(steps, norms, run_kinds, symbols), config=PLOT_CONFIG, key="inside_chart_norms")
+    st.plotly_chart(chosen_weights_figure(steps, values, labels, run_kinds, symbols), config=PLOT_CONFIG,
+                    key="inside_chart_weights")
+    lines = {"gradient": "dotted: the batch's gradient dW", "update": "dashed: the update Δ actually subtracted"}
+    states = "; ".join(f"solid: {symbol}, the {meaning}" for _, symbol, meaning in STATE[step.optimizer])
+    st.caption(f"The last {len(steps)} steps (at most {inside.run.history.maxlen}). Layer l is W_l and b_l (the last "
+               f"is the output layer); the weights are W1[pixel, unit], W_l[unit, unit] and the output's [unit, "
+               f"digit]. {lines['gradient']}; {states + '; ' if states else ''}{lines['update']}.")
 
 
 def weights_section(step: Step, units: range) -> None:
-    latex(r"W_1 \leftarrow W_1 - \alpha V_{dW_1} \quad (784 \times HH)", step)
+    st.latex(rf"W_1 \leftarrow W_1 - {STEP_TEX[step.optimizer]} \quad (784 \times {step.before.hidden_units})")
     before, after = step.before.W1, step.after.W1
     limit = symmetric_limit(np.concatenate([before, after]), UNIT_COLOUR_PERCENTILE)
     change = after - before
@@ -260,4 +425,4 @@ def weights_section(step: Step, units: range) -> None:
         column.image(png(unit_tiles(matrix, units, scale, columns=8)), width="stretch", output_format="PNG",
                      caption=f"W1 {name} the step ({caption}; colour limit ±{scale:.3g})")
     st.caption("Each unit's 784 incoming weights where their pixels are: red excites the unit, blue inhibits it. "
-               "The change is −α V for each weight: the step's gradient, smoothed by momentum.")
+               f"The change is −Δ for each weight: {STEP_WORDS[step.optimizer]}.")
