@@ -189,16 +189,15 @@ def test_every_optimizer_and_depth_against_float64(mnist, optimizer, layers):
         update_rtol = 1e-3 if optimizer in ("rmsprop", "adam") else 2e-4
         assert_close("update", step.update, flat64(updates), rtol=update_rtol)
         assert_close("after", step.after.flat, flat64(after), rtol=1e-5)
-        check_numbers(step, hp, params, grads, reference_optimizer, updates, after)
+        previous = check_numbers(step, hp, params, grads, reference_optimizer, updates, after,
+                                 previous if number > 1 else None)
         params = after
     assert list(step.kinds()) == list(kinds(optimizer))
 
 
-def check_numbers(step, hp, params, grads, optimizer: ReferenceOptimizer, updates, after) -> None:
-    """``numbers``: every quantity of the worked formula at the chosen weights, against float64."""
-    shown = numbers(step, hp)
+def expected_numbers(hp, params, grads, optimizer: ReferenceOptimizer, updates, after) -> dict[str, np.ndarray]:
+    """The worked formula's quantities at the chosen weights, in float64 (``numbers``' names)."""
     chosen = chosen_weights(hp.hidden_units, hp.layers)
-    assert len(chosen) == 3 + (hp.layers - 1) + 3
 
     def at(arrays: dict) -> np.ndarray:
         return np.array([arrays[name][row, column] for name, row, column in chosen])
@@ -213,15 +212,32 @@ def check_numbers(step, hp, params, grads, optimizer: ReferenceOptimizer, update
         expected["S"] = at(optimizer.state["square"])
         expected["√S + ε"] = np.sqrt(expected["S"]) + 1e-8
     if hp.optimizer == "adam":
-        assert step.adam_steps == t
         expected["M"], expected["V"] = at(optimizer.state["first"]), at(optimizer.state["second"])
         expected["M̂"], expected["V̂"] = expected["M"] / (1 - beta**t), expected["V"] / (1 - 0.999**t)
         expected["√V̂ + ε"] = np.sqrt(expected["V̂"]) + 1e-8
+    return expected
+
+
+def assert_numbers(shown, expected: dict, hp) -> None:
     for name, values in expected.items():
-        assert np.allclose(shown[name], values, rtol=1e-3, atol=1e-8 * max(1.0, hp.learning_rate)), name
-    for symbol in ("V", "S", "M"):  # each state before the step: the state after the previous one
-        if f"{symbol} before" in shown and t > 1:
-            assert not np.array_equal(shown[f"{symbol} before"], shown[symbol])
+        assert np.allclose(np.asarray(shown[name], np.float64), values, rtol=1e-3,
+                           atol=1e-8 * max(1.0, hp.learning_rate)), name
+
+
+def check_numbers(step, hp, params, grads, optimizer: ReferenceOptimizer, updates, after, previous: dict | None) -> dict:
+    """``numbers``: every quantity of the worked formula at the chosen weights, against float64, and each
+    state before the step, the state after the previous one (``previous``'s; zero at the first step)."""
+    shown = numbers(step, hp)
+    assert len(chosen_weights(hp.hidden_units, hp.layers)) == 3 + (hp.layers - 1) + 3
+    if hp.optimizer == "adam":
+        assert step.adam_steps == optimizer.t
+    expected = expected_numbers(hp, params, grads, optimizer, updates, after)
+    for symbol in ("V", "S", "M"):
+        if symbol in expected:
+            expected[f"{symbol} before"] = np.zeros(len(shown["W"])) if previous is None else previous[symbol]
+    assert set(shown) == set(expected)
+    assert_numbers(shown, expected, hp)
+    return expected
 
 
 def test_a_full_batch_keeps_128_images_and_the_whole_batchs_gradient(mnist):
