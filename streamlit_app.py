@@ -1,4 +1,4 @@
-"""MNIST neural-network lab: a frame around its pages (Train, Evaluate, Draw, Sweep, Inside).
+"""MNIST neural-network lab: a frame around its pages (Train, Evaluate, Draw, Sweep, Compare, Inside).
 
 Streamlit runs this file as ``__main__``. The training workers are spawned processes, and spawn
 imports the parent's main script in each of them under the name ``__mp_main__``: the guard keeps a
@@ -25,6 +25,7 @@ if __name__ == "__main__":
         st.Page("pages/evaluate.py", title="Evaluate", icon="🔍"),
         st.Page("pages/draw.py", title="Draw", icon="✏️"),
         st.Page("pages/sweep.py", title="Sweep", icon="🧪"),
+        st.Page("pages/compare.py", title="Compare", icon="⚖️"),
         st.Page("pages/inside.py", title="Inside", icon="🔬"),
     ])
     phone_fixes()

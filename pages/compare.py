@@ -1,0 +1,19 @@
+"""Compare page: a few variants of Train's settings trained at once, watched together as they learn."""
+
+import streamlit as st
+
+from ui import compare as cmp
+from ui.settings import train_settings
+
+st.title("Compare")
+st.caption("Variants of Train's current settings, each trained at once as a run of its own. Pick a preset or edit "
+           f"the table: {cmp.MIN_VARIANTS} to {cmp.MAX_VARIANTS} rows, one variant each (add or delete rows at "
+           "the table's edge).")
+
+train = train_settings()
+preset = cmp.preset_choice()
+table = cmp.variants_table(train)
+checked = cmp.check_table(table)
+
+cmp.compare_panel(checked, preset.name)
+cmp.results_section()

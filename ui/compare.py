@@ -1,0 +1,627 @@
+"""The Compare page's parts: a table of 2-6 variants (a preset fills it), every variant trained at
+once as a run of its own, overlaid live curves, then the results and what each step gained.
+
+A variant is a row: a name and the settings of one run, each cell checked against the settings spec
+(``nn_core.SETTINGS``), so the table accepts exactly what Train's sliders and the CLI's flags accept.
+A comparison lives in the session (``COMPARE_RUN``) as a ``Comparison``: the variants, their run
+handles on the session's backend, and each one's result as it ends. The page's fragment polls the
+handles, redraws the progress and the charts, and reruns itself until every variant has ended.
+
+The pure parts (presets, ``parse_table``, ``estimated_seconds``, ``batch_groups``, ``result_rows``,
+``step_sentences``) make no Streamlit call.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from nn_core import SETTINGS, Hyperparams, RunResult, RunStatus, evaluate
+from nn_core.settings import BY_NAME
+from nn_core.trainset import validation_size
+
+from . import runs, server
+from .charts import PLOT_CONFIG, log_axis, smoothed_batch_costs
+from .livechart import chart_width, live_chart
+from .state import (COMPARE_ADOPT, COMPARE_DOWNLOAD, COMPARE_EDITOR_ROUND, COMPARE_LIVE_ACCURACY,
+                    COMPARE_LIVE_BATCH_COST, COMPARE_LIVE_TEST_COST, COMPARE_PICK, COMPARE_PRESET, COMPARE_RESET,
+                    COMPARE_RUN, COMPARE_START, COMPARE_STOP, COMPARE_TABLE, compare_editor_key, lab)
+from .text import plain
+
+MIN_VARIANTS, MAX_VARIANTS = 2, 6
+MAX_NAME = 40  # characters of a variant's name
+# A variant's colour, the same in every chart and table: the first six of Plotly's D3 palette, whose
+# hues the coloured squares (used where a table cell cannot be coloured) match.
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+SQUARES = ("🟦", "🟧", "🟩", "🟥", "🟪", "🟫")
+NAME, COLOUR = "Variant", "Colour"
+# The table's setting columns, most often changed first (all of SETTINGS: a variant is a whole run).
+COLUMNS = ("learning_rate", "momentum", "optimizer", "batch_size", "hidden_units", "layers", "activation", "init",
+           "epochs", "seed", "train_size", "l2", "dropout", "label_noise", "augment", "early_stop")
+assert sorted(COLUMNS) == sorted(s.name for s in SETTINGS)
+RESULT_COLUMNS = ("status", "test_accuracy", "test_cost", "train_seconds")
+
+# How long a comparison may take, estimated before it starts (all its variants, on the backend's workers).
+MAX_SECONDS = 300
+# Seconds of training on one worker: per batch, per (image x hidden unit) of the forward and backward
+# passes (the default run: 4,221 batches, 540,000 images x 64 units, in ~1.8 s), and after each epoch
+# the evaluation of the test set and a 10,000-image training sample (forward only, ~1/3 of the cost).
+SECONDS_PER_BATCH, SECONDS_PER_CELL, SECONDS_PER_EPOCH = 60e-6, 3.6e-8, 0.03
+EVALUATED_IMAGES = 20_000
+AUGMENT_FACTOR = 1.6  # warping each batch's images (measured roughly: a run with augmentation on)
+
+
+# --- presets -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Preset:
+    """Rows of (name, settings changed); ``base``: "post" (the post's settings) or "train" (Train's);
+    ``ladder``: each step is measured against the row before it, else against the first row."""
+
+    name: str
+    about: str
+    rows: tuple[tuple[str, dict], ...]
+    base: str = "train"
+    ladder: bool = False
+
+
+PART_1 = {"batch_size": 60_000, "optimizer": "sgd", "init": "normal", "learning_rate": 1.0}
+PRESETS = (
+    Preset("The post's three changes",
+           "The post's story, seed 138, 9 epochs: Part 1's full-batch gradient descent from N(0, 1) weights, then "
+           "each of its three changes in turn. The last row is the post's run (Train's default).",
+           (("Part 1: full batch, N(0,1)", PART_1),
+            ("+ mini-batches of 128", PART_1 | {"batch_size": 128}),
+            ("+ momentum (β 0.9, lr 4)", PART_1 | {"batch_size": 128, "optimizer": "momentum", "momentum": 0.9,
+                                                  "learning_rate": 4.0}),
+            ("+ N(0, 1/n) weights", {})),
+           base="post", ladder=True),
+    Preset("Optimizers",
+           "Each optimizer at a learning rate that suits it (measured with 64 sigmoid units: RMSProp and Adam "
+           "take about a thousand times smaller steps), β 0.9, on Train's other settings.",
+           (("SGD, lr 1", {"optimizer": "sgd", "learning_rate": 1.0}),
+            ("momentum, lr 4", {"optimizer": "momentum", "learning_rate": 4.0, "momentum": 0.9}),
+            ("Nesterov, lr 4", {"optimizer": "nesterov", "learning_rate": 4.0, "momentum": 0.9}),
+            ("RMSProp, lr 0.003", {"optimizer": "rmsprop", "learning_rate": 0.003, "momentum": 0.9}),
+            ("Adam, lr 0.003", {"optimizer": "adam", "learning_rate": 0.003, "momentum": 0.9}))),
+    Preset("Initialisations", "The four ways the weights can start, on Train's other settings.",
+           (("zeros", {"init": "zeros"}), ("N(0, 1)", {"init": "normal"}), ("N(0, 1/n) (lecun)", {"init": "lecun"}),
+            ("N(0, 2/n) (He)", {"init": "he"}))),
+    Preset("Depth", "One to four hidden layers of Train's width, on Train's other settings.",
+           tuple((f"{k} hidden layer{'s' * (k > 1)}", {"layers": k}) for k in range(1, 5)), ladder=True),
+    Preset("Overfitting",
+           "1,000 training images, 512 hidden units, 50 epochs, learning rate 1: a network that memorises its "
+           "images; then each remedy on its own.",
+           (("1,000 images, 512 units", {}), ("+ dropout 0.5", {"dropout": 0.5}), ("+ L2 0.001", {"l2": 0.001}),
+            ("+ augmentation", {"augment": "on"}), ("+ early stopping (patience 5)", {"early_stop": 5})),
+           base="post"),
+)
+OVERFITTING = {"train_size": 1000, "hidden_units": 512, "epochs": 50, "learning_rate": 1.0}
+BY_PRESET = {preset.name: preset for preset in PRESETS}
+
+
+def preset_variants(preset: Preset, train: Hyperparams) -> list[tuple[str, Hyperparams]]:
+    """The preset's rows as (name, settings): its changes over the post's settings or Train's."""
+    base = Hyperparams() if preset.base == "post" else train
+    common = OVERFITTING if preset.name == "Overfitting" else {}
+    return [(name, Hyperparams(**(base.as_dict() | common | changes))) for name, changes in preset.rows]
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+def table_rows(variants: list[tuple[str, Hyperparams]]) -> list[dict]:
+    return [{NAME: name, **{column: getattr(hp, column) for column in COLUMNS}} for name, hp in variants]
+
+
+def table_frame(rows: list[dict]) -> pd.DataFrame:
+    """The editor's data: a colour square, the name and every setting, one row per variant."""
+    frame = pd.DataFrame(rows, columns=[NAME, *COLUMNS])
+    frame.insert(0, COLOUR, [SQUARES[i] if i < len(SQUARES) else "" for i in range(len(frame))])
+    return frame
+
+
+def column_config(train: Hyperparams) -> dict:
+    """Each setting's column, labelled as on Train, its requirement in the help, Train's value as the
+    default of a new row. No bounds here: the spec checks every cell and says what is wrong."""
+    config = {COLOUR: st.column_config.TextColumn(" ", disabled=True, width=30,
+                                                  help="The variant's colour in the charts"),
+              NAME: st.column_config.TextColumn(NAME, max_chars=MAX_NAME, width="medium",
+                                                help="A name for the row (shown as typed)")}
+    for column in COLUMNS:
+        setting = BY_NAME[column]
+        common = {"help": f"{setting.help} Must be {setting.requirement()}.", "default": getattr(train, column)}
+        if setting.kind is str:
+            config[column] = st.column_config.SelectboxColumn(setting.label, options=list(setting.choices), **common)
+        else:
+            config[column] = st.column_config.NumberColumn(
+                setting.label, format="%d" if setting.kind is int else "%g", step=1 if setting.kind is int else None,
+                **common)
+    return config
+
+
+def _cell(setting, value):
+    """An edited cell as the setting's type (the editor gives floats for integer columns with a gap)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        raise ValueError(f"{setting.label.lower()} is empty; it must be {setting.requirement()}")
+    if setting.kind is str:
+        return setting.check(str(value))
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{setting.label.lower()} must be {setting.requirement()}, got {value!r}")
+    value = float(value)
+    if setting.kind is int:
+        if not math.isfinite(value) or value != int(value):
+            raise ValueError(f"{setting.label.lower()} must be {setting.requirement()}, got {value:g}")
+        return setting.check(int(value))
+    return setting.check(value)
+
+
+def parse_table(frame: pd.DataFrame) -> tuple[list[str], list[Hyperparams]]:
+    """The variants an edited table describes: (names, settings). ValueError with one clear message
+    for anything the table cannot start: too few or too many rows, an empty or out-of-range cell (row
+    and setting named), two rows with one name."""
+    count = len(frame)
+    if count == 0:
+        raise ValueError(f"The table is empty: give it {MIN_VARIANTS} to {MAX_VARIANTS} variants (a preset fills it).")
+    if not MIN_VARIANTS <= count <= MAX_VARIANTS:
+        raise ValueError(f"The table has {count} variant{'s' * (count != 1)}; a comparison takes {MIN_VARIANTS} to "
+                         f"{MAX_VARIANTS}. {'Add' if count < MIN_VARIANTS else 'Remove'} a row.")
+    names, variants = [], []
+    for position, row in enumerate(frame.to_dict("records")):
+        raw = row.get(NAME)
+        name = "" if raw is None or (isinstance(raw, float) and math.isnan(raw)) else str(raw).strip()
+        name = name[:MAX_NAME] or f"Variant {position + 1}"
+        values = {}
+        for column in COLUMNS:
+            try:
+                values[column] = _cell(BY_NAME[column], row.get(column))
+            except ValueError as error:
+                raise ValueError(f"Row {position + 1} ({name}): {error}.") from None
+        if name in names:
+            raise ValueError(f"Rows {names.index(name) + 1} and {position + 1} are both named {name!r}: "
+                             "give each variant its own name.")
+        names.append(name)
+        variants.append(Hyperparams(**values).validate())
+    return names, variants
+
+
+def training_images(hp: Hyperparams) -> int:
+    """Images a run trains on per epoch: its subset, less the validation images early stopping holds out."""
+    images = min(hp.train_size, 60_000)
+    return images - validation_size(images) if hp.early_stop else images
+
+
+def estimated_seconds(variants: list[Hyperparams], workers: int) -> float:
+    """Wall time of training every variant on ``workers`` workers (they share them), from the measured
+    speed of the default run: a guide, good to a factor of about two."""
+    def one(hp: Hyperparams) -> float:
+        images = training_images(hp)
+        width = hp.hidden_units * (1 + (hp.layers - 1) * hp.hidden_units / 784)  # deeper: H x H more per image
+        batches = hp.epochs * -(-images // hp.batch_size)
+        train = (batches * SECONDS_PER_BATCH + hp.epochs * images * width * SECONDS_PER_CELL) \
+            * (AUGMENT_FACTOR if hp.augment == "on" else 1)
+        evaluation = hp.epochs * (SECONDS_PER_EPOCH + EVALUATED_IMAGES * width * SECONDS_PER_CELL / 3)
+        return train + evaluation
+    total = sum(map(one, variants))
+    return max(total / max(1, workers), max(map(one, variants), default=0.0))
+
+
+def batch_groups(names: list[str], variants: list[Hyperparams]) -> list[list[str]]:
+    """Groups (of two or more) of variants that see the same images in the same batches in the same
+    order. The seed draws the initial weights first and then every epoch's shuffle, so the shuffles
+    agree where the seed, the number of weights drawn (width and depth; zeros draws none) and the
+    training images (subset, hold-out) agree, and the batches where the batch size does too."""
+    groups: dict[tuple, list[str]] = {}
+    for name, hp in zip(names, variants):
+        key = (hp.seed, hp.batch_size, hp.train_size, hp.early_stop > 0, hp.label_noise,
+               (hp.hidden_units, hp.layers) if hp.init != "zeros" else "no weights drawn")
+        groups.setdefault(key, []).append(name)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def differing(variants: list[Hyperparams]) -> list[str]:
+    """The settings whose values are not the same in every variant, in the table's order."""
+    return [column for column in COLUMNS if len({getattr(hp, column) for hp in variants}) > 1]
+
+
+# --- a comparison --------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class Comparison:
+    """Variants trained at once, each a run of its own on the session's backend."""
+
+    names: list[str]
+    variants: list[Hyperparams]
+    preset: str | None  # the preset the table was filled from (its steps are described at the end)
+    handles: list = field(default_factory=list)
+    results: list = field(default_factory=list)  # RunResult per variant once it ended, else None
+    scores: list = field(default_factory=list)  # (test cost, test accuracy) per ended variant, None if diverged
+    ended: list = field(default_factory=list)  # seconds from Start to each variant's end, as seen here
+    adopted: dict = field(default_factory=dict)  # variant -> its index in the session's history
+    started: float = field(default_factory=time.perf_counter)
+    stopped: bool = False
+
+    def __post_init__(self):
+        count = len(self.variants)
+        self.results, self.scores, self.ended = [None] * count, [None] * count, [None] * count
+
+    @property
+    def finished(self) -> bool:
+        return all(result is not None for result in self.results)
+
+    @property
+    def seconds(self) -> float:
+        """Start to the last end (or to now, while variants train)."""
+        return max(self.ended) if self.finished else time.perf_counter() - self.started
+
+    def start(self, backend) -> None:
+        self.started = time.perf_counter()
+        self.handles = [backend.start(hp) for hp in self.variants]
+
+    def stop(self) -> None:
+        """End every variant after its chunk in flight; each keeps what it trained."""
+        self.stopped = True
+        for handle in self.handles:
+            handle.stop()
+
+    def advance(self, seconds: float, test_images, test_labels) -> None:
+        """Let the variants train for about ``seconds`` (a run that trains in the polling thread gets a
+        share of them; runs on workers are waited for) and record those that ended."""
+        going = [handle for handle, result in zip(self.handles, self.results) if result is None]
+        if going and not going[0].trains_in_background:
+            for handle in going:
+                handle.poll(seconds / len(going))
+        elif going:
+            going[0].poll(2 * seconds, every=seconds)  # returns with news, or at the deadline
+        for index, handle in enumerate(self.handles):
+            if self.results[index] is None and handle.progress().finished:
+                result = handle.claim()
+                if result is not None:
+                    self.results[index] = result
+                    self.scores[index] = score(result, test_images, test_labels)
+                    self.ended[index] = time.perf_counter() - self.started
+
+
+def score(result: RunResult, test_images, test_labels) -> tuple[float, float] | None:
+    """A variant's (test cost, test accuracy): a finished run's last (or best) epoch's, measured on the
+    whole test set; a stopped run's model measured now; a diverged run has none."""
+    if result.status == RunStatus.DIVERGED:
+        return None
+    if result.status == RunStatus.DONE and result.final is not None:
+        return result.final.test_cost, result.final.test_accuracy
+    return evaluate(result.model, test_images, test_labels)
+
+
+def status_text(result: RunResult) -> str:
+    if result.stopped_early and result.best_epoch:
+        return f"{result.status} (early stop after {len(result.epochs)} epochs, best {result.best_epoch})"
+    return str(result.status)
+
+
+def result_rows(comparison: Comparison) -> list[dict]:
+    """The results table (and its CSV): Variant, the settings that differ, status, test_accuracy,
+    test_cost, train_seconds; one row per variant, in the table's order."""
+    shown = differing(comparison.variants)
+    rows = []
+    for name, hp, result, figures in zip(comparison.names, comparison.variants, comparison.results, comparison.scores):
+        row = {NAME: name, **{column: getattr(hp, column) for column in shown}}
+        row["status"] = status_text(result) if result is not None else "training"
+        row["test_accuracy"] = figures[1] if figures else None
+        row["test_cost"] = figures[0] if figures else None
+        row["train_seconds"] = round(result.train_seconds, 2) if result is not None else None
+        rows.append(row)
+    return rows
+
+
+def results_csv(comparison: Comparison) -> bytes:
+    return pd.DataFrame(result_rows(comparison)).to_csv(index=False).encode()
+
+
+def _changes(before: Hyperparams, after: Hyperparams) -> str:
+    parts = []
+    for column in COLUMNS:
+        old, new = getattr(before, column), getattr(after, column)
+        if old != new:
+            setting = BY_NAME[column]
+            parts.append(f"{setting.label.lower()} {setting.format(old)} → {setting.format(new)}")
+    return ", ".join(parts) or "nothing"
+
+
+def step_sentences(comparison: Comparison, ladder: bool) -> list[str]:
+    """One sentence per step: what it changed against the row before it (``ladder``) or the first row,
+    and what that did to test accuracy and cost, from this comparison's own figures."""
+    sentences = []
+    for index in range(1, len(comparison.variants)):
+        reference = index - 1 if ladder else 0
+        name, against = comparison.names[index], comparison.names[reference]
+        what = _changes(comparison.variants[reference], comparison.variants[index])
+        result, mine, theirs = comparison.results[index], comparison.scores[index], comparison.scores[reference]
+        head = f"{name} changed {what} (against {against})"
+        if result is None:
+            continue
+        if result.status == RunStatus.DIVERGED:
+            sentences.append(f"{head}: it diverged ({result.diverged.message.split('.')[0].lower()}), so it "
+                             "gained nothing.")
+            continue
+        if theirs is None:
+            sentences.append(f"{head}: it reached {mine[1]:.2%} test accuracy (test cost {mine[0]:.4f}), where "
+                             f"{against} diverged.")
+            continue
+        points = 100 * (mine[1] - theirs[1])
+        verb = "gained" if points > 0 else "lost" if points < 0 else "changed by"
+        cost = (mine[0] - theirs[0]) / theirs[0]
+        sentence = (f"{head}: test accuracy {theirs[1]:.2%} → {mine[1]:.2%} ({verb} {abs(points):.2f} points), "
+                    f"test cost {theirs[0]:.4f} → {mine[0]:.4f} ({cost:+.0%})")
+        gap = _gap(result), _gap(comparison.results[reference])
+        if comparison.preset == "Overfitting" and None not in gap:
+            sentence += f", gap between train and test accuracy {gap[1]:.1f} → {gap[0]:.1f} points"
+        seconds = comparison.results[reference].train_seconds
+        if seconds > 0:
+            sentence += f", in {result.train_seconds / seconds:.1f}× the training time"
+        if result.status != RunStatus.DONE:
+            sentence += f" (it was {result.status} before its last epoch)"
+        sentences.append(sentence + ".")
+    return sentences
+
+
+def _gap(result: RunResult | None) -> float | None:
+    last = result.final if result is not None else None
+    return None if last is None else 100 * (last.train_accuracy - last.test_accuracy)
+
+
+# --- charts --------------------------------------------------------------------------------------
+
+LAYOUT = {"height": 320, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+          "legend": {"orientation": "h", "yanchor": "top", "y": -0.25}, "uirevision": "compare"}
+
+
+def curves(comparison: Comparison | None) -> list[tuple[str, str, object]]:
+    """(name, colour, progress or result) of each variant, in the table's order."""
+    if comparison is None:
+        return []
+    shown = []
+    for index, name in enumerate(comparison.names):
+        run = comparison.results[index] or (comparison.handles[index].progress() if comparison.handles else None)
+        if run is not None:
+            shown.append((name, COLOURS[index], run))
+    return shown
+
+
+def epoch_figure(shown, what: str, title: str, planned: int) -> go.Figure:
+    """Test cost (log y) or test accuracy by epoch, a line per variant."""
+    figure = go.Figure()
+    values = []
+    for name, colour, run in shown:
+        epochs = run.epochs
+        y = [getattr(stats, what) for stats in epochs]
+        values += y
+        figure.add_scatter(x=[stats.epoch for stats in epochs], y=y, name=name, mode="lines+markers",
+                           line={"color": colour, "width": 2}, marker={"size": 5})
+    yaxis = {"title": "test cross-entropy (log)", **log_axis(values)} if what == "test_cost" else \
+        {"title": "test accuracy", "tickformat": ".0%", **({} if values else {"range": [0, 1]})}
+    figure.update_layout(title=title, xaxis={"title": "epoch", "range": [0.5, planned + 0.5]}, yaxis=yaxis, **LAYOUT)
+    return figure
+
+
+def batch_cost_figure(shown, max_points: int) -> go.Figure:
+    """Each variant's batch cost (a moving mean over a tenth of an epoch) against the images it has
+    trained on, downsampled to ``max_points`` points a line; a cross where one diverged."""
+    figure = go.Figure()
+    values = []
+    for name, colour, run in shown:
+        # Images per batch, on average (an epoch's last batch is smaller): the run's training images, which
+        # its batches bound (a backend may hold fewer images than MNIST's 60,000, as in tests).
+        per_epoch = min(training_images(run.hparams), run.batches_per_epoch * run.hparams.batch_size)
+        images = per_epoch / run.batches_per_epoch
+        x, y = smoothed_batch_costs(run.batch_costs, run.batches_per_epoch, max_points)
+        x = [round(epoch * run.batches_per_epoch * images) for epoch in x]
+        values += y
+        figure.add_scatter(x=x, y=y, name=name, mode="lines" if len(x) > 1 else "markers",
+                           line={"color": colour, "width": 1.5})
+        if run.diverged is not None and math.isfinite(run.diverged.cost):
+            figure.add_scatter(x=[round((len(run.batch_costs) + 1) * images)], y=[run.diverged.cost],
+                               name=f"{name} diverged", mode="markers", showlegend=False,
+                               marker={"symbol": "x", "size": 12, "color": colour})
+            values.append(run.diverged.cost)
+    figure.update_layout(title="Batch cost against images seen", xaxis={"title": "training images seen"},
+                         yaxis={"title": "cross-entropy (log)", **log_axis(values)}, **LAYOUT)
+    return figure
+
+
+def show_charts(comparison: Comparison | None) -> None:
+    """The three live charts (empty before a comparison), each one plot updated in place."""
+    shown = curves(comparison)
+    planned = max((hp.epochs for hp in comparison.variants), default=9) if comparison else 9
+    left, right = st.columns(2)
+    with left:
+        live_chart(epoch_figure(shown, "test_cost", "Test cost by epoch", planned), key=COMPARE_LIVE_TEST_COST,
+                   config=PLOT_CONFIG)
+    with right:
+        live_chart(epoch_figure(shown, "test_accuracy", "Test accuracy by epoch", planned),
+                   key=COMPARE_LIVE_ACCURACY, config=PLOT_CONFIG)
+    live_chart(batch_cost_figure(shown, chart_width(COMPARE_LIVE_BATCH_COST)), key=COMPARE_LIVE_BATCH_COST,
+               config=PLOT_CONFIG)
+
+
+# --- the page's sections -------------------------------------------------------------------------
+
+def comparison() -> Comparison | None:
+    return st.session_state.get(COMPARE_RUN)
+
+
+def fill_from_preset() -> None:
+    """The table's rows from the chosen preset (a new editor key: earlier edits do not carry over)."""
+    from .settings import train_settings
+
+    preset = BY_PRESET[st.session_state[COMPARE_PRESET]]
+    st.session_state[COMPARE_TABLE] = table_rows(preset_variants(preset, train_settings()))
+    st.session_state[COMPARE_EDITOR_ROUND] = st.session_state.get(COMPARE_EDITOR_ROUND, 0) + 1
+
+
+def preset_choice() -> Preset:
+    """The "Preset" select box; the table is filled from it on the first visit and on every change."""
+    pick, reset = st.columns([3, 1], vertical_alignment="bottom")
+    name = pick.selectbox("Preset", [preset.name for preset in PRESETS], key=COMPARE_PRESET,
+                          on_change=fill_from_preset, help="Fills the table below; edit any cell afterwards.")
+    reset.button("Refill the table", key=COMPARE_RESET, on_click=fill_from_preset, width="stretch",
+                 help="The preset's rows again, with Train's current settings: your edits are dropped.")
+    if COMPARE_TABLE not in st.session_state:
+        fill_from_preset()
+    preset = BY_PRESET[name]
+    st.caption(preset.about)
+    return preset
+
+
+def variants_table(train: Hyperparams) -> pd.DataFrame:
+    """The editable table of variants (rows can be added and deleted)."""
+    key = compare_editor_key(st.session_state.get(COMPARE_EDITOR_ROUND, 0))
+    return st.data_editor(table_frame(st.session_state[COMPARE_TABLE]), key=key, num_rows="dynamic",
+                          hide_index=True, column_config=column_config(train), width="stretch")
+
+
+def check_table(frame: pd.DataFrame) -> tuple[list[str], list[Hyperparams]] | None:
+    """The table's variants, or None after saying (as text) why they cannot start, or how long they take."""
+    try:
+        names, variants = parse_table(frame)
+    except ValueError as problem:
+        st.error(plain(str(problem), limit=400))
+        return None
+    workers = max(1, int(getattr(runs.backend(), "workers", 1)))
+    seconds = estimated_seconds(variants, workers)
+    if seconds > MAX_SECONDS:
+        st.error(f"These {len(variants)} variants would take about {seconds:,.0f} s on {workers} "
+                 f"worker{'s' * (workers > 1)}, more than the {MAX_SECONDS} s a comparison here may take (every "
+                 "variant trains at once, sharing the workers). Use fewer epochs, smaller batches' partners "
+                 "(a larger batch size), fewer or narrower layers, fewer training images or fewer variants.")
+        return None
+    groups = batch_groups(names, variants)
+    same = " ".join(f"{', '.join(plain(name) for name in group)} see the same batches in the same order."
+                    for group in groups)
+    st.caption(f"{len(variants)} variants, each a run of its own, all at once on {workers} "
+               f"worker{'s' * (workers > 1)}: about {seconds:.0f} s. Every run starts from its own seed; variants "
+               "with the same seed, batch size, training images and network shape draw the same initial weights "
+               "(up to their scale) and the same shuffle, so they see the same batches in the same order. "
+               + (same or "Here no two variants do."))
+    return names, variants
+
+
+@st.fragment
+def compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: str) -> None:
+    """Start / Stop, each variant's progress and the live charts, rerunning itself while any trains."""
+    current = comparison()
+    going = current is not None and not current.finished
+    left, right = st.columns(2)
+    start = left.button("Start", type="primary", key=COMPARE_START, disabled=going or checked is None,
+                        width="stretch", help="Train every variant at once, each as a run of its own.")
+    stop = right.button("Stop", key=COMPARE_STOP, disabled=not going, width="stretch",
+                        help="End every variant now; each keeps what it trained.")
+    if start and not going and checked is not None:
+        names, variants = checked
+        current = Comparison(names, variants, preset)
+        current.start(runs.backend())
+        st.session_state[COMPARE_RUN] = current
+        going = True
+    if stop and going:
+        current.stop()
+    if current is None:
+        st.info("Press **Start** to train every variant at once.")
+        show_charts(None)
+        return
+    if going:
+        data = server.mnist()
+        current.advance(0.5, data.test_images, data.test_labels)
+    progress_section(current)
+    show_charts(current)
+    if not current.finished:
+        from .training import rerun_panel
+
+        rerun_panel()
+    elif going:
+        st.rerun()  # the whole page: the results below
+
+
+def progress_section(current: Comparison) -> None:
+    """A line per variant: its colour, name, how far it is, and whether it diverged."""
+    ended = sum(result is not None for result in current.results)
+    head = (f"{ended} of {len(current.names)} variants ended · {current.seconds:.1f} s"
+            + (" · stopped" if current.stopped else ""))
+    st.markdown(f"**{head}**" + ("" if not current.finished else " from Start to the last end"))
+    for index, name in enumerate(current.names):
+        result = current.results[index]
+        run = result or current.handles[index].progress()
+        done = run.total_batches_done if result is None else len(run.batch_costs)
+        total = max(1, run.batches_per_epoch * run.hparams.epochs)
+        where = (f"epoch {min(done // run.batches_per_epoch + (result is None), run.hparams.epochs)}"
+                 f"/{run.hparams.epochs}")
+        if run.diverged is not None:
+            state = f"diverged at epoch {run.diverged.epoch}, batch {run.diverged.batch}: the others go on"
+        elif result is not None:
+            state = status_text(result)
+        else:
+            state = f"training, {where}"
+        text = f"{SQUARES[index]} {plain(name)} · {state}"
+        if result is not None and run.diverged is None and current.scores[index] is not None:
+            text += f" · test accuracy {current.scores[index][1]:.2%}"
+        st.progress(min(1.0, done / total) if result is None else 1.0, text=text)
+
+
+TABLE_FORMATS = {"learning_rate": "%g", "l2": "%g", "test_accuracy": "%.4f", "test_cost": "%.4f",
+                 "train_seconds": "%.2f"}
+
+
+def results_section() -> None:
+    """When every variant has ended: the results table and its CSV, what each step gained, and any
+    variant made the active model."""
+    current = comparison()
+    if current is None or not current.finished:
+        return
+    st.subheader("Results")
+    rows = result_rows(current)
+    frame = pd.DataFrame(rows)
+    names = list(frame[NAME])
+    colours = {name: COLOURS[i] for i, name in enumerate(names)}
+    styled = frame.style.map(lambda name: f"border-left: 6px solid {colours.get(name, 'transparent')}",
+                             subset=[NAME])
+    config = {column: st.column_config.NumberColumn(BY_NAME[column].label if column in BY_NAME else column,
+                                                    format=TABLE_FORMATS.get(column))
+              for column in frame.columns if column in TABLE_FORMATS or
+              (column in BY_NAME and BY_NAME[column].kind is not str)}
+    st.dataframe(styled, hide_index=True, column_config=config, width="stretch")
+    st.download_button("Download results", results_csv(current), file_name="compare-results.csv",
+                       mime="text/csv", key=COMPARE_DOWNLOAD, on_click="ignore")
+    preset = BY_PRESET.get(current.preset)
+    sentences = step_sentences(current, ladder=preset.ladder if preset else False)
+    if sentences:
+        st.markdown("**What each step did** (from this comparison's figures)")
+        for index, sentence in enumerate(sentences, start=2):
+            st.markdown(f"{SQUARES[index - 1]} {plain(sentence, limit=600)}")
+    adopt_section(current)
+
+
+def adopt_section(current: Comparison) -> None:
+    """Any variant joins Train's history and becomes the active model (Evaluate, Draw and Inside use it)."""
+    session = lab()
+    indices = list(range(len(current.names)))
+    labels = [f"{SQUARES[i]} {current.names[i]} · {current.results[i].status}" for i in indices]
+    pick, button = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = pick.selectbox("A variant", indices, format_func=labels.__getitem__, key=COMPARE_PICK)
+    if button.button("Use this model", key=COMPARE_ADOPT, width="stretch", disabled=session.full and
+                     chosen not in current.adopted):
+        result = current.results[chosen]
+        if chosen in current.adopted:
+            index = current.adopted[chosen]
+            if index in session.scores:
+                session.active = index
+        else:
+            index = current.adopted[chosen] = runs.keep_run(result)
+        if result.status == RunStatus.DIVERGED:
+            st.warning(f"{plain(current.names[chosen])} diverged: it joined Train's history as run #{index + 1} but "
+                       "is not the active model.")
+        else:
+            st.success(f"{plain(current.names[chosen])} is run #{index + 1} in Train's history and now the active "
+                       "model, for Evaluate, Draw and Inside.")
