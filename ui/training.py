@@ -27,9 +27,37 @@ from .text import plain
 LIVE_COST, LIVE_ACCURACY = "train_live_cost", "train_live_accuracy"
 
 
+SENT_TIMEOUT = 0.25  # s: the longest a rerun waits for what the run before it drew to leave the server
+
+
+def wait_until_sent(timeout: float = SENT_TIMEOUT) -> None:
+    """Until what this script run has drawn has left the server for the browser (its session's queue
+    flushed, every 5 ms by Streamlit's event loop), at most ``timeout``.
+
+    A rerun clears its session's queue of the deltas not yet sent when it starts: drawn and then
+    rerun at once, a run's result (or a live update) was often dropped, and the browser saw the
+    result only when the full-page rerun that follows reached this panel, drawn last on its page
+    (0.6-1 s later, measured). Streamlit has no public call for this; where its internals differ
+    (AppTest's runtime) this returns at once."""
+    try:
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        session = Runtime.instance()._session_mgr.get_active_session_info(get_script_run_ctx().session_id).session
+        queue = session._browser_queue
+        queue.is_empty()
+    except Exception:  # another Streamlit, AppTest's mock runtime, no session: nothing to wait for
+        return
+    deadline = time.monotonic() + timeout
+    while not queue.is_empty() and time.monotonic() < deadline:
+        time.sleep(0.002)
+
+
 def rerun_panel() -> None:
-    """Run the fragment again. A fragment that runs inside a full-page rerun (after a click outside
-    it) may not rerun alone; the whole page reruns then, which is slower but equivalent."""
+    """Run the fragment again, once what it drew has been sent. A fragment that runs inside a
+    full-page rerun (after a click outside it) may not rerun alone; the whole page reruns then, which
+    is slower but equivalent."""
+    wait_until_sent()
     try:
         st.rerun(scope="fragment")
     except StreamlitAPIException:
@@ -131,6 +159,7 @@ def training_panel(hparams: Hyperparams) -> None:
         index = runs.collect_ended()
         if index is not None:
             show_result(index, status)  # at once, here; the full rerun below takes longer to reach the fragment
+            wait_until_sent()  # the result reaches the browser before the rerun could drop it
         st.rerun()  # the whole page: history, active model and download change
     status.progress(progress.total_batches_done / progress.total_batches,
                     text=progress_text(progress, session.current_started))
