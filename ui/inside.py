@@ -366,8 +366,8 @@ def worked(step: Step, hp, n: dict, i: int) -> list[str]:
         lines.append(rf"V = \beta_2 V + (1 - \beta_2)\, dW^2 = {ADAM_BETA2:g} \cdot {operand(v['V before'])} + "
                      rf"{1 - ADAM_BETA2:.4g} \cdot {g}^2 = {tex_number(v['V'])}")
         lines.append(rf"\hat M = \frac{{M}}{{1 - \beta_1^{{\,{t}}}}} = \frac{{{tex_number(v['M'])}}}"
-                     rf"{{{tex_number(first_fix)}}} = {tex_number(v['M̂'])}, \qquad "
-                     rf"\hat V = \frac{{V}}{{1 - \beta_2^{{\,{t}}}}} = \frac{{{tex_number(v['V'])}}}"
+                     rf"{{{tex_number(first_fix)}}} = {tex_number(v['M̂'])}")
+        lines.append(rf"\hat V = \frac{{V}}{{1 - \beta_2^{{\,{t}}}}} = \frac{{{tex_number(v['V'])}}}"
                      rf"{{{tex_number(second_fix)}}} = {tex_number(v['V̂'])}")
         lines.append(rf"\Delta = \alpha \frac{{\hat M}}{{\sqrt{{\hat V}} + \varepsilon}} = {a:g} \cdot "
                      rf"\frac{{{operand(v['M̂'])}}}{{{tex_number(v['√V̂ + ε'])}}} = {tex_number(v['Δ'])}")
