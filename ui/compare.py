@@ -270,14 +270,16 @@ class Comparison:
             handle.stop()
 
     def advance(self, seconds: float, test_images, test_labels) -> None:
-        """Let the variants train for about ``seconds`` (a run that trains in the polling thread gets a
-        share of them; runs on workers are waited for) and record those that ended."""
+        """Let the variants train: runs that train in the polling thread get a share of ``seconds``
+        each; runs on workers are waited for until there is news, at the backend's pace (slower as runs
+        queue for the workers: each return redraws the page's charts, which costs the browser). Then
+        record those that ended."""
         going = [handle for handle, result in zip(self.handles, self.results) if result is None]
         if going and not going[0].trains_in_background:
             for handle in going:
                 handle.poll(seconds / len(going))
         elif going:
-            going[0].poll(2 * seconds, every=seconds)  # returns with news, or at the deadline
+            going[0].poll()
         for index, handle in enumerate(self.handles):
             if self.results[index] is None and handle.progress().finished:
                 result = handle.claim()
