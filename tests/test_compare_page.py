@@ -111,8 +111,9 @@ def test_presets_follow_trains_settings_except_the_posts(compare_page):
 
 
 def test_a_diverging_variant_says_so_and_the_others_go_on_then_one_is_adopted(compare_page):
-    at = set_rows(compare_page, [("steady", QUICK), ("too fast", Hyperparams(**(QUICK.as_dict() | {"learning_rate": 1000.0}))),
-                                 ("wider", Hyperparams(**(QUICK.as_dict() | {"hidden_units": 32})))])
+    too_fast, wider = (Hyperparams(**(QUICK.as_dict() | change)) for change in ({"learning_rate": 1000.0},
+                                                                                 {"hidden_units": 32}))
+    at = set_rows(compare_page, [("steady", QUICK), ("too fast", too_fast), ("wider", wider)])
     comparison = run_to_end(at)
     assert [r.status for r in comparison.results] == [RunStatus.DONE, RunStatus.DIVERGED, RunStatus.DONE]
     texts = [p.proto.text for p in at.get("progress")]

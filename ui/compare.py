@@ -36,10 +36,11 @@ from .text import plain
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 6
 MAX_NAME = 40  # characters of a variant's name
-# A variant's colour, the same in every chart and table: the first six of Plotly's D3 palette, whose
-# hues the coloured squares (used where a table cell cannot be coloured) match.
-COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
-SQUARES = ("🟦", "🟧", "🟩", "🟥", "🟪", "🟫")
+# A variant's colour, the same in every chart and table: six of Plotly's D3 palette, each the hue of
+# one of Streamlit's named Markdown colours, which mark a variant in text (a square, not an emoji: the
+# glyph is in every font). Table cells take the exact colour.
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#7f7f7f")
+SQUARES = tuple(f":{name}[■]" for name in ("blue", "orange", "green", "red", "violet", "gray"))
 NAME, COLOUR = "Variant", "Colour"
 # The table's setting columns, most often changed first (all of SETTINGS: a variant is a whole run).
 COLUMNS = ("learning_rate", "momentum", "optimizer", "batch_size", "hidden_units", "layers", "activation", "init",
@@ -122,8 +123,16 @@ def table_rows(variants: list[tuple[str, Hyperparams]]) -> list[dict]:
 def table_frame(rows: list[dict]) -> pd.DataFrame:
     """The editor's data: a colour square, the name and every setting, one row per variant."""
     frame = pd.DataFrame(rows, columns=[NAME, *COLUMNS])
-    frame.insert(0, COLOUR, [SQUARES[i] if i < len(SQUARES) else "" for i in range(len(frame))])
+    frame.insert(0, COLOUR, "")
     return frame
+
+
+def coloured(frame: pd.DataFrame, column: str):
+    """``frame`` styled: each row's ``column`` cell in its variant's colour (a read-only column: the
+    editor styles only those)."""
+    def paint(cells: pd.Series) -> list[str]:
+        return [f"background-color: {COLOURS[i]}" if i < len(COLOURS) else "" for i in range(len(cells))]
+    return frame.style.apply(paint, subset=[column])
 
 
 def column_config(train: Hyperparams) -> dict:
@@ -482,8 +491,10 @@ def preset_choice() -> Preset:
 def variants_table(train: Hyperparams) -> pd.DataFrame:
     """The editable table of variants (rows can be added and deleted)."""
     key = compare_editor_key(st.session_state.get(COMPARE_EDITOR_ROUND, 0))
-    return st.data_editor(table_frame(st.session_state[COMPARE_TABLE]), key=key, num_rows="dynamic",
-                          hide_index=True, column_config=column_config(train), width="stretch")
+    frame = coloured(table_frame(st.session_state[COMPARE_TABLE]), COLOUR)
+    edited = st.data_editor(frame, key=key, num_rows="dynamic", hide_index=True, column_config=column_config(train),
+                            width="stretch")
+    return edited.data if hasattr(edited, "data") else edited  # a Styler's edits come back as its frame
 
 
 def check_table(frame: pd.DataFrame) -> tuple[list[str], list[Hyperparams]] | None:
@@ -585,10 +596,8 @@ def results_section() -> None:
     st.subheader("Results")
     rows = result_rows(current)
     frame = pd.DataFrame(rows)
-    names = list(frame[NAME])
-    colours = {name: COLOURS[i] for i, name in enumerate(names)}
-    styled = frame.style.map(lambda name: f"border-left: 6px solid {colours.get(name, 'transparent')}",
-                             subset=[NAME])
+    styled = frame.style.apply(lambda cells: [f"background-color: {COLOURS[i]}55" for i in range(len(cells))],
+                               subset=[NAME])  # the variant's colour, light enough to read the name on
     config = {column: st.column_config.NumberColumn(BY_NAME[column].label if column in BY_NAME else column,
                                                     format=TABLE_FORMATS.get(column))
               for column in frame.columns if column in TABLE_FORMATS or
@@ -609,7 +618,7 @@ def adopt_section(current: Comparison) -> None:
     """Any variant joins Train's history and becomes the active model (Evaluate, Draw and Inside use it)."""
     session = lab()
     indices = list(range(len(current.names)))
-    labels = [f"{SQUARES[i]} {current.names[i]} · {current.results[i].status}" for i in indices]
+    labels = [f"{current.names[i]} · {current.results[i].status}" for i in indices]  # options show as typed
     pick, button = st.columns([3, 1], vertical_alignment="bottom")
     chosen = pick.selectbox("A variant", indices, format_func=labels.__getitem__, key=COMPARE_PICK)
     if button.button("Use this model", key=COMPARE_ADOPT, width="stretch", disabled=session.full and
