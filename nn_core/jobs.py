@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import threading
 import time
+from dataclasses import replace
 from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -26,7 +27,7 @@ from .handwriting import TrainingMix
 from .model import Model
 from .runs import TRAIN_SAMPLE, Progress
 from .settings import Hyperparams
-from .training import Change, RunResult, RunState, RunStatus, Trainer
+from .training import Change, EpochStats, PendingEpoch, RunResult, RunState, RunStatus, Trainer
 
 # Training per task: the cadence of live progress and the longest wait for Stop. A lone run's chunks
 # are short; when runs queue for the workers they grow, so the (fixed) cost per chunk of a round trip
@@ -58,12 +59,21 @@ def warm_up(shared: str | None = None) -> int:
     return os.getpid()
 
 
-def train_chunk(state: RunState, seconds: float = CHUNK_SECONDS) -> RunState:
+def train_chunk(state: RunState, seconds: float = CHUNK_SECONDS, defer_evaluation: bool = False) -> RunState:
     """The run's next state after about ``seconds`` of training (at least one batch), on one BLAS
-    thread (see _ExecutorBackend), with the app's sampled per-epoch train figures."""
-    trainer = Trainer.resume(worker_data(), state, threads=1, train_sample=TRAIN_SAMPLE)
+    thread (see _ExecutorBackend), with the app's sampled per-epoch train figures. With
+    ``defer_evaluation`` an epoch's figures are left to ``evaluate_epoch`` on another worker."""
+    trainer = Trainer.resume(worker_data(), state, threads=1, train_sample=TRAIN_SAMPLE,
+                             defer_evaluation=defer_evaluation)
     trainer.run(max_seconds=seconds)
     return trainer.state()
+
+
+def evaluate_epoch(hparams: Hyperparams, pending: PendingEpoch, data: Mnist | None = None) -> EpochStats:
+    """The figures of an epoch a chunk left unevaluated: the same numbers as evaluating it in the chunk
+    (the same code on one BLAS thread), computed while the run's next epoch trains elsewhere."""
+    trainer = Trainer(worker_data() if data is None else data, hparams, threads=1, train_sample=TRAIN_SAMPLE)
+    return trainer.evaluate_pending(pending)
 
 
 def available_cores() -> int:
@@ -94,6 +104,8 @@ class JobRun:
         self._in_flight = False
         self._stop_requested = False
         self._requested: list[tuple[str, float]] = []  # changes for the next chunk
+        self._evaluating = 0  # epochs being evaluated beside the training (see _evaluate)
+        self._evaluated: dict[int, EpochStats] = {}  # their figures, by epoch, merged into each state
         self._claimed = False
         self.retries = 0  # chunks sent again after their worker was lost
         self._polled = 0.0  # when the last poll returned (time.monotonic)
@@ -102,8 +114,47 @@ class JobRun:
 
     def _submit(self) -> None:
         self._in_flight = True
-        future = self._backend.submit(self._state)
+        # An idle worker evaluates each epoch beside the next one's training (not a fine-tuning's own
+        # training set, which would travel to it again).
+        defer = self._state.mix is None and self._backend.has_idle_worker()
+        future = self._backend.submit(self._state, defer)
         future.add_done_callback(self._chunk_done)
+
+    def _busy(self) -> bool:
+        """A chunk or an epoch's evaluation is still running."""
+        return self._in_flight or self._evaluating > 0
+
+    def _evaluate(self, pending: PendingEpoch) -> None:
+        """Have an epoch a chunk left unevaluated evaluated by another task (called with the lock)."""
+        self._evaluating += 1
+        future = self._backend.submit_evaluation(self.hparams, pending)
+        future.add_done_callback(lambda done: self._evaluation_done(pending, done))
+
+    def _evaluation_done(self, pending: PendingEpoch, future) -> None:
+        try:
+            stats = future.result()
+        except Exception:  # a lost worker or a broken pool: the same figures, computed here instead
+            stats = evaluate_epoch(self.hparams, pending, self._backend.data)
+        with self._changed:
+            self._evaluating -= 1
+            self._evaluated[stats.epoch] = stats
+            self._state = self._merged(self._state)
+            self._snapshot = self._progress()
+            self._changed.notify_all()
+
+    def _progress(self) -> Progress:
+        """The snapshot pages see: an ended run shows as ended once its last evaluation is in too."""
+        progress = Progress.of(self._state)
+        if progress.finished and self._evaluating:
+            progress = replace(progress, status=RunStatus.RUNNING)
+        return progress
+
+    def _merged(self, state: RunState) -> RunState:
+        """``state`` with the epochs evaluated beside the training, in order."""
+        if not self._evaluated:
+            return state
+        epochs = {e.epoch: e for e in state.epochs} | self._evaluated
+        return replace(state, epochs=[epochs[k] for k in sorted(epochs)])
 
     def _chunk_done(self, future) -> None:
         try:
@@ -116,7 +167,10 @@ class JobRun:
             self._state = state if not self._stop_requested else state.stopped()
             if self._requested and not self._state.finished:
                 self._state, self._requested = self._state.with_changes(self._requested), []
-            self._snapshot = Progress.of(self._state)
+            for pending in self._state.pending:
+                self._evaluate(pending)
+            self._state = self._merged(replace(self._state, pending=()))
+            self._snapshot = self._progress()
             if self._state.finished:
                 self._in_flight = False
                 self._backend.run_ended()
@@ -130,7 +184,8 @@ class JobRun:
             if self.retries > MAX_RETRIES:
                 self._state = self._state.stopped(RunStatus.FAILED)
                 self.error = f"its workers were lost {self.retries} times ({type(lost).__name__})"
-                self._snapshot, self._in_flight = Progress.of(self._state), False
+                self._in_flight = False
+                self._snapshot = self._progress()
                 self._backend.run_ended()
                 self._changed.notify_all()
                 return
@@ -147,7 +202,7 @@ class JobRun:
         earliest = self._polled + every
         with self._changed:
             seen = self._snapshot
-            while self._in_flight:
+            while self._busy():
                 now = time.monotonic()
                 if now >= deadline or (self._snapshot is not seen and now >= earliest):
                     break
@@ -165,7 +220,7 @@ class JobRun:
             self._stop_requested = True
             if not self._in_flight and not self._state.finished:
                 self._state = self._state.stopped()
-                self._snapshot = Progress.of(self._state)
+                self._snapshot = self._progress()
                 self._backend.run_ended()
 
     def change(self, name: str, value: float) -> None:
@@ -176,12 +231,12 @@ class JobRun:
                 self._requested.append((name, value))
             elif not self._state.finished:
                 self._state = self._state.with_changes([(name, value)])
-                self._snapshot = Progress.of(self._state)
+                self._snapshot = self._progress()
 
     def claim(self) -> RunResult | None:
         """The ended run's result, to the first caller only; else None."""
         with self._changed:
-            if self._claimed or self._in_flight or not self._state.finished:
+            if self._claimed or self._busy() or not self._state.finished:
                 return None
             self._claimed = True
             result = self._state.result()
@@ -225,7 +280,14 @@ class _ExecutorBackend:
         runs queue (each run then moves proportionally slower, so a redraw shows as much news)."""
         return min(MAX_POLL_INTERVAL, POLL_INTERVAL * self.load())
 
-    def submit(self, state: RunState):
+    def has_idle_worker(self) -> bool:
+        """More workers than runs: a run's epoch evaluations can go to a worker of their own."""
+        return self._active < self.workers
+
+    def submit(self, state: RunState, defer_evaluation: bool = False):
+        raise NotImplementedError
+
+    def submit_evaluation(self, hparams: Hyperparams, pending: PendingEpoch):
         raise NotImplementedError
 
     def recover(self) -> None:
@@ -257,8 +319,11 @@ class ProcessBackend(_ExecutorBackend):
         pool = self.pool()
         return sorted(set(pool.map(_pid_after_warm_up, range(self.workers * 4))))
 
-    def submit(self, state: RunState):
-        return self.pool().submit(train_chunk, state, self.chunk_seconds())
+    def submit(self, state: RunState, defer_evaluation: bool = False):
+        return self.pool().submit(train_chunk, state, self.chunk_seconds(), defer_evaluation)
+
+    def submit_evaluation(self, hparams: Hyperparams, pending: PendingEpoch):
+        return self.pool().submit(evaluate_epoch, hparams, pending)
 
     def recover(self) -> None:
         with self._pool_lock:  # every run of a broken pool lands here; the first replaces it
@@ -309,8 +374,11 @@ class DaskBackend(_ExecutorBackend):
         self.lost_errors = (KilledWorker, FutureCancelledError)
         super().__init__(data)
 
-    def submit(self, state: RunState):
-        return self.client.submit(train_chunk, state, self.chunk_seconds(), pure=False)
+    def submit(self, state: RunState, defer_evaluation: bool = False):
+        return self.client.submit(train_chunk, state, self.chunk_seconds(), defer_evaluation, pure=False)
+
+    def submit_evaluation(self, hparams: Hyperparams, pending: PendingEpoch):
+        return self.client.submit(evaluate_epoch, hparams, pending, pure=False)
 
     @property
     def workers(self) -> int:

@@ -99,6 +99,17 @@ class Diverged:
 
 Event = ChunkStats | EpochStats | Diverged
 
+@dataclass(frozen=True, eq=False)
+class PendingEpoch:
+    """An epoch trained whose evaluation runs elsewhere, beside the next epoch's training."""
+
+    epoch: int  # 1-based
+    params: np.ndarray  # the parameters at the epoch's end, copied
+    grad_norm: np.ndarray  # the epoch's mean gradient norms, per weight matrix
+    train_seconds: float
+    epoch_seconds: float
+
+
 CHANGEABLE = ("learning_rate", "momentum")  # the settings a run takes new values of while it trains
 
 
@@ -215,6 +226,7 @@ class RunState(Position):
     best: tuple | None = None  # early stopping: (best epoch, its validation cost, its parameters)
     stopped_early: bool = False
     changes: tuple = ()  # Change, in order: the learning rate and momentum changed while it trained
+    pending: tuple = ()  # PendingEpoch: epochs trained, not yet evaluated (see Trainer.end_epoch)
 
     def with_changes(self, requested: list[tuple[str, float]]) -> "RunState":
         """This state with new values of changeable settings that apply from its next batch."""
@@ -285,6 +297,7 @@ class Trainer(Position):
     train_sample: int | None = None
     mix: "TrainingMix | None" = None
     changes: tuple = ()  # Change: new learning rates and momenta from given batches on (a replay)
+    defer_evaluation: bool = False  # epochs' figures computed elsewhere (see end_epoch)
 
     def __post_init__(self):
         hp = self.hparams.validate()
@@ -292,6 +305,7 @@ class Trainer(Position):
         if any(a.batch > b.batch for a, b in zip(self.changes, self.changes[1:])):
             raise ValueError("a run's changes must come in the order of their batches")
         self._changes_applied = 0  # how many of self.changes are in effect
+        self.pending: list[PendingEpoch] = []  # epochs trained whose evaluation is deferred
         if self.mix is not None:
             self.data = self.mix.apply(self.data)
         self.rng = np.random.default_rng(hp.seed)
@@ -360,16 +374,18 @@ class Trainer(Position):
                         grad_norm_sum=self._grad_norm_sum.copy(),
                         streams={name: rng.bit_generator.state for name, rng in self.streams.items()},
                         best=None if self.best is None else (self.best[0], self.best[1], self.best[2].copy()),
-                        stopped_early=self.stopped_early, changes=self.changes, last_good=self.last_good.copy(), rng=self.rng.bit_generator.state,
+                        stopped_early=self.stopped_early, changes=self.changes, pending=tuple(self.pending),
+                        last_good=self.last_good.copy(), rng=self.rng.bit_generator.state,
                         permutation=self._permutation, epoch=self.epoch, batch=self.batch,
                         batch_costs=self.batch_costs.copy(), epochs=list(self.epochs), status=self.status,
                         diverged=self.diverged, train_seconds=self.train_seconds, mix=self.mix)
 
     @classmethod
-    def resume(cls, data: Mnist, state: RunState, threads: int | None = 1, train_sample: int | None = None
-               ) -> "Trainer":
+    def resume(cls, data: Mnist, state: RunState, threads: int | None = 1, train_sample: int | None = None,
+               defer_evaluation: bool = False) -> "Trainer":
         """A trainer that goes on exactly where ``state`` left off (the same bits as never stopping)."""
-        trainer = cls(data, state.hparams, threads=threads, train_sample=train_sample, mix=state.mix)
+        trainer = cls(data, state.hparams, threads=threads, train_sample=train_sample, mix=state.mix,
+                      defer_evaluation=defer_evaluation)
         np.copyto(trainer.model.flat, state.params)
         for name, array in trainer.optimizer.state.items():
             np.copyto(array, state.optimizer_state[name])
@@ -380,6 +396,7 @@ class Trainer(Position):
         trainer.best, trainer.stopped_early = state.best, state.stopped_early
         trainer.changes = state.changes
         trainer._apply_changes()
+        trainer.pending = list(state.pending)
         np.copyto(trainer.last_good, state.last_good)
         np.copyto(trainer.batch_costs, state.batch_costs)
         trainer.rng.bit_generator.state = state.rng
@@ -422,7 +439,8 @@ class Trainer(Position):
                     events.append(self._chunk_stats(chunk))
                     chunk.batches, chunk.cost = 0, 0.0
                     if epoch_end:
-                        events.append(self.end_epoch())
+                        if (ended := self.end_epoch()) is not None:  # None: its evaluation is deferred
+                            events.append(ended)
                         if self.finished:
                             return events
                     if chunk.spent(done):
@@ -549,9 +567,9 @@ class Trainer(Position):
             mask /= keep  # inverted dropout: evaluation needs no rescaling
         return masks
 
-    def l2_penalty(self) -> float:
-        """lambda/2 times the sum of every squared weight (biases excluded)."""
-        flat = self.model.flat
+    def l2_penalty(self, flat: np.ndarray | None = None) -> float:
+        """lambda/2 times the sum of every squared weight (biases excluded), of the model or ``flat``."""
+        flat = self.model.flat if flat is None else flat
         return 0.5 * self.hparams.l2 * sum(float(np.vdot(flat[w], flat[w])) for w in self._weight_slices)
 
     def _add_l2(self, grad: np.ndarray, grad_scale: float) -> float:
@@ -566,49 +584,78 @@ class Trainer(Position):
                           batch_cost=chunk.cost / chunk.batches, total_batches_done=self.total_batches_done,
                           total_batches=self.total_batches, train_seconds=self.train_seconds)
 
-    def end_epoch(self) -> EpochStats | Diverged:
+    def end_epoch(self) -> EpochStats | Diverged | None:
         """Evaluate the finished epoch and move on to the next (a new shuffle), as ``run`` does when
-        ``epoch_complete``; a caller stepping with ``next_batch``/``step`` itself calls it then."""
-        epoch_seconds = self.train_seconds - (self.epochs[-1].train_seconds if self.epochs else 0.0)
-        eval_start = time.perf_counter()
-        data = self.data
-        last = self.epoch + 1 == self.hparams.epochs
-        sample = None if last or self.train_sample is None or self.train_sample >= self.samples else self.train_sample
-        positions = slice(None) if sample is None else _fixed_sample(self.samples, sample)
-        train_cost, train_accuracy = evaluate(self.model, *self._training_set(positions), threads=self.threads)
-        test_cost, test_accuracy = evaluate(self.model, data.test_images, data.test_labels, threads=self.threads)
-        if _bad(train_cost, self.first_cost(train_cost)):
-            return self._diverge(train_cost)
-        train_accuracy_true = None
-        if self.split is not None and self.split.noisy:
-            images, _ = self._training_set(positions)
-            true_labels = data.train_labels[self.split.train_rows[positions]]
-            train_accuracy_true = evaluate(self.model, images, true_labels, threads=self.threads)[1]
-        validation_cost = validation_accuracy = None
-        if self.split is not None and self.split.validation_rows is not None:
-            rows = self.split.validation_rows
-            validation_cost, validation_accuracy = evaluate(self.model, data.train_images[rows],
-                                                            data.train_labels[rows], threads=self.threads)
-        state = health.measure(self.model, self.health_sample(), self._grad_norm_sum / max(self.batch, 1))
+        ``epoch_complete``; a caller stepping with ``next_batch``/``step`` itself calls it then.
+
+        With ``defer_evaluation`` (and unless it is the last epoch, or early stopping needs the
+        figures now) the epoch's parameters are kept in ``pending`` instead, for ``evaluate_pending``
+        elsewhere, and None is returned: the same figures, computed beside the next epoch's training."""
+        before = [e.train_seconds for e in self.epochs[-1:]] + [p.train_seconds for p in self.pending[-1:]]
+        epoch_seconds = self.train_seconds - max(before, default=0.0)
+        grad_norm = self._grad_norm_sum / max(self.batch, 1)
         self._grad_norm_sum[:] = 0
-        eval_seconds = time.perf_counter() - eval_start
-        stats = EpochStats(
-            epoch=self.epoch + 1, train_cost=train_cost, test_cost=test_cost,
-            train_accuracy=train_accuracy, test_accuracy=test_accuracy,
-            train_seconds=self.train_seconds, epoch_seconds=epoch_seconds, eval_seconds=eval_seconds,
-            train_sample=sample, health=state, validation_cost=validation_cost,
-            validation_accuracy=validation_accuracy, train_accuracy_true=train_accuracy_true, l2_penalty=self.l2_penalty() if self.hparams.l2 else 0.0)
+        last = self.epoch + 1 == self.hparams.epochs
+        validating = self.split is not None and self.split.validation_rows is not None
+        if self.defer_evaluation and not last and not validating:
+            self.pending.append(PendingEpoch(self.epoch + 1, self.model.flat.copy(), grad_norm, self.train_seconds,
+                                             epoch_seconds))
+            self._next_epoch()
+            return None
+        stats = self._measure(self.model, self.epoch + 1, grad_norm, self.train_seconds, epoch_seconds)
+        if _bad(stats.train_cost, self.first_cost(stats.train_cost)):
+            return self._diverge(stats.train_cost)
         self.epochs.append(stats)
-        self.epoch += 1
-        self.batch = 0
-        self._permutation = None
-        if validation_cost is not None:
-            self._early_stopping(validation_cost)
+        self._next_epoch()
+        if stats.validation_cost is not None:
+            self._early_stopping(stats.validation_cost)
         if self.epoch == self.hparams.epochs:
             self.status = RunStatus.DONE
             if self.best is not None and self.best[0] != self.epoch:
                 np.copyto(self.model.flat, self.best[2])  # the best epoch's parameters are the model
         return stats
+
+    def _next_epoch(self) -> None:
+        self.epoch += 1
+        self.batch = 0
+        self._permutation = None
+
+    def evaluate_pending(self, pending: "PendingEpoch") -> EpochStats:
+        """The figures of an epoch whose evaluation was deferred (on any Trainer of the same run's
+        settings and data): the same numbers ``end_epoch`` would have given."""
+        hp = self.hparams
+        model = Model(pending.params, hp.hidden_units, hp.activation, hp.layers)
+        with np.errstate(all="ignore"):
+            return self._measure(model, pending.epoch, pending.grad_norm, pending.train_seconds, pending.epoch_seconds)
+
+    def _measure(self, model: Model, epoch: int, grad_norm: np.ndarray, train_seconds: float,
+                 epoch_seconds: float) -> EpochStats:
+        """An epoch's figures for ``model``: train (on the sample, or all after the last epoch), test,
+        validation, the labels' truth under noise, and the network's health."""
+        eval_start = time.perf_counter()
+        data = self.data
+        last = epoch == self.hparams.epochs
+        sample = None if last or self.train_sample is None or self.train_sample >= self.samples else self.train_sample
+        positions = slice(None) if sample is None else _fixed_sample(self.samples, sample)
+        train_cost, train_accuracy = evaluate(model, *self._training_set(positions), threads=self.threads)
+        test_cost, test_accuracy = evaluate(model, data.test_images, data.test_labels, threads=self.threads)
+        train_accuracy_true = None
+        if self.split is not None and self.split.noisy:
+            images, _ = self._training_set(positions)
+            true_labels = data.train_labels[self.split.train_rows[positions]]
+            train_accuracy_true = evaluate(model, images, true_labels, threads=self.threads)[1]
+        validation_cost = validation_accuracy = None
+        if self.split is not None and self.split.validation_rows is not None:
+            rows = self.split.validation_rows
+            validation_cost, validation_accuracy = evaluate(model, data.train_images[rows], data.train_labels[rows],
+                                                            threads=self.threads)
+        state = health.measure(model, self.health_sample(), grad_norm)
+        return EpochStats(
+            epoch=epoch, train_cost=train_cost, test_cost=test_cost, train_accuracy=train_accuracy,
+            test_accuracy=test_accuracy, train_seconds=train_seconds, epoch_seconds=epoch_seconds,
+            eval_seconds=time.perf_counter() - eval_start, train_sample=sample, health=state,
+            validation_cost=validation_cost, validation_accuracy=validation_accuracy,
+            train_accuracy_true=train_accuracy_true, l2_penalty=self.l2_penalty(model.flat) if self.hparams.l2 else 0.0)
 
     def _early_stopping(self, validation_cost: float) -> None:
         """Keep the best epoch's parameters; end the run once ``early_stop`` epochs have not improved."""

@@ -11,7 +11,7 @@ from nn_core.jobs import TRAIN_SAMPLE, DaskBackend, ProcessBackend
 from nn_core.runs import LocalBackend
 from nn_core.training import Change, describe_changes
 
-HPARAMS = Hyperparams(epochs=8, seed=21)
+HPARAMS = Hyperparams(epochs=12, seed=21)
 
 
 def small(data: Mnist) -> Mnist:
@@ -48,7 +48,7 @@ def assert_replays(data, result):
 def test_a_local_run_records_its_changes_and_replays_to_the_bit(mnist):
     data = small(mnist)
     result = change_while_training(LocalBackend(data).start(HPARAMS))
-    assert result.status == "done" and len(result.epochs) == 8  # went on, not restarted
+    assert result.status == "done" and len(result.epochs) == 12  # went on, not restarted
     assert_replays(data, result)
     words = result.describe_changes()
     assert words[0].startswith("learning rate 4 → 0.5 at epoch ") and words[1].startswith("momentum 0.9 → 0.5")

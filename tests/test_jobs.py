@@ -55,7 +55,10 @@ def test_worker_processes_give_the_same_run_to_the_bit(processes, mnist):
         seen.add(progress.total_batches_done)
     result = run.claim()
     assert run.error is None and len(seen) >= 2 and run.claim() is None  # live progress, claimed once
+    # a run alone on two workers has its epochs 1-4 evaluated by the idle one, beside its training
+    assert sorted(run._evaluated) == [1, 2, 3, 4]
     assert_same_run(result, trained_alone(mnist, SHORT))
+    assert [e.health for e in result.epochs] == [e.health for e in trained_alone(mnist, SHORT).epochs]
     # the per-epoch train figures are on the fixed sample, the last epoch's on the whole set
     assert [e.train_sample for e in result.epochs] == [TRAIN_SAMPLE] * 4 + [None]
     # a finished run's last epoch is its score (the app does not measure it again): the whole test set,
