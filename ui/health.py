@@ -25,7 +25,8 @@ from .livechart import figure_spec, live_chart
 
 HEIGHT = 300  # px, each of the three line charts
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
-LEGEND = {"orientation": "h", "yanchor": "top", "y": -0.25}
+MEDIAN_COLOUR = "#ff7f0e"  # orange: stands out from the blue bands on light and dark themes
+LEGEND = {"orientation": "h", "yanchor": "top", "y": -0.4}  # under the axis title
 # The weights' bands, widest first: indices into health.QUANTILES, and the share of weights each holds.
 BANDS = ((0, 8, "all"), (1, 7, "87%"), (2, 6, "68%"), (3, 5, "38%"))
 MEDIAN = 4
@@ -67,7 +68,7 @@ def saturated_figure(epochs: list[EpochStats], hparams: Hyperparams) -> go.Figur
     x = [stats.epoch for stats in epochs]
     for k, name in enumerate(layer_names(hparams.layers)):
         figure.add_scatter(x=x, y=[stats.health.saturated[k] for stats in epochs], name=name, mode=_mode(x))
-    title = "Dead units (never active)" if hparams.activation == "relu" else "Saturated units"
+    title = "Dead units" if hparams.activation == "relu" else "Saturated units"
     return _layout(figure, title, hparams, yaxis={"title": "share of units", "tickformat": ".0%", "range": [0, 1.02]})
 
 
@@ -82,7 +83,7 @@ def grad_norm_figure(epochs: list[EpochStats], hparams: Hyperparams) -> go.Figur
         y = [stats.health.grad_norm[k] if stats.health.grad_norm[k] > 0 else None for stats in epochs]
         shown += [value for value in y if value is not None]
         figure.add_scatter(x=x, y=y, name=name, mode=_mode(x))
-    return _layout(figure, "Gradient norm per weight matrix", hparams,
+    return _layout(figure, "Gradient norm", hparams,
                    yaxis={"title": "gradient norm (log scale)", **log_axis(shown, max_ticks=5)})
 
 
@@ -96,7 +97,7 @@ def distinct_units_figure(epochs: list[EpochStats], hparams: Hyperparams) -> go.
     width = hparams.hidden_units
     figure.add_hline(y=width, line={"dash": "dash", "color": "#909090", "width": 1.5},
                      annotation_text=f"width {width}", annotation_position="bottom right")
-    return _layout(figure, "Distinct units per layer", hparams,
+    return _layout(figure, "Distinct units", hparams,
                    yaxis={"title": "distinct units", "range": [0, width * 1.08], "rangemode": "tozero"})
 
 
@@ -120,10 +121,12 @@ def weights_figure(epochs: list[EpochStats], hparams: Hyperparams) -> go.Figure:
             figure.add_scatter(y=[q[high] for q in quantiles], fill="tonexty", fillcolor=fill, name=f"{share} of weights",
                                showlegend=k == 0, row=1, col=column, **common)
         figure.add_scatter(x=x, y=[q[MEDIAN] for q in quantiles], name="median", mode=_mode(x), legendgroup="median",
-                           line={"color": f"rgb({BAND_COLOUR})", "width": 2}, marker={"size": 4},
+                           line={"color": MEDIAN_COLOUR, "width": 2}, marker={"size": 4},
                            showlegend=k == 0, row=1, col=column)
         figure.update_xaxes(_epoch_axis(hparams) | {"title": "epoch" if k == 0 else None}, row=1, col=column)
-    figure.update_layout(title="Weights over the epochs", height=HEIGHT, margin=MARGIN, legend=LEGEND)
+    # the title above the small plots' own titles
+    figure.update_layout(title={"text": "Weights over the epochs", "y": 0.98, "yanchor": "top"}, height=HEIGHT + 30,
+                         margin={**MARGIN, "t": 75}, legend={**LEGEND, "y": -0.3})
     figure.update_yaxes(title_text="weight", row=1, col=1)
     return figure
 
