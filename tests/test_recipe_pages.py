@@ -184,7 +184,8 @@ def test_a_deep_network_from_a_link_to_train_evaluate_draw_and_fine_tuning(subse
     assert tuned.status == RunStatus.DONE and lab.active == len(lab.runs) - 1, [e.value for e in at.error]
     assert tuned.hparams.learning_rate == rate / 2 and tuned.hparams.optimizer == optimizer
     assert tuned.model.layers == layers and tuned.origin == "fine-tuned from #1 on 30 of your digits"
-    assert any("fine-tuned on your 30 drawings" in s.value for s in at.success)
+    assert any("fine-tuned on your 30 drawings" in s.value and f"2 epochs of {optimizer} at learning rate {rate / 2:g}"
+               in s.value for s in at.success), [s.value for s in at.success]
     assert lab.tuning.after[0].fraction >= lab.tuning.before[0].fraction  # it learned the hand, or kept it
     assert lab.scores[len(lab.runs) - 1].accuracy > 0.6  # and MNIST still
 

@@ -132,8 +132,9 @@ def report(session, tuning: Tuning) -> str:
             "after." if before and after else "")
     ended = "" if run.status == RunStatus.DONE else f" (it {run.status} after {len(run.batch_costs):,} batches)"
     return (f"Run #{tuning.index + 1} is run #{tuning.base + 1} fine-tuned on your {len(tuning.own)} drawings"
-            f"{ended}, and is now the active model. {hp.epochs} epochs at learning rate {hp.learning_rate:g} on "
-            f"all of MNIST's training images plus {tuning.plan.mix.extra.labels.size:,} variations of your "
+            f"{ended}, and is now the active model. {hp.epochs} epochs of {hp.optimizer} at learning rate "
+            f"{hp.learning_rate:g} (half the base run's) on all of MNIST's training images plus "
+            f"{tuning.plan.mix.extra.labels.size:,} variations of your "
             f"drawings. On {check_after.total} other variations of your drawings, which training never saw, it "
             f"reads {check_after.fraction:.0%} right (before: {check_before.fraction:.0%}). Your drawings "
             f"themselves, which it trained on: {own_after.right} of {own_after.total} (before: "
