@@ -206,6 +206,10 @@ def test_a_name_is_shown_as_text_and_a_huge_comparison_is_refused(compare_page):
     at = set_rows(compare_page, [("**bold** [link](http://x)", QUICK), ("b", QUICK)])
     caption = next(c.value for c in at.caption if "see the same batches" in c.value)
     assert r"\*\*bold\*\* \[link\]\(http\:\/\/x\)" in caption  # escaped: shown literally, not as Markdown
+    at = set_rows(at, [("<b>tag</b>", QUICK), ("b", QUICK)])
+    run_to_end(at)
+    names = [trace["name"] for trace in live_figures(at)["compare_live_accuracy"]["data"]]
+    assert names[0] == "&lt;b&gt;tag&lt;/b&gt;"  # Plotly shows the entities as the typed text, not bold
     huge = Hyperparams(hidden_units=512, layers=4, batch_size=1, epochs=50)
     at = set_rows(at, [("a", huge), ("b", huge)])
     assert any("more than the 300 s" in e for e in errors(at)) and at.button(key="compare_start").disabled

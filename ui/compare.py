@@ -13,6 +13,7 @@ The pure parts (presets, ``parse_table``, ``estimated_seconds``, ``batch_groups`
 
 from __future__ import annotations
 
+import html
 import math
 import time
 from dataclasses import dataclass, field
@@ -398,8 +399,8 @@ def curves(comparison: Comparison | None) -> list[tuple[str, str, object]]:
     shown = []
     for index, name in enumerate(comparison.names):
         run = comparison.results[index] or (comparison.handles[index].progress() if comparison.handles else None)
-        if run is not None:
-            shown.append((name, COLOURS[index], run))
+        if run is not None:  # Plotly reads tags (<b>, <a href>) and entities in names: escaped, shown as typed
+            shown.append((html.escape(name, quote=False), COLOURS[index], run))
     return shown
 
 
