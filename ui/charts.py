@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from nn_core import Diverged, EpochStats, Hyperparams, RunResult
+from nn_core.training import describe_changes
 
 PLOT_CONFIG = {"displayModeBar": False}  # every chart of the app: no Plotly toolbar over the figure
 
@@ -214,6 +215,24 @@ def runs_test_cost_figure(runs: list[tuple[str, RunResult]], title: str = "Test 
     costs = [stats.test_cost for _, run in runs for stats in run.epochs] + POST_TEST_COST
     figure.update_layout(title=title, xaxis_title="epoch",
                          yaxis={"title": "test cross-entropy (log scale)", **log_axis(costs)}, **LAYOUT)
+    return figure
+
+
+CHANGE_LINE = {"dash": "dot", "color": "#9467bd", "width": 1.5}  # purple: apart from the runs' own colours
+
+
+def mark_changes(figure: go.Figure, hparams: Hyperparams, changes, batches_per_epoch: int) -> go.Figure:
+    """Mark on a chart whose x is epochs each learning rate or momentum changed while the run trained
+    (``nn_core.training.Change``): a vertical line where it applied, labelled "learning rate 4 → 0.5"
+    (staggered, should several be close), its hover text giving the exact batch it applied from."""
+    for i, (change, words) in enumerate(zip(changes, describe_changes(hparams, changes, batches_per_epoch))):
+        x = change.batch / batches_per_epoch
+        figure.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper", line=CHANGE_LINE,
+                         name=f"change {i + 1}")
+        figure.add_annotation(x=x, y=1 - 0.08 * (i % 4), xref="x", yref="paper", xanchor="left", yanchor="top",
+                              showarrow=False, text=words.split(" at epoch ")[0], name=f"change {i + 1}",
+                              font={"size": 11, "color": CHANGE_LINE["color"]},
+                              hovertext=f"{words} (from batch {change.batch:,})")
     return figure
 
 

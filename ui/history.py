@@ -35,6 +35,8 @@ def history_rows(session: Lab) -> list[dict]:
             "test cost": score.cost if score else None,
             "test accuracy": 100 * score.accuracy if score else None,
             "time (s)": run.train_seconds, "from": run.origin or "",
+            # the learning rate or momentum moved while it trained: "learning rate 4 → 0.5 at epoch 2.4"
+            "changed during the run": "; ".join(run.describe_changes()),
         })
     return rows
 

@@ -88,8 +88,9 @@ def run_label(session: Lab, index: int) -> str:
     origin = f" · {run.origin}" if run.origin else ""
     depth = f" ×{hp.layers}" if hp.layers > 1 else ""
     beta = "" if hp.optimizer == "sgd" else f" beta {hp.momentum:g}"
+    changed = "".join(f" · {words}" for words in run.describe_changes())  # "learning rate 4 → 0.5 at epoch 2.4"
     return (f"#{index + 1} {run.status} · {accuracy} · H {hp.hidden_units}{depth} {hp.activation}, {hp.init}, "
-            f"{hp.optimizer} lr {hp.learning_rate:g}{beta}, batch {hp.batch_size:,}{origin}")
+            f"{hp.optimizer} lr {hp.learning_rate:g}{beta}, batch {hp.batch_size:,}{origin}{changed}")
 
 
 def require_model(here: str | None = None) -> RunResult | None:

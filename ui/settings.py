@@ -12,6 +12,7 @@ import streamlit as st
 
 from nn_core import SETTINGS, Hyperparams, Setting
 from nn_core.settings import FULL_BATCH
+from nn_core.training import CHANGEABLE
 
 from .state import lab, setting_key
 
@@ -65,9 +66,39 @@ def shown(setting: Setting, value) -> str:
     return SHOWN.get((setting.name, value), setting.format(value))
 
 
+# While a run trains only the learning rate and momentum move (the run takes each new value from its
+# next chunk, see change_running_run); the other settings are drawn disabled, with this note.
+LOCKED_NOTE = ("A run is training: only **Learning rate** and **Momentum** can change now, and the run takes "
+               "each new value from its next chunk. The network's shape, its data and the other settings are "
+               "fixed once a run starts.")
+
+
+def change_running_run(setting: Setting) -> None:
+    """on_change of a changeable slider: the session's running run (``Lab.current``) takes the new
+    value from its next chunk, recorded in its changes. Called at the start of the script run the
+    move triggers, in the script's thread, so the run has no other owner here (nn_core's one owner)."""
+    run = lab().current
+    if run is None:
+        return  # no run: the value is for the next one
+    value = setting.kind(st.session_state[setting_key(setting.url_key)])
+    progress = run.progress()
+    if progress.finished:
+        return
+    in_effect = getattr(progress.hparams, setting.name)
+    for change in progress.changes:
+        if change.name == setting.name:
+            in_effect = change.value
+    if value != in_effect:
+        run.change(setting.name, value)
+
+
 def _widget(setting: Setting):
     key = setting_key(setting.url_key)
     common = {"key": key, "help": setting.help, "persist_state": "session"}
+    if setting.name in CHANGEABLE:
+        common.update(on_change=change_running_run, args=(setting,))
+    else:
+        common["disabled"] = lab().current is not None  # fixed while a run trains (LOCKED_NOTE)
     if setting.choices:
         return st.selectbox(setting.label, list(setting.choices), **common)
     if setting.slider is None:
@@ -88,6 +119,8 @@ def train_settings() -> Hyperparams:
 
 def settings_form() -> Hyperparams:
     """The sliders; their values persist across reruns and page switches (session-scoped state)."""
+    if lab().current is not None:
+        st.caption(LOCKED_NOTE)
     values = {}
     for setting in SETTINGS:
         st.session_state.setdefault(setting_key(setting.url_key), setting.default)

@@ -14,9 +14,10 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from nn_core import Hyperparams, Progress, RunStatus
+from nn_core.training import describe_changes
 
 from . import runs
-from .charts import PLOT_CONFIG, accuracy_figure, training_cost_figure
+from .charts import PLOT_CONFIG, accuracy_figure, mark_changes, training_cost_figure
 from .health import health_section
 from .livechart import chart_width, live_chart
 from .state import MAX_RUNS, TRAIN_START, TRAIN_STOP, lab
@@ -73,16 +74,29 @@ def progress_text(progress: Progress, started: float) -> str:
             f" · {done:,}/{total:,} batches · ETA {eta}")
 
 
-def show_curves(epochs, batch_costs, batches_per_epoch: int, hparams: Hyperparams, diverged=None) -> None:
+def show_curves(epochs, batch_costs, batches_per_epoch: int, hparams: Hyperparams, diverged=None,
+                changes=()) -> None:
     """The cost and accuracy charts: empty before a run, filled in place as it trains, its result
     after (the batch costs downsampled to the cost chart's width). The same two live charts
     throughout, so the browser draws each once and then only updates it."""
+    cost = training_cost_figure(epochs, batch_costs, batches_per_epoch, hparams, diverged,
+                                max_points=chart_width(LIVE_COST))
+    accuracy = accuracy_figure(epochs, hparams.epochs)
+    for figure in (cost, accuracy):  # where the learning rate or momentum was changed during the run
+        mark_changes(figure, hparams, changes, batches_per_epoch)
     left, right = st.columns(2)
     with left:
-        live_chart(training_cost_figure(epochs, batch_costs, batches_per_epoch, hparams, diverged,
-                                        max_points=chart_width(LIVE_COST)), key=LIVE_COST, config=PLOT_CONFIG)
+        live_chart(cost, key=LIVE_COST, config=PLOT_CONFIG)
     with right:
-        live_chart(accuracy_figure(epochs, hparams.epochs), key=LIVE_ACCURACY, config=PLOT_CONFIG)
+        live_chart(accuracy, key=LIVE_ACCURACY, config=PLOT_CONFIG)
+
+
+def changes_sentence(hparams: Hyperparams, changes, batches_per_epoch: int, ended: bool = True) -> str:
+    """" Changed while it trained: learning rate 4 → 0.5 at epoch 2.4." (empty without changes)."""
+    if not changes:
+        return ""
+    words = "; ".join(describe_changes(hparams, changes, batches_per_epoch))
+    return f" Changed while it {'trained' if ended else 'trains'}: {words}."
 
 
 def show_result(index: int, status) -> None:
@@ -91,21 +105,22 @@ def show_result(index: int, status) -> None:
     session = lab()
     run = session.runs[index]
     done = len(run.batch_costs)
+    changed = changes_sentence(run.hparams, run.changes, run.batches_per_epoch)
     if run.status == RunStatus.DIVERGED:
         kept = (f"The active model is still run #{session.active + 1}." if session.active_run is not None
                 else "No model is active yet.")
-        status.error(f"Run #{index + 1} diverged. {run.diverged.message} {kept}")
+        status.error(f"Run #{index + 1} diverged. {run.diverged.message} {kept}{changed}")
     elif run.status == RunStatus.FAILED:
         status.error(f"Run #{index + 1} ended early: {plain(run.note or 'unknown')}. The model trained so far is "
-                     "kept and active.")
+                     f"kept and active.{changed}")
     elif run.status == RunStatus.STOPPED:
         epoch, batch = divmod(done, run.batches_per_epoch)
         status.warning(f"Run #{index + 1} stopped by you after {epoch} full epochs and {batch} batches "
-                       f"({done:,} batches). The model trained so far is kept and active.")
+                       f"({done:,} batches). The model trained so far is kept and active.{changed}")
     else:
         epochs = len(run.epochs)
         status.success(f"Run #{index + 1} finished: {epochs} epoch{'s' if epochs != 1 else ''}. It is the "
-                       "active model, used by the Evaluate and Draw pages.")
+                       f"active model, used by the Evaluate and Draw pages.{changed}")
     score = session.scores.get(index)
     if score is not None:
         a, b, c = status.columns(3)
@@ -113,7 +128,8 @@ def show_result(index: int, status) -> None:
         b.metric("Test cost", f"{score.cost:.4f}")
         c.metric("Training time", f"{run.train_seconds:.1f} s",
                  help="Time spent in gradient steps; the evaluation after each epoch is not counted.")
-    show_curves(run.epochs, run.batch_costs, run.batches_per_epoch, run.hparams, run.diverged)
+    show_curves(run.epochs, run.batch_costs, run.batches_per_epoch, run.hparams, run.diverged,
+                changes=run.changes)
     health_section(run.epochs, run.hparams, live=True)
 
 
@@ -132,7 +148,10 @@ def training_panel(hparams: Hyperparams) -> None:
     stop_clicked = right.button("Stop", key=TRAIN_STOP, disabled=run is None, width="stretch",
                                 help="End the run now and keep the model trained so far.")
     if train_clicked and run is None:
-        run = runs.start_run(hparams)
+        runs.start_run(hparams)
+        # The whole page, so that the settings form is drawn locked (but for the learning rate and
+        # momentum, which the run takes while it trains): this fragment cannot redraw it.
+        st.rerun()
     # The messages, or the progress, above the charts: one place either way, so the live charts keep
     # their place (and the browser its plots) when a click on Train turns the first into the second.
     status = st.container()
@@ -163,6 +182,10 @@ def training_panel(hparams: Hyperparams) -> None:
         st.rerun()  # the whole page: history, active model and download change
     status.progress(progress.total_batches_done / progress.total_batches,
                     text=progress_text(progress, session.current_started))
-    show_curves(progress.epochs, progress.batch_costs, progress.batches_per_epoch, progress.hparams)
+    if progress.changes:
+        status.caption(changes_sentence(progress.hparams, progress.changes, progress.batches_per_epoch,
+                                        ended=False).strip())
+    show_curves(progress.epochs, progress.batch_costs, progress.batches_per_epoch, progress.hparams,
+                changes=progress.changes)
     health_section(progress.epochs, progress.hparams, live=True, running=True)
     rerun_panel()
