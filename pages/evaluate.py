@@ -3,6 +3,7 @@ confusion cell straight to the images behind it), and what its hidden units lear
 
 import streamlit as st
 
+from nn_core.reading import training_set
 from ui.evaluate import headline, model_diagnostics, report_and_curves, show_hidden_units, where_it_goes_wrong
 from ui.health import health_section
 from ui.runs import network_summary, require_model, training_summary
@@ -15,8 +16,10 @@ if run is None:
 
 hp = run.hparams
 trained = "uploaded model" if run.status == "uploaded" else f"{len(run.epochs)} of {hp.epochs} epochs"
+if run.best_epoch:  # early stopping kept an earlier epoch's parameters than the last
+    trained += f", the model kept from epoch {run.best_epoch}"
 st.caption(f"Active model: run #{lab().active + 1} ({run.status}) — {network_summary(hp)}; {training_summary(hp)}; "
-           f"{trained}.")
+           f"{trained}. Trained on {training_set(hp)}.")
 cache = model_diagnostics(run)
 diagnostics = cache["diagnostics"]
 headline(diagnostics)

@@ -151,6 +151,8 @@ LAYOUT = {"height": 360, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
 def train_label(name: str, epochs: list[EpochStats]) -> str:
     """A training figure's name, saying when it was measured on a sample of the training images."""
     sample = next((stats.train_sample for stats in epochs if stats.train_sample), None)
+    # with label noise the train figures are on the labels trained on, some of them wrong
+    name = f"{name} (noisy labels)" if any(stats.train_accuracy_true is not None for stats in epochs) else name
     return name if sample is None else f"{name} ({sample:,}-image sample; last epoch: all)"
 
 
@@ -174,8 +176,10 @@ def training_cost_figure(epochs: list[EpochStats], batch_costs, batches_per_epoc
     x = [stats.epoch for stats in epochs]
     figure.add_scatter(x=x, y=[stats.train_cost for stats in epochs], name=train_label("train cost", epochs),
                        mode="lines+markers")
-    figure.add_scatter(x=x, y=[stats.test_cost for stats in epochs], name="test cost", mode="lines+markers")
+    figure.add_scatter(x=x, y=[stats.test_cost for stats in epochs], name="test cost", mode="lines+markers",
+                       **GAP_FILL)
     shown += [value for stats in epochs for value in (stats.train_cost, stats.test_cost)]
+    shown += overfitting_marks(figure, epochs, "cost")
     if is_post_run(hparams):
         figure.add_scatter(x=list(range(1, len(POST_TEST_COST) + 1)), y=POST_TEST_COST, name="post's test cost",
                            mode="lines", line=REFERENCE_LINE)
@@ -195,13 +199,60 @@ def accuracy_figure(epochs: list[EpochStats], planned: int, title: str = "Accura
     x = [stats.epoch for stats in epochs]
     figure.add_scatter(x=x, y=[s.train_accuracy for s in epochs], name=train_label("train accuracy", epochs),
                        mode="lines+markers")
-    figure.add_scatter(x=x, y=[s.test_accuracy for s in epochs], name="test accuracy", mode="lines+markers")
+    figure.add_scatter(x=x, y=[s.test_accuracy for s in epochs], name="test accuracy", mode="lines+markers",
+                       **GAP_FILL)
+    overfitting_marks(figure, epochs, "accuracy")
     yaxis = {"title": "accuracy", "tickformat": ".1%"}
     if not epochs:
         yaxis["range"] = [0, 1]  # nothing yet: a sane empty axis rather than Plotly's -100%..400%
     figure.update_layout(title=title, xaxis={"title": "epoch", "range": [0.5, planned + 0.5]}, yaxis=yaxis,
                          **LAYOUT)
     return figure
+
+
+# The train/test gap: the test line filled down to the train line drawn just before it (a band that
+# widens as the network memorises), and the last epoch's gap written beside it.
+GAP_FILL = {"fill": "tonexty", "fillcolor": "rgba(214,39,40,0.13)"}
+VALIDATION_LINE = {"dash": "dot", "width": 1.5}
+BEST_LINE = {"dash": "dash", "color": "#2ca02c", "width": 1.5}
+
+
+def best_epoch(epochs: list[EpochStats]) -> int | None:
+    """The epoch early stopping keeps: the first with the lowest validation cost (None without one)."""
+    validated = [stats for stats in epochs if stats.validation_cost is not None]
+    return min(validated, key=lambda stats: stats.validation_cost).epoch if validated else None
+
+
+def overfitting_marks(figure: go.Figure, epochs: list[EpochStats], measure: str) -> list[float]:
+    """On a cost or accuracy chart (``measure``), after its train and test lines: the validation line
+    and the best epoch when early stopping holds a validation set out, the accuracy on the true labels
+    under label noise, and the last epoch's train-to-test gap. Returns the values added (for an axis)."""
+    if not epochs:
+        return []
+    x = [stats.epoch for stats in epochs]
+    added = []
+    validation = [getattr(stats, f"validation_{measure}") for stats in epochs]
+    if any(value is not None for value in validation):
+        figure.add_scatter(x=x, y=validation, name=f"validation {measure}", mode="lines+markers",
+                           line=VALIDATION_LINE, marker={"size": 5})
+        added += [value for value in validation if value is not None]
+    true_accuracy = [stats.train_accuracy_true for stats in epochs]
+    if measure == "accuracy" and any(value is not None for value in true_accuracy):
+        figure.add_scatter(x=x, y=true_accuracy, name="train accuracy (true labels)", mode="lines+markers",
+                           line={"dash": "dash", "width": 1.5}, marker={"size": 5})
+    last = epochs[-1]
+    train, test = getattr(last, f"train_{measure}"), getattr(last, f"test_{measure}")
+    if np.isfinite(train) and np.isfinite(test):
+        gap = f"{test - train:+.3f}" if measure == "cost" else f"{(test - train) * 100:+.1f} pts"
+        y = float(np.log10(test)) if measure == "cost" and test > 0 else test  # a log axis places by log10
+        figure.add_annotation(x=last.epoch, y=y, text=f"gap {gap}", showarrow=True, arrowhead=0, ax=-28,
+                              ay=-22 if measure == "cost" else 22, font={"size": 11, "color": "#d62728"},
+                              name="gap")
+    best = best_epoch(epochs)
+    if best is not None:
+        figure.add_vline(x=best, line=BEST_LINE, annotation_text=f"best epoch {best}",
+                         annotation_position="top", annotation_font={"size": 11, "color": "#2ca02c"})
+    return added
 
 
 def runs_test_cost_figure(runs: list[tuple[str, RunResult]], title: str = "Test cost of chosen runs") -> go.Figure:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from nn_core import SETTINGS, Hyperparams, Setting
-from nn_core.settings import FULL_BATCH
+from nn_core.settings import BY_NAME, FULL_BATCH
 from nn_core.training import CHANGEABLE
 
 from .state import lab, setting_key
@@ -117,12 +117,46 @@ def train_settings() -> Hyperparams:
     return Hyperparams(**{s.name: s.kind(values[s.name]) for s in SETTINGS})
 
 
+# The form's sections, each a list of settings by name: every setting in exactly one (checked below).
+SECTIONS = (
+    ("Network", ("hidden_units", "layers", "activation", "init")),
+    ("Training", ("optimizer", "learning_rate", "momentum", "batch_size", "epochs", "seed")),
+    ("Overfitting lab", ("train_size", "l2", "dropout", "label_noise", "augment", "early_stop")),
+)
+assert sorted(name for _, names in SECTIONS for name in names) == sorted(s.name for s in SETTINGS)
+LAB_SECTION = "Overfitting lab"
+
+
+# The lab's settings as its section's label names them when they are on ("1,000 images, dropout 0.5").
+LAB_WORDS = {"train_size": "{:,} images", "l2": "L2 {:g}", "dropout": "dropout {:g}",
+             "label_noise": "label noise {:.0%}", "augment": "augmentation", "early_stop": "early stopping {}"}
+
+
+def lab_summary(values: dict) -> str:
+    """The overfitting lab's settings that are on, in a few words, or "off"."""
+    parts = [LAB_WORDS[name].format(values[name]) for name in dict(SECTIONS)[LAB_SECTION]
+             if values[name] != BY_NAME[name].default]
+    return ", ".join(parts) if parts else "off"
+
+
 def settings_form() -> Hyperparams:
-    """The sliders; their values persist across reruns and page switches (session-scoped state)."""
+    """The sliders in labelled sections (the network, its training, the overfitting lab); their values
+    persist across reruns and page switches (session-scoped state). The lab's section starts closed,
+    its label saying which of its settings are on, so the post's ten settings come first (a phone
+    shows the form above Train)."""
+    for setting in SETTINGS:
+        st.session_state.setdefault(setting_key(setting.url_key), setting.default)
     if lab().current is not None:
         st.caption(LOCKED_NOTE)
     values = {}
-    for setting in SETTINGS:
-        st.session_state.setdefault(setting_key(setting.url_key), setting.default)
-        values[setting.name] = setting.kind(_widget(setting))
+    for title, names in SECTIONS:
+        if title == LAB_SECTION:
+            current = {s.name: st.session_state[setting_key(s.url_key)] for s in SETTINGS}
+            section = st.expander(f"{title}: {lab_summary(current)}", expanded=False)
+        else:
+            section = st.expander(title, expanded=True)
+        with section:
+            for name in names:
+                setting = BY_NAME[name]
+                values[name] = setting.kind(_widget(setting))
     return Hyperparams(**values)

@@ -14,10 +14,11 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from nn_core import Hyperparams, Progress, RunStatus
+from nn_core.reading import gap_reading, noise_reading
 from nn_core.training import describe_changes
 
 from . import runs
-from .charts import PLOT_CONFIG, accuracy_figure, mark_changes, training_cost_figure
+from .charts import PLOT_CONFIG, accuracy_figure, best_epoch, mark_changes, training_cost_figure
 from .health import health_section
 from .livechart import chart_width, live_chart
 from .state import MAX_RUNS, TRAIN_START, TRAIN_STOP, lab
@@ -26,6 +27,7 @@ from .text import plain
 # The live charts' keys: fixed, so the browser keeps each chart's one plot from the empty charts shown
 # before a run, through every update of the run (see ui/livechart.py).
 LIVE_COST, LIVE_ACCURACY = "train_live_cost", "train_live_accuracy"
+TRAIN_READING = "train_reading"  # the container of the gap's reading (its key: a CSS class to find it by)
 
 
 SENT_TIMEOUT = 0.25  # s: the longest a rerun waits for what the run before it drew to leave the server
@@ -75,10 +77,11 @@ def progress_text(progress: Progress, started: float) -> str:
 
 
 def show_curves(epochs, batch_costs, batches_per_epoch: int, hparams: Hyperparams, diverged=None,
-                changes=()) -> None:
+                stopped_early: bool = False, changes=()) -> None:
     """The cost and accuracy charts: empty before a run, filled in place as it trains, its result
     after (the batch costs downsampled to the cost chart's width). The same two live charts
-    throughout, so the browser draws each once and then only updates it."""
+    throughout, so the browser draws each once and then only updates it. Under them, the run's
+    train/test gap read in one line (and, with label noise, what the network makes of the noise)."""
     cost = training_cost_figure(epochs, batch_costs, batches_per_epoch, hparams, diverged,
                                 max_points=chart_width(LIVE_COST))
     accuracy = accuracy_figure(epochs, hparams.epochs)
@@ -89,6 +92,19 @@ def show_curves(epochs, batch_costs, batches_per_epoch: int, hparams: Hyperparam
         live_chart(cost, key=LIVE_COST, config=PLOT_CONFIG)
     with right:
         live_chart(accuracy, key=LIVE_ACCURACY, config=PLOT_CONFIG)
+    show_reading(epochs, hparams, stopped_early)
+
+
+def show_reading(epochs, hparams: Hyperparams, stopped_early: bool = False) -> None:
+    """The gap's reading under the charts, as plain text, in a container that is there even before
+    the first epoch (so the elements after it keep their places, and the live charts their plots)."""
+    reading = st.container(key=TRAIN_READING)
+    if not epochs:
+        return
+    reading.text(gap_reading(epochs, hparams, best_epoch(epochs), stopped_early))
+    noise = noise_reading(epochs[-1], hparams)
+    if noise:
+        reading.text(noise)
 
 
 def changes_sentence(hparams: Hyperparams, changes, batches_per_epoch: int, ended: bool = True) -> str:
@@ -129,7 +145,7 @@ def show_result(index: int, status) -> None:
         c.metric("Training time", f"{run.train_seconds:.1f} s",
                  help="Time spent in gradient steps; the evaluation after each epoch is not counted.")
     show_curves(run.epochs, run.batch_costs, run.batches_per_epoch, run.hparams, run.diverged,
-                changes=run.changes)
+                stopped_early=run.stopped_early, changes=run.changes)
     health_section(run.epochs, run.hparams, live=True)
 
 
