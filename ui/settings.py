@@ -146,8 +146,9 @@ def settings_form() -> Hyperparams:
     shows the form above Train)."""
     for setting in SETTINGS:
         st.session_state.setdefault(setting_key(setting.url_key), setting.default)
+    note = st.container()  # there with or without its note, so the sections after it keep their places
     if lab().current is not None:
-        st.caption(LOCKED_NOTE)
+        note.caption(LOCKED_NOTE)
     values = {}
     for title, names in SECTIONS:
         if title == LAB_SECTION:
