@@ -67,16 +67,16 @@ def test_a_run_takes_a_new_learning_rate_while_it_trains_and_replays_to_the_bit(
     open_app(page, f"{app_url}/?epochs=20")
     started = press(page, "Train")
     main_area(page).locator("[data-testid='stProgress']").wait_for(timeout=60_000)
-    # the other settings are locked while it trains, and the page says why
-    expect(slider(page, "Hidden units").get_by_role("slider")).to_be_disabled(timeout=30_000)
-    expect(main_area(page).locator("[data-testid='stCaptionContainer']")
-           .filter(has_text="only Learning rate and Momentum can change now")).to_be_visible()
-    assert slider(page, "Learning rate").get_by_role("slider").is_enabled()
     time.sleep(max(0.0, started + 2.0 - time.monotonic()))
     before = progress_epoch(page)
     assert before is not None, "the run ended before its learning rate could be moved"
     move_slider(page, "Learning rate", NEW_RATE, [BY_NAME["learning_rate"].format(v) for v in LEARNING_RATES])
     moved = time.monotonic() - started
+    # the other settings are locked while it trains, and the page says why
+    expect(slider(page, "Hidden units").get_by_role("slider")).to_be_disabled()
+    expect(main_area(page).locator("[data-testid='stCaptionContainer']")
+           .filter(has_text="only Learning rate and Momentum can change now")).to_be_visible()
+    assert slider(page, "Learning rate").get_by_role("slider").is_enabled()
 
     seen = [before]  # the progress bar's epoch until the run ends: it never goes back (no restart)
     deadline = time.monotonic() + RUN_TIMEOUT
