@@ -5,6 +5,8 @@ The server and browser helpers themselves are in ``tests/browser.py``.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -43,3 +45,14 @@ def page(browser):
     context, page = new_page(browser)
     yield page
     context.close()
+
+
+@pytest.fixture(autouse=True)
+def real_main_module():
+    """AppTest runs a page as ``__main__`` and can leave it in ``sys.modules`` (an ``AppTest.from_function``
+    page is a temporary script calling ``page(*__args)``). Worker processes started with spawn import the
+    parent's ``__main__``: after such a test they ran that script and died (NameError: __args). Each test
+    gets pytest's own ``__main__`` back."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
