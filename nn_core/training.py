@@ -637,13 +637,13 @@ class Trainer(Position):
         last = epoch == self.hparams.epochs
         sample = None if last or self.train_sample is None or self.train_sample >= self.samples else self.train_sample
         positions = slice(None) if sample is None else _fixed_sample(self.samples, sample)
-        train_cost, train_accuracy = evaluate(model, *self._training_set(positions), threads=self.threads)
+        train_images, train_labels = self._training_set(positions)
+        train_cost, train_accuracy = evaluate(model, train_images, train_labels, threads=self.threads)
         test_cost, test_accuracy = evaluate(model, data.test_images, data.test_labels, threads=self.threads)
         train_accuracy_true = None
-        if self.split is not None and self.split.noisy:
-            images, _ = self._training_set(positions)
+        if self.split is not None and self.split.noisy:  # the same images, against their true labels
             true_labels = data.train_labels[self.split.train_rows[positions]]
-            train_accuracy_true = evaluate(model, images, true_labels, threads=self.threads)[1]
+            train_accuracy_true = evaluate(model, train_images, true_labels, threads=self.threads)[1]
         validation_cost = validation_accuracy = None
         if self.split is not None and self.split.validation_rows is not None:
             rows = self.split.validation_rows
