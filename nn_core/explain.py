@@ -123,11 +123,13 @@ def box_step(gradient: np.ndarray, need: float, low: np.ndarray, high: np.ndarra
     return np.clip(upper * gradient, low, high)
 
 
-def perturb(model: Model, x: np.ndarray, target: int, max_steps: int = MAX_STEPS) -> Perturbation:
+def perturb(model: Model, x: np.ndarray, target: int, max_steps: int | None = None) -> Perturbation:
     """A small change to x (784,) in [0, 1] that makes ``model`` read ``target``, within ``max_steps``
-    linearised steps (see the module's docstring); ``success`` False if it did not get there."""
+    linearised steps (``MAX_STEPS`` if None; see the module's docstring); ``success`` False if it did
+    not get there."""
     x = _checked_input(x)
     target = _checked_digit(target)
+    max_steps = MAX_STEPS if max_steps is None else max_steps
     if not 0 <= max_steps <= 10_000:
         raise ValueError(f"max_steps must be 0-10,000, not {max_steps}")
     network = Network64(model)

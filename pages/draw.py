@@ -1,8 +1,8 @@
 """Draw page: draw a digit with the mouse and watch this session's model read it.
 
-Every stroke reruns only the fragment below (canvas + reading), and a rerun does one image's
-worth of work: preprocess the canvas (a few ms) and one forward pass (microseconds). No data is
-loaded here.
+Every stroke reruns only the fragment below (canvas, reading, and why), and a rerun does one image's
+worth of work: preprocess the canvas (a few ms), one forward pass and one backward pass for the
+saliency (microseconds). No data is loaded here.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from nn_core.preprocess import SIDE, decode_canvas_png, to_mnist
 from ui.charts import PLOT_CONFIG, probability_figure
+from ui.explain import why_this_digit
 from ui.handwriting import fine_tune_panel, label_buttons, my_digits_section
 from ui.images import enlarge
 from ui.runs import DRAW_PAGE, require_model
@@ -67,6 +68,7 @@ def draw_and_read(model) -> None:
     st.session_state[DRAW_FIELD] = field
     if field is None:
         reading.info("The canvas is empty: draw a digit and the network will read it as you go.")
+        why_this_digit(model, None)
         return
     probabilities = model.predict_proba(field)  # (10,)
     predicted = int(np.argmax(probabilities))
@@ -84,6 +86,7 @@ def draw_and_read(model) -> None:
     milliseconds = (time.perf_counter() - started) * 1000
     timing.caption(f"{probabilities[predicted]:.0%} sure · {strokes} stroke{'s' * (strokes != 1)}, "
                    f"read in {milliseconds:.1f} ms on the server")
+    why_this_digit(model, field)  # which pixels push for the reading, and Perturb
 
 
 draw_and_read(run.model)
