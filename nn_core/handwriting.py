@@ -22,7 +22,7 @@ from scipy import ndimage
 
 from .data import CLASSES, IMAGE_SIDE, PIXELS, Mnist
 from .persist import read_npy
-from .settings import Hyperparams
+from .settings import MIN_LEARNING_RATE, Hyperparams
 
 MAX_DRAWINGS = 500  # one session's set: 500 x 784 bytes
 MIN_DRAWINGS = 3  # fewer is too few to learn a hand from
@@ -199,7 +199,8 @@ def fine_tuning(base: Hyperparams, digits: DigitSet, seed: int = 0) -> FineTunin
     if len(digits) < MIN_DRAWINGS:
         raise ValueError(f"{len(digits)} drawing{'s' * (len(digits) != 1)} is too few to learn from: "
                          f"add at least {MIN_DRAWINGS}")
-    hparams = replace(base, learning_rate=base.learning_rate * LEARNING_RATE_FACTOR, epochs=EPOCHS,
+    rate = max(base.learning_rate * LEARNING_RATE_FACTOR, MIN_LEARNING_RATE)  # a model at the minimum tunes at it
+    hparams = replace(base, learning_rate=rate, epochs=EPOCHS,
                       batch_size=BATCH_SIZE, seed=seed).validate()
     mix = TrainingMix(MNIST_SAMPLE, seed, variations(digits, VARIATIONS, seed))
     return FineTuning(hparams, mix, variations(digits, CHECK_VARIATIONS, seed + 1))

@@ -21,6 +21,9 @@ FULL_BATCH = 60_000  # the training set: full-batch gradient descent
 BATCH_SIZES = tuple(2**k for k in range(13)) + (FULL_BATCH,)
 TRAIN_SIZES = (100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 30_000, FULL_BATCH)
 L2_VALUES = (0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1)
+# The smallest learning rate anything takes (a flag, a link, a model file, a sweep's values, a change while
+# a run trains): a rate as small as 5e-324 passes a check of "> 0", but half of it, fine-tuning's rate, is 0.
+MIN_LEARNING_RATE = 1e-6
 # Learning rates are 7 per decade (1, 1.5, 2, 3, 4, 6, 8), nearly even on a log scale, from 0.0001 (Adam and
 # RMSProp take small ones) to 1000; 1000 diverges on purpose. Written from decimal text so they print cleanly.
 LEARNING_RATES = tuple(float(f"{m}e{e}") for e in range(-4, 3) for m in (1, 1.5, 2, 3, 4, 6, 8)) + (1000.0,)
@@ -91,7 +94,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Step size of each update. The post uses 4 with momentum; usual ranges: SGD, momentum and Nesterov "
             "0.5-8 (sigmoid; ReLU wants 10x less), RMSProp 0.0003-0.003, Adam 0.0005-0.005 (Adam at 4 "
             "diverges). 1000 diverges with any optimizer, to show what too high does.",
-            "lr", "--lr", low=0, high=1000, low_open=True, slider=LEARNING_RATES),
+            "lr", "--lr", low=MIN_LEARNING_RATE, high=1000, slider=LEARNING_RATES),
     Setting("momentum", float, 0.9, "Momentum (beta)",
             "Momentum's and Nesterov's beta: the weight of the previous velocity in each update (0 = plain "
             "gradient descent). RMSProp's decay of its mean squared gradient; Adam's beta1 (its beta2 is "
