@@ -4,21 +4,23 @@ One Streamlit session (one browser page) for the whole module: training is done 
 the Train page's button, and the Draw page is reached by the sidebar link so the session (and
 its model) is kept. Each digit of the stroke set is drawn with ``page.mouse``, its "Prediction"
 read, and the canvas cleared. By default a subset covering every style and every placement is
-drawn; DRAW_ALL=1 draws the whole set. Timings are printed (run with -s), not asserted.
+drawn; DRAW_ALL=1 draws the whole set. Timings are printed (run with -s), not asserted. Then, at a
+phone's width, a drawn 3 is perturbed into an 8.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import (clear, draw, exceptions, go_to, main_area, new_page, open_app, prediction_metric, press,
-                           read_prediction, wait_for_metric)
-from tests.digit_strokes import browser_subset, digits
+from tests.browser import (VIEWPORT, clear, draw, exceptions, go_to, main_area, metric_value, new_page, open_app,
+                           prediction_metric, press, read_prediction, wait_for_metric)
+from tests.digit_strokes import PLACEMENTS, browser_subset, digits
 
 RECOGNITION_GOAL = 0.97
 DEBOUNCE_MS = 200  # the canvas sends a drawing 200 ms after the last change
@@ -66,6 +68,36 @@ def test_mouse_drawn_digits_are_recognised(draw_page):
     print(f"last mouse-up -> prediction on screen, ms (includes the canvas's {DEBOUNCE_MS} ms "
           f"debounce): median {statistics.median(round_trip_ms):.0f}, max {max(round_trip_ms):.0f}")
     assert rate >= RECOGNITION_GOAL, failures
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_a_drawn_3_perturbed_into_an_8_at_a_phones_width(draw_page):
+    """At a phone's width (the columns stack): a mouse-drawn 3, its saliency, "Make it read as" 8 and
+    Perturb; "Now read as" shows 8, and nothing on the page is wider than the screen."""
+    page = draw_page
+    page.set_viewport_size(PHONE)
+    try:
+        if prediction_metric(page).count():
+            clear(page)
+        three = next(d for d in digits([PLACEMENTS[0]]) if d.label == 3)
+        draw(page, three.strokes, three.name)
+        assert read_prediction(page, len(three.strokes))[0] == 3
+        expect(main_area(page).get_by_text("Why 3 (its reading)")).to_have_count(1)
+        target = main_area(page).locator("[data-testid='stButtonGroup']").filter(has_text="Make it read as")
+        target.get_by_role("radio", name="8", exact=True).click()
+        perturb = main_area(page).get_by_role("button", name="Perturb")
+        expect(perturb).to_be_enabled(timeout=30_000)
+        perturb.click()
+        expect(metric_value(page, "Now read as")).to_have_text("8", timeout=30_000)
+        expect(metric_value(page, "Change (L2)")).to_have_text(re.compile(r"^\d+\.\d\d$"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        # the ten pills wrap rather than scroll sideways with the 9 out of sight
+        assert target.get_by_role("radiogroup").evaluate("row => row.scrollWidth <= row.clientWidth")
+        assert exceptions(page) == []
+    finally:
+        page.set_viewport_size(VIEWPORT)
 
 
 def test_page_without_a_model_links_to_train(page, app_url):

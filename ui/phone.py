@@ -8,7 +8,7 @@
 - Streamlit closes the sidebar after a page is picked only when the browser's user agent says
   "mobile" (tablets, and phones that ask for desktop sites, do not): here it closes whenever it
   covers most of the page.
-- Less empty space above a page's title on a narrow screen.
+- Less empty space above a page's title on a narrow screen, and rows of pills that wrap there.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ CANVAS_CSS = ("@media (hover: none) { .dc-toolbar { opacity: 1 !important; top: 
 
 # On a phone, less empty space above each page's title, so the canvas, the prediction and the label
 # buttons fit on one 390x844 screen.
-PAGE_CSS = "@media (max-width: 640px) { [data-testid='stMainBlockContainer'] { padding-top: 3rem; } }"
+# Pills (Draw's ten digits) wrap onto a second row rather than scroll sideways, hiding the 9.
+PAGE_CSS = ("@media (max-width: 640px) { [data-testid='stMainBlockContainer'] { padding-top: 3rem; }"
+            " [data-testid='stButtonGroup'] [role='radiogroup'] { flex-wrap: wrap; } }")
 
 SCRIPT = """<script>
 (() => {
