@@ -46,6 +46,8 @@ COMPARE_PICK, COMPARE_ADOPT = "compare_pick", "compare_adopt"
 COMPARE_RESET, COMPARE_DOWNLOAD = "compare_reset", "compare_download"
 COMPARE_LIVE_TEST_COST, COMPARE_LIVE_ACCURACY = "compare_live_test_cost", "compare_live_accuracy"
 COMPARE_LIVE_BATCH_COST = "compare_live_batch_cost"
+KICK = "panel_kick"  # ui.training.rerun_panel's element (one panel polls per page)
+KICK_ROUND = "panel_kick_round"  # counts its kicks: each new round is one trigger in the browser
 MAX_RUNS = 50  # runs (uploads included) one session keeps: each holds a model, ~0.2-1.6 MB
 
 

@@ -9,6 +9,7 @@ that claims its result records it in the session and reruns the whole page.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
@@ -21,7 +22,7 @@ from . import runs
 from .charts import PLOT_CONFIG, accuracy_figure, best_epoch, mark_changes, training_cost_figure
 from .health import health_section
 from .livechart import chart_width, live_chart
-from .state import MAX_RUNS, TRAIN_START, TRAIN_STOP, lab
+from .state import KICK, KICK_ROUND, MAX_RUNS, TRAIN_START, TRAIN_STOP, lab
 from .text import plain
 
 # The live charts' keys: fixed, so the browser keeps each chart's one plot from the empty charts shown
@@ -56,15 +57,42 @@ def wait_until_sent(timeout: float = SENT_TIMEOUT) -> None:
         time.sleep(0.002)
 
 
+_kick = st.components.v2.component("nn_lab.kick", js=Path(__file__).with_name("kick.js").read_text(),
+                                   isolate_styles=False)
+
+
+def in_browser() -> bool:
+    """This script run serves a browser session (not AppTest's runtime, which has no browser)."""
+    try:
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        return Runtime.instance()._session_mgr.get_active_session_info(get_script_run_ctx().session_id) is not None
+    except Exception:
+        return False
+
+
 def rerun_panel() -> None:
-    """Run the fragment again, once what it drew has been sent. A fragment that runs inside a
-    full-page rerun (after a click outside it) may not rerun alone; the whole page reruns then, which
-    is slower but equivalent."""
+    """Run the fragment again, once what it drew has been sent.
+
+    A fragment drawn by a full-page run (the first run after Train, a slider moved mid-run, a page
+    switched back to) may not rerun alone, and falling back to a full-page rerun made every later poll
+    one too: the whole page, its settings form and history, redrawn about ten times a second for the
+    rest of the run. There an invisible element in the fragment asks the browser for one trigger
+    instead, which reruns only the fragment; from then on it reruns itself. (AppTest has no browser:
+    there the whole page reruns.)"""
     wait_until_sent()
     try:
         st.rerun(scope="fragment")
     except StreamlitAPIException:
-        st.rerun()
+        if not in_browser():
+            st.rerun()
+    round_ = st.session_state[KICK_ROUND] = st.session_state.get(KICK_ROUND, 0) + 1
+    _kick(key=KICK, data={"round": round_}, on_go_change=_nothing)
+
+
+def _nothing() -> None:
+    """The trigger only reruns the fragment."""
 
 
 def progress_text(progress: Progress, started: float) -> str:
