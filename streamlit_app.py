@@ -1,4 +1,5 @@
-"""MNIST neural-network lab: a frame around its pages (Train, Evaluate, Draw, Sweep, Compare, Inside).
+"""MNIST neural-network lab: a frame around its pages (Train, Evaluate, Draw, Sweep, Compare, Inside,
+Exercise), and the exercise a link may set on top of every page.
 
 Streamlit runs this file as ``__main__``. The training workers are spawned processes, and spawn
 imports the parent's main script in each of them under the name ``__mp_main__``: the guard keeps a
@@ -13,6 +14,7 @@ if __name__ == "__main__":
     import pandas  # noqa: F401
     import streamlit as st
 
+    from ui import exercise
     from ui.phone import phone_fixes
     from ui.server import one_blas_thread
 
@@ -20,13 +22,22 @@ if __name__ == "__main__":
 
     st.set_page_config(page_title="MNIST neural-network lab", page_icon="🔢", layout="wide")
 
-    page = st.navigation([
-        st.Page("pages/train.py", title="Train", icon="🏋️", default=True),
-        st.Page("pages/evaluate.py", title="Evaluate", icon="🔍"),
-        st.Page("pages/draw.py", title="Draw", icon="✏️"),
-        st.Page("pages/sweep.py", title="Sweep", icon="🧪"),
-        st.Page("pages/compare.py", title="Compare", icon="⚖️"),
-        st.Page("pages/inside.py", title="Inside", icon="🔬"),
-    ])
+    # An exercise's link (ui/exercise.py) is read before the navigation: the pages it hides are left
+    # out, so they are neither in the sidebar nor reachable by their address.
+    exercise.read_exercise_from_link()
+    pages = {
+        "train": st.Page("pages/train.py", title="Train", icon="🏋️", default=True),
+        "evaluate": st.Page("pages/evaluate.py", title="Evaluate", icon="🔍"),
+        "draw": st.Page("pages/draw.py", title="Draw", icon="✏️"),
+        "sweep": st.Page("pages/sweep.py", title="Sweep", icon="🧪"),
+        "compare": st.Page("pages/compare.py", title="Compare", icon="⚖️"),
+        "inside": st.Page("pages/inside.py", title="Inside", icon="🔬"),
+        "exercise": st.Page("pages/exercise.py", title="Exercise", icon="🎓"),
+    }
+    assert list(pages) == list(exercise.PAGES)
+    page = st.navigation([page for name, page in pages.items() if name not in exercise.hidden_pages()])
     phone_fixes()
+    exercise.enforce()  # the locked settings at their values, on any page that reads Train's settings
+    exercise.write_exercise_to_link()
+    exercise.exercise_banner()
     page.run()

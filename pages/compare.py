@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import compare as cmp
+from ui import exercise
 from ui.settings import train_settings
 
 st.title("Compare")
@@ -13,7 +14,7 @@ st.caption("Variants of Train's current settings, each trained at once as a run 
 train = train_settings()
 preset = cmp.preset_choice()
 table = cmp.variants_table(train)
-checked = cmp.check_table(table)
+checked = exercise.check_variants(cmp.check_table(table), train)  # an exercise's locks, limits and hidden settings
 
 cmp.compare_panel(checked, preset.name)
 cmp.results_section()

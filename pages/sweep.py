@@ -5,6 +5,7 @@ import streamlit as st
 from nn_core import SETTINGS
 from nn_core.settings import BY_NAME
 from nn_core.sweep import MAX_SEEDS, grid
+from ui import exercise
 from ui import sweep as sw
 from ui.settings import train_settings
 from ui.state import SWEEP_EPOCHS, SWEEP_SEEDS, SWEEP_VARIED, sweep_values_key
@@ -15,8 +16,9 @@ st.caption("Vary one or two settings, each run on a worker of its own; every oth
            "current one. Several seeds per point show how much of a difference is chance.")
 
 base = train_settings()
-labels = {s.name: s.label for s in SETTINGS}
-varied = st.multiselect("Settings to vary (one or two)", list(labels), default=["learning_rate"],
+labels = {s.name: s.label for s in SETTINGS if exercise.free(s.name)}  # an exercise's hidden and locked ones: not here
+varied = st.multiselect("Settings to vary (one or two)", list(labels),
+                        default=[name for name in ("learning_rate",) if name in labels],
                         format_func=labels.__getitem__, max_selections=2, key=SWEEP_VARIED)
 values, problems = {}, []
 for name in varied:
@@ -26,12 +28,20 @@ for name in varied:
                          help=f"{setting.help} Each must be {setting.requirement()}.")
     try:
         values[name] = sw.parse_values(name, text)
+        refused = [why for value in values[name] if (why := exercise.refusal(name, value))]
+        if refused:
+            raise ValueError(refused[0])
     except ValueError as error:
         problems.append(str(error))
 seeds_column, epochs_column = st.columns(2)
 seeds = seeds_column.number_input("Seeds per point", 1, MAX_SEEDS, 2, key=SWEEP_SEEDS)
-epochs = epochs_column.slider("Epochs", 1, 50, min(base.epochs, 3), key=SWEEP_EPOCHS,
-                              disabled="epochs" in varied, help="Of every run, unless epochs is varied.")
+most_epochs = exercise.maximum("epochs") or BY_NAME["epochs"].high
+if exercise.free("epochs"):
+    epochs = epochs_column.slider("Epochs", 1, most_epochs, min(base.epochs, 3, most_epochs), key=SWEEP_EPOCHS,
+                                  disabled="epochs" in varied, help="Of every run, unless epochs is varied.")
+else:
+    epochs = base.epochs
+    epochs_column.caption(f"Epochs: {epochs}, fixed by the exercise.")
 base = base.__class__(**(base.as_dict() | {"epochs": epochs}))
 
 planned = grid(base, values, int(seeds)) if varied and not problems else []
@@ -39,12 +49,12 @@ for problem in problems:
     st.error(plain(problem))
 if not varied:
     st.info("Choose a setting to vary.")
-elif len(planned) > sw.MAX_RUNS:
-    st.warning(f"That grid has {len(planned)} runs; a sweep here takes at most {sw.MAX_RUNS}. Use fewer values or seeds.")
+elif len(planned) > sw.room():
+    st.warning(sw.too_big(len(planned)))
 elif planned:
     workers = sw.workers()
     st.caption(f"{len(planned)} runs on {workers} worker{'s' * (workers > 1)}: about "
                f"{sw.estimated_seconds(planned, workers):.0f} s (from the measured speed of the default run).")
 
-sw.sweep_panel(planned, varied, ready=bool(planned) and len(planned) <= sw.MAX_RUNS)
+sw.sweep_panel(planned, varied, ready=bool(planned) and len(planned) <= sw.room())
 sw.results_section()

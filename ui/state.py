@@ -1,6 +1,6 @@
 """One session's state, behind typed accessors. Every key of ``st.session_state`` the app uses is
 named here; widget keys carry their page's prefix (``train_``, ``evaluate_``, ``draw_``, ``sweep_``,
-``inside_``, ``compare_``)."""
+``inside_``, ``compare_``, ``exercise_``)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,9 @@ COMPARE_PICK, COMPARE_ADOPT = "compare_pick", "compare_adopt"
 COMPARE_RESET, COMPARE_DOWNLOAD = "compare_reset", "compare_download"
 COMPARE_LIVE_TEST_COST, COMPARE_LIVE_ACCURACY = "compare_live_test_cost", "compare_live_accuracy"
 COMPARE_LIVE_BATCH_COST = "compare_live_batch_cost"
+EXERCISE_TITLE, EXERCISE_TEXT, EXERCISE_HIDE = "exercise_title", "exercise_text", "exercise_hide"
+EXERCISE_LOCK, EXERCISE_TARGET = "exercise_lock", "exercise_target"
+EXERCISE_MAX_HIDDEN, EXERCISE_MAX_EPOCHS = "exercise_max_hidden", "exercise_max_epochs"
 KICK = "panel_kick"  # ui.training.rerun_panel's element (one panel polls per page)
 KICK_ROUND = "panel_kick_round"  # counts its kicks: each new round is one trigger in the browser
 MAX_RUNS = 50  # runs (uploads included) one session keeps: each holds a model, ~0.2-1.6 MB
@@ -95,6 +98,9 @@ class Lab:
     digits: DigitSet = field(default_factory=DigitSet.empty)  # "my digits", labelled on Draw
     digit_uploads: dict[str, tuple[bool, str]] = field(default_factory=dict)  # a set file's id -> (added, message)
     tuning: Tuning | None = None  # the last fine-tuning on my digits
+    exercise: object | None = None  # the link's ui.exercise.Exercise (read once per session), if any
+    exercise_read: bool = False
+    exercise_notices: list[str] = field(default_factory=list)  # what the link had that was refused, shown once
 
     @property
     def full(self) -> bool:
