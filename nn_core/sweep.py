@@ -13,6 +13,7 @@ import argparse
 import csv
 import itertools
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -39,11 +40,32 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786")
     parser.add_argument("--json", action="store_true", help="one JSON object per run on stdout")
     parser.add_argument("--csv", metavar="PATH", type=writable_path(".csv"), help="also write the table here")
+    too_many = flag_with_too_many_values(sys.argv[1:] if argv is None else argv)
+    if too_many:  # before argparse parses each value (argv may hold a few hundred thousand)
+        parser.error(too_many)
     args = parser.parse_args(argv)
-    args.grid = grid(Hyperparams(), {setting.name: getattr(args, setting.name) for setting in SETTINGS}, args.seeds)
-    if len(args.grid) > MAX_RUNS:
-        parser.error(f"the grid has {len(args.grid)} runs, more than the {MAX_RUNS} a sweep takes")
+    values = {setting.name: getattr(args, setting.name) for setting in SETTINGS}
+    runs = grid_size(Hyperparams(), values, args.seeds)  # counted, not built: flags multiply into millions
+    if runs > MAX_RUNS:
+        parser.error(f"the grid has {runs:,} runs, more than the {MAX_RUNS} a sweep takes")
+    args.grid = grid(Hyperparams(), values, args.seeds)
     return args
+
+
+def flag_with_too_many_values(argv: list[str]) -> str | None:
+    """What is wrong when a setting's flag is given more values than a sweep has runs, else None."""
+    flags = {setting.flag for setting in SETTINGS}
+    counts, current = [], None  # (flag, its values) per occurrence
+    for token in argv:
+        if token.startswith("--"):
+            current = next((flag for flag in flags if flag.startswith(token)), None)  # or its abbreviation
+            counts.append([current, 0])
+        elif current is not None:
+            counts[-1][1] += 1
+    for flag, count in counts:
+        if count > MAX_RUNS:
+            return f"{flag} has {count} values, more than the {MAX_RUNS} runs a sweep takes"
+    return None
 
 
 def grid(base: Hyperparams, values: dict[str, list], seeds: int) -> list[Hyperparams]:
@@ -55,6 +77,12 @@ def grid(base: Hyperparams, values: dict[str, list], seeds: int) -> list[Hyperpa
         point = base.as_dict() | dict(zip(names, combination))
         runs += [Hyperparams(**(point | {"seed": min(point["seed"] + k, MAX_SEED)})) for k in range(seeds)]
     return list(dict.fromkeys(runs))
+
+
+def grid_size(base: Hyperparams, values: dict[str, list], seeds: int) -> int:
+    """How many runs ``grid`` makes of the same arguments, counted without making them."""
+    seeds_run = {min(seed + k, MAX_SEED) for seed in set(values.get("seed", [base.seed])) for k in range(seeds)}
+    return math.prod(len(set(v)) for name, v in values.items() if name != "seed") * len(seeds_run)
 
 
 def row(result: RunResult, test_images, test_labels) -> dict:
@@ -158,8 +186,7 @@ def sweep(args: argparse.Namespace) -> int:
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    return quiet_exit(lambda: sweep(args))
+    return quiet_exit(lambda: sweep(parse_args(argv)))  # Ctrl-C quiet from the start
 
 
 if __name__ == "__main__":
