@@ -117,7 +117,8 @@ class JobRun:
         # An idle worker evaluates each epoch beside the next one's training (not a fine-tuning's own
         # training set, which would travel to it again).
         defer = self._state.mix is None and self._backend.has_idle_worker()
-        future = self._backend.submit(self._state, defer)
+        # Without the epochs' snapshots kept so far: the chunk returns only the ones it makes.
+        future = self._backend.submit(replace(self._state, snapshots=()), defer)
         future.add_done_callback(self._chunk_done)
 
     def _busy(self) -> bool:
@@ -159,6 +160,7 @@ class JobRun:
     def _chunk_done(self, future) -> None:
         try:
             state = future.result()
+            state = replace(state, snapshots=self._state.snapshots + state.snapshots)
         except (BrokenProcessPool, CancelledError, OSError) + self._backend.lost_errors as lost:
             return self._retry(lost)
         except Exception as error:  # a bug or a broken cluster: end the run, keep what it trained

@@ -22,6 +22,7 @@ from .data import Mnist
 from .handwriting import TrainingMix
 from .model import Model
 from .settings import Hyperparams
+from .snapshots import unit_images
 from .training import Diverged, EpochStats, Position, RunResult, RunState, RunStatus, Trainer
 
 # A poll's wall-clock limit, as a multiple of its CPU budget: when sessions share the cores a slice
@@ -47,6 +48,10 @@ class Progress(Position):
     train_seconds: float
     diverged: Diverged | None = None
     changes: tuple = ()  # training.Change: learning rate or momentum changed while it trains
+    # The first hidden layer's units as they stand, (H, 28, 28) uint8 (128 + 127 w / units_limit, see
+    # nn_core.snapshots.unit_images): cheap to draw on every poll, never the float parameters.
+    units: np.ndarray | None = None
+    units_limit: float = 1.0
 
     @property
     def total_batches(self) -> int:
@@ -54,7 +59,8 @@ class Progress(Position):
 
     @classmethod
     def of(cls, state: RunState) -> "Progress":
-        return cls(epoch=state.epoch, batch=state.batch, **state.outline())
+        units, limit = unit_images(state.params, state.hparams.hidden_units)
+        return cls(epoch=state.epoch, batch=state.batch, units=units, units_limit=limit, **state.outline())
 
 
 class LocalRun:

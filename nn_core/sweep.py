@@ -130,6 +130,7 @@ class Sweep:
                 if handle.poll(0.1, every=0.0).finished:
                     self.active.remove(handle)
                     if (result := handle.claim()) is not None:
+                        result.snapshots = ()  # a sweep keeps up to 200 runs: not their epochs' parameters
                         self.rows.append(row(result, self.test_images, self.test_labels))
                         self.results.append(result)
                         if report is not None:

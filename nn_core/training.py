@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import health, optim, trainset
+from . import health, optim, snapshots, trainset
 from .data import Mnist
 from .evaluation import blas_threads, evaluate
 from .model import Model, Workspace, forward_backward, layout
 from .settings import BY_NAME, FULL_BATCH, Hyperparams
+from .snapshots import Snapshot
 
 if TYPE_CHECKING:
     from .handwriting import TrainingMix
@@ -163,6 +164,9 @@ class RunResult:
     best_epoch: int | None = None  # early stopping: the epoch whose parameters the model holds
     stopped_early: bool = False  # early stopping ended the run before its last epoch
     changes: tuple = ()  # Change: learning rate or momentum changed while it trained
+    # Snapshot: the parameters before training and at each kept epoch's end (float16, bounded: see
+    # nn_core.snapshots); a session keeps them only for its latest runs, () once dropped.
+    snapshots: tuple = ()
 
     def describe_changes(self) -> list[str]:
         return describe_changes(self.hparams, self.changes, self.batches_per_epoch)
@@ -227,6 +231,9 @@ class RunState(Position):
     stopped_early: bool = False
     changes: tuple = ()  # Change, in order: the learning rate and momentum changed while it trained
     pending: tuple = ()  # PendingEpoch: epochs trained, not yet evaluated (see Trainer.end_epoch)
+    # Snapshot: the parameters at the kept epochs' ends. A job's chunk is sent without them and returns
+    # only the ones it made, which the run adds to its own (so they never travel twice).
+    snapshots: tuple = ()
 
     def with_changes(self, requested: list[tuple[str, float]]) -> "RunState":
         """This state with new values of changeable settings that apply from its next batch."""
@@ -245,7 +252,7 @@ class RunState(Position):
         hp = self.hparams
         return RunResult(model=Model(self.params.copy(), hp.hidden_units, hp.activation, hp.layers),
                          best_epoch=self.best[0] if self.best else None, stopped_early=self.stopped_early,
-                         **self.outline())
+                         snapshots=self.snapshots, **self.outline())
 
     def stopped(self, status: RunStatus = RunStatus.STOPPED) -> "RunState":
         """This state, ended on request or by a failure (unless it had ended already)."""
@@ -357,6 +364,8 @@ class Trainer(Position):
         self.batch = 0  # batches completed in the current epoch
         self.train_seconds = 0.0
         self._permutation = None
+        self._snapshot_stride = snapshots.stride(hp.hidden_units, hp.layers, hp.epochs)
+        self.snapshots: list[Snapshot] = [Snapshot.of(0, self.model.flat)]  # before training; see end_epoch
 
     def _starting_model(self) -> Model:
         hp = self.hparams
@@ -375,6 +384,7 @@ class Trainer(Position):
                         streams={name: rng.bit_generator.state for name, rng in self.streams.items()},
                         best=None if self.best is None else (self.best[0], self.best[1], self.best[2].copy()),
                         stopped_early=self.stopped_early, changes=self.changes, pending=tuple(self.pending),
+                        snapshots=tuple(self.snapshots),
                         last_good=self.last_good.copy(), rng=self.rng.bit_generator.state,
                         permutation=self._permutation, epoch=self.epoch, batch=self.batch,
                         batch_costs=self.batch_costs.copy(), epochs=list(self.epochs), status=self.status,
@@ -397,6 +407,7 @@ class Trainer(Position):
         trainer.changes = state.changes
         trainer._apply_changes()
         trainer.pending = list(state.pending)
+        trainer.snapshots = list(state.snapshots)
         np.copyto(trainer.last_good, state.last_good)
         np.copyto(trainer.batch_costs, state.batch_costs)
         trainer.rng.bit_generator.state = state.rng
@@ -600,20 +611,28 @@ class Trainer(Position):
         if self.defer_evaluation and not last and not validating:
             self.pending.append(PendingEpoch(self.epoch + 1, self.model.flat.copy(), grad_norm, self.train_seconds,
                                              epoch_seconds))
+            self._keep_snapshot(Snapshot.of(self.epoch + 1, self.model.flat))
             self._next_epoch()
             return None
         stats = self._measure(self.model, self.epoch + 1, grad_norm, self.train_seconds, epoch_seconds)
         if _bad(stats.train_cost, self.first_cost(stats.train_cost)):
             return self._diverge(stats.train_cost)
         self.epochs.append(stats)
+        snapshot = Snapshot.of(self.epoch + 1, self.model.flat)  # before early stopping may restore the best
         self._next_epoch()
         if stats.validation_cost is not None:
             self._early_stopping(stats.validation_cost)
+        self._keep_snapshot(snapshot)
         if self.epoch == self.hparams.epochs:
             self.status = RunStatus.DONE
             if self.best is not None and self.best[0] != self.epoch:
                 np.copyto(self.model.flat, self.best[2])  # the best epoch's parameters are the model
         return stats
+
+    def _keep_snapshot(self, snapshot: Snapshot) -> None:
+        """Keep an epoch's parameters if the run keeps that epoch, or it was the run's last (early stopping)."""
+        if snapshots.keeps(snapshot.epoch, self.hparams.epochs, self._snapshot_stride) or self.finished:
+            self.snapshots.append(snapshot)
 
     def _next_epoch(self) -> None:
         self.epoch += 1

@@ -38,6 +38,11 @@ def assert_same_run(result, alone):
     assert np.array_equal(result.batch_costs, alone.batch_costs)
     assert [(e.train_cost, e.test_cost, e.test_accuracy) for e in result.epochs] == \
            [(e.train_cost, e.test_cost, e.test_accuracy) for e in alone.epochs]
+    # the parameters kept at each epoch's end came back from the workers, each once (tests/test_snapshots.py
+    # checks a Trainer's against its parameters)
+    assert [s.epoch for s in result.snapshots] == [s.epoch for s in alone.snapshots] == \
+           list(range(len(alone.epochs) + 1))
+    assert all(np.array_equal(a.params, b.params) for a, b in zip(result.snapshots, alone.snapshots))
 
 
 @pytest.fixture(scope="module")

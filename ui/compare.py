@@ -294,6 +294,7 @@ class Comparison:
             if self.results[index] is None and handle.progress().finished:
                 result = handle.claim()
                 if result is not None:
+                    result.snapshots = ()  # up to 6 variants of 50 epochs: not their epochs' parameters
                     self.results[index] = result
                     self.scores[index] = score(result, test_images, test_labels)
                     self.ended[index] = time.perf_counter() - self.started

@@ -23,6 +23,12 @@ EVALUATE_RATES, EVALUATE_CHART = "evaluate_rates", "evaluate_confusion_chart"
 EVALUATE_CELL_FOR = "evaluate_cell_for"  # the diagnostics the chosen cell was first set for
 EVALUATE_UNITS_PER_PAGE, EVALUATE_UNITS_PAGE = "evaluate_units_per_page", "evaluate_units_page"
 EVALUATE_UNITS_LAYER = "evaluate_units_layer"  # the hidden layer whose units are shown
+EVALUATE_MAP_CACHE = "evaluate_map_cache"  # ui.hidden_map.MapCache: the active model's maps, its t-SNE job
+EVALUATE_MAP_METHOD, EVALUATE_MAP_SAMPLE = "evaluate_map_method", "evaluate_map_sample"
+EVALUATE_MAP_EPOCH, EVALUATE_MAP_CHART = "evaluate_map_epoch", "evaluate_map_chart"
+EVALUATE_MAP_TSNE = "evaluate_map_tsne"  # the button computing a t-SNE map
+TRAIN_UNITS_EPOCH = "train_units_epoch"  # the replay slider over a finished run's kept epochs
+TRAIN_UNITS_PER_PAGE, TRAIN_UNITS_PAGE = "train_units_per_page", "train_units_page"
 DRAW_CANVAS_ROUND = "draw_canvas_round"  # bumped by Clear: a new canvas key is a new, empty canvas
 DRAW_PROBABILITIES = "draw_probabilities"
 DRAW_FIELD = "draw_field"  # the 28x28 input the network last read on the canvas, for the label buttons
@@ -119,7 +125,16 @@ class Lab:
             self.scores[index] = score
             self.active = index
         self.compared.append(index)
+        self.drop_snapshots(keep=(index, self.active))
         return index
+
+    def drop_snapshots(self, keep: tuple) -> None:
+        """Free the epochs' snapshots of every run but those at the indices ``keep`` (the latest run and the
+        active model): with the run in progress, at most three runs' (each at most
+        nn_core.snapshots.SNAPSHOT_BYTES, 24 MiB) stay in a session."""
+        for index, run in enumerate(self.runs):
+            if run.snapshots and index not in keep:
+                run.snapshots = ()
 
     def start(self, run: LocalRun) -> None:
         self.current, self.current_started = run, time.perf_counter()
