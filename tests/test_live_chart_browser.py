@@ -87,3 +87,32 @@ def test_a_default_runs_live_charts_are_one_plot_each_updated_in_place(page, app
     assert [c["calls"]["newPlot"] for c in after] == [1, 1]
     assert after[1]["points"][:2] == [9, 9]  # train and test accuracy after each epoch
     assert exceptions(page) == []
+
+
+# In the Train page's caption, drawn by every full-page run of the page and by no run of its panel alone.
+PAGE_MARK = "trained from scratch with NumPy".encode()
+PROGRESS_MARK = b"batches \xc2\xb7 ETA"  # in the progress bar's text, drawn by every poll of the run
+
+
+def test_a_run_redraws_its_panel_not_the_whole_page(page, app_url):
+    """While a run trains, each poll reruns the panel alone: the whole page (its settings form, its
+    history) is drawn by the click on Train and by the run's end, not by every poll. Counted in what
+    the server sends the browser: every full-page run sends the page's caption again."""
+    sent = []
+    page.on("websocket", lambda socket: socket.on("framereceived", lambda payload: sent.append(payload)))
+    open_app(page, app_url + "/?epochs=4")
+    wait_idle(page, settle_ms=500)
+
+    def count(mark: bytes) -> int:
+        return sum(1 for payload in sent if isinstance(payload, bytes) and mark in payload)
+
+    assert count(PAGE_MARK) >= 1  # the page's first run: the mark is seen where it is sent
+    before = count(PAGE_MARK)
+    watch_run_end(page)
+    press(page, "Train")
+    assert wait_until(lambda: run_end_time(page) is not None, 300)
+    wait_idle(page, settle_ms=500)
+    polls, full_runs = count(PROGRESS_MARK), count(PAGE_MARK) - before
+    assert polls >= 4, polls  # the run was watched poll by poll
+    assert full_runs <= 3, (full_runs, polls)  # Train's click, the run's end (and at most one more)
+    assert not exceptions(page)
