@@ -4,16 +4,18 @@ import streamlit as st
 
 from nn_core import SETTINGS
 from nn_core.settings import BY_NAME
-from nn_core.sweep import MAX_SEEDS, grid
+from nn_core.sweep import MAX_SEEDS, grid, grid_size
 from ui import exercise
 from ui import sweep as sw
-from ui.settings import train_settings
+from ui.settings import read_settings_from_link, train_settings
 from ui.state import SWEEP_EPOCHS, SWEEP_SEEDS, SWEEP_VARIED, sweep_values_key
 from ui.text import plain
 
 st.title("Sweep")
 st.caption("Vary one or two settings, each run on a worker of its own; every other setting is Train's "
            "current one. Several seeds per point show how much of a difference is chance.")
+for problem in read_settings_from_link():  # a link opened here: its settings are Train's, here and on Train
+    st.warning(f"Ignored a setting in the link: {plain(problem)}.")
 
 base = train_settings()
 labels = {s.name: s.label for s in SETTINGS if exercise.free(s.name)}  # an exercise's hidden and locked ones: not here
@@ -44,13 +46,14 @@ else:
     epochs_column.caption(f"Epochs: {epochs}, fixed by the exercise.")
 base = base.__class__(**(base.as_dict() | {"epochs": epochs}))
 
-planned = grid(base, values, int(seeds)) if varied and not problems else []
+count = grid_size(base, values, int(seeds)) if varied and not problems else 0  # counted before it is built
+planned = grid(base, values, int(seeds)) if 0 < count <= sw.room() else []
 for problem in problems:
     st.error(plain(problem))
 if not varied:
     st.info("Choose a setting to vary.")
-elif len(planned) > sw.room():
-    st.warning(sw.too_big(len(planned)))
+elif count > sw.room():
+    st.warning(sw.too_big(count))
 elif planned:
     workers = sw.workers()
     st.caption(f"{len(planned)} runs on {workers} worker{'s' * (workers > 1)}: about "

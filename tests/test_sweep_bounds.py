@@ -70,3 +70,60 @@ def test_ctrl_c_while_the_arguments_are_read_is_quiet(monkeypatch, capsys):
     monkeypatch.setattr(cli_sweep, "parse_args", interrupted)
     assert cli_sweep.main([]) == 130
     assert capsys.readouterr().err == "interrupted: nothing saved\n"
+
+
+# --- the Sweep page ---------------------------------------------------------------------------------
+
+APP = str(ROOT / "streamlit_app.py")
+
+
+@pytest.fixture
+def sweep_first(mnist):
+    """A session whose first page is Sweep, opened from a link with ``query``."""
+    from streamlit.testing.v1 import AppTest
+
+    from nn_core import LocalBackend, Mnist
+    from ui.state import Lab
+
+    def open_(query: dict) -> AppTest:
+        small = Mnist(mnist.train_images[:2000], mnist.train_labels[:2000], mnist.test_images, mnist.test_labels)
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.session_state["lab"] = Lab(backend=LocalBackend(small))
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.switch_page("pages/sweep.py").run()
+        assert not at.exception and at.title[0].value == "Sweep"
+        return at
+    return open_
+
+
+def test_a_link_opened_on_sweep_sets_its_settings_there_and_on_train(sweep_first):
+    at = sweep_first({"lr": "0.1", "hidden": "32", "act": "https://evil.example"})
+    (warning,) = at.warning
+    assert "act\\=https" in warning.value  # the bad one said, as text
+    assert at.session_state["train_lr"] == 0.1 and at.session_state["train_hidden"] == 32  # the sweep's base
+    for key in list(at.query_params):  # a page switch leaves the link behind
+        del at.query_params[key]
+    at.switch_page("pages/train.py").run()
+    assert not at.exception and not at.warning  # said once, where it was opened
+    shown = {w.key: w.value for w in (*at.select_slider, *at.selectbox)}
+    assert shown["train_lr"] == 0.1 and shown["train_hidden"] == 32 and shown["train_act"] == "sigmoid"
+
+
+@pytest.mark.parametrize("text, said", [
+    (", ".join(["4"] * 61 + ["0.4", "1000"]), "63 values, more than the"),  # 0.4 and 1000 were dropped silently
+    (", ".join(["4"] * 61 + ["banana"]), "62 values, more than the"),  # banana was never read
+    ("4, banana", "expected a number in [1e-06, 1000], got 'banana'"),
+    ("0.1, 5e-324", "learning rate must be a number in [1e-06, 1000]"),
+    ("1" * 100_000, "100,000 characters long"),
+])
+def test_the_values_box_refuses_with_the_reason(sweep_first, text, said):
+    from ui.sweep import parse_values
+
+    with pytest.raises(ValueError, match="Learning rate") as refused:
+        parse_values("learning_rate", text)
+    assert said in str(refused.value)
+    if "banana" in text and len(text) < 20:  # and on the page: said, and nothing can start
+        at = sweep_first({})
+        at.text_input(key="sweep_values_learning_rate").set_value(text).run()
+        assert any("banana" in e.value for e in at.error) and at.button(key="sweep_start").disabled

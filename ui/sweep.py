@@ -40,11 +40,20 @@ PRESETS = {  # a sensible range of each setting, typed into the values box when 
 SECONDS_PER_BATCH, SECONDS_PER_CELL, SECONDS_PER_EPOCH = 60e-6, 3.6e-8, 0.05
 
 
+MAX_VALUES_CHARACTERS = 4000  # a values box's text: 60 values of up to 40 characters (Setting.parse) and commas
+
+
 def parse_values(name: str, text: str) -> list:
     """Comma-separated values of one setting; ValueError names the first bad one."""
     setting = BY_NAME[name]
+    if len(text) > MAX_VALUES_CHARACTERS:  # before splitting it
+        raise ValueError(f"{setting.label}: the values are {len(text):,} characters long, more than the "
+                         f"{MAX_VALUES_CHARACTERS:,} of {MAX_RUNS} values")
+    pieces = [piece.strip() for piece in text.split(",") if piece.strip()]
+    if len(pieces) > MAX_RUNS:
+        raise ValueError(f"{setting.label}: {len(pieces)} values, more than the {MAX_RUNS} runs a sweep takes")
     values = []
-    for part in filter(None, (piece.strip() for piece in text.split(",")[:MAX_RUNS + 1])):
+    for part in pieces:
         try:
             values.append(setting.parse(part))
         except ValueError as error:
