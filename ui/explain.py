@@ -65,7 +65,8 @@ def why_this_digit(model: Model, field: np.ndarray | None) -> None:
                  caption=f"Why {digit}{' (its reading)' if picked is None else ''}: red pixels, made brighter, "
                          f"would raise the probability of {digit}; blue ones would lower it.")
         st.caption("The gradient of that probability with respect to each of the 784 inputs, on a colour scale "
-                   "centred on 0, the drawing shaded over it.")
+                   f"centred on 0 whose strongest colour is ±{np.abs(gradient).max():.2g} per unit of brightness, "
+                   "the drawing shaded over it.")
     with fool:
         make_it_read_as(model, field)
 
