@@ -1,11 +1,13 @@
 """Evaluate page: how the active model does on the 10,000 test images, where it goes wrong (from a
-confusion cell straight to the images behind it), and what its hidden units learned."""
+confusion cell straight to the images behind it), what its hidden units learned, and a map of its last
+hidden layer over the run's epochs."""
 
 import streamlit as st
 
 from nn_core.reading import training_set
 from ui.evaluate import headline, model_diagnostics, report_and_curves, show_hidden_units, where_it_goes_wrong
 from ui.health import health_section
+from ui.hidden_map import hidden_map_section
 from ui.runs import network_summary, require_model, training_summary
 from ui.state import lab
 
@@ -33,3 +35,6 @@ if run.epochs:  # an uploaded model, or one stopped in its first epoch, has no p
 
 st.subheader("What the hidden units learned")
 show_hidden_units(run, cache)
+
+st.subheader("A map of the hidden layer")
+hidden_map_section(run)
