@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from nn_core.preprocess import SIDE, decode_canvas_png, to_mnist
+from ui.canvas import canvas_png, drawn_canvas, stroke_count
 from ui.charts import PLOT_CONFIG, probability_figure
 from ui.explain import why_this_digit
 from ui.handwriting import fine_tune_panel, label_buttons, my_digits_section
@@ -41,30 +42,25 @@ if run is None:
 st.session_state.setdefault(DRAW_CANVAS_ROUND, 0)
 
 
-def stroke_count(drawing: dict | None) -> int:
-    """Strokes on the canvas, from Fabric's JSON (each freedraw stroke is one path object)."""
-    return sum(str(obj.get("type", "")).lower() == "path" for obj in (drawing or {}).get("objects", []))
-
-
 @st.fragment
 def draw_and_read(model) -> None:
     started = time.perf_counter()  # the server's work for a stroke starts here
     drawing, reading = st.columns([1, 1.4], gap="large")
-    with drawing:
-        st.caption("Draw one digit, 0-9, large or small, anywhere in the box.")
-        canvas = st_canvas(stroke_width=BRUSH, stroke_color="#FFFFFF", background_color="#000000",
-                           drawing_mode="freedraw", width=CANVAS_SIDE, height=CANVAS_SIDE,
-                           return_image_data=True, update_streamlit=True,
-                           key=draw_canvas_key(st.session_state[DRAW_CANVAS_ROUND]))
-        st.button("Clear", on_click=clear_canvas, icon=":material/ink_eraser:")
-
-    try:
-        png = canvas.image_bytes  # None before the first stroke
+    drawing.caption("Draw one digit, 0-9, large or small, anywhere in the box.")
+    try:  # the canvas's state comes from the browser, and a user can send any JSON as it
+        with drawing:
+            canvas = drawn_canvas(lambda: st_canvas(
+                stroke_width=BRUSH, stroke_color="#FFFFFF", background_color="#000000", drawing_mode="freedraw",
+                width=CANVAS_SIDE, height=CANVAS_SIDE, return_image_data=True, update_streamlit=True,
+                key=draw_canvas_key(st.session_state[DRAW_CANVAS_ROUND])))
+        png = canvas_png(canvas)  # None before the first stroke
         field = to_mnist(decode_canvas_png(png)) if png is not None else None  # (784,) float32 in [0, 1]
     except ValueError as error:  # the browser sent something no canvas makes
         clear_canvas()
         reading.warning(f"This drawing could not be read ({plain(str(error))}); the canvas was cleared.")
         return
+    finally:
+        drawing.button("Clear", on_click=clear_canvas, icon=":material/ink_eraser:")  # under the canvas
     st.session_state[DRAW_FIELD] = field
     if field is None:
         reading.info("The canvas is empty: draw a digit and the network will read it as you go.")

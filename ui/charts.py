@@ -287,19 +287,31 @@ def mark_changes(figure: go.Figure, hparams: Hyperparams, changes, batches_per_e
     return figure
 
 
+def selected_points(chart) -> list | None:
+    """The points of a Plotly chart's selection state (the browser's JSON: any shape), else None."""
+    try:
+        return chart["selection"]["points"]
+    except (KeyError, TypeError, IndexError):
+        return None
+
+
 def cell_from_selection(points: list[dict]) -> tuple[int, int] | None:
     """(true, predicted) of the first clicked confusion cell in a Plotly selection, else None.
 
     The page draws the heatmap's x as predicted digit and y as true digit, so a point's x/y
     are the cell (heatmap clicks arrive through an invisible marker at each cell's centre).
     """
-    for point in points or []:
+    if not isinstance(points, list):  # the selection is the browser's JSON: any shape at all
+        return None
+    for point in points:
+        if not isinstance(point, dict):
+            continue
         x, y = point.get("x"), point.get("y")
         if x is None or y is None:
             continue
         try:
             predicted_digit, true_digit = int(round(float(x))), int(round(float(y)))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: x "1e999" is infinite
             continue
         if 0 <= true_digit < 10 and 0 <= predicted_digit < 10:
             return true_digit, predicted_digit

@@ -13,7 +13,7 @@ from nn_core.diagnostics import (TOP_IMAGES, Diagnostics, Favourites, diagnose, 
                                   unit_weight_images)
 
 from . import server
-from .charts import cell_from_selection, confusion_figure, epoch_curves_figure
+from .charts import cell_from_selection, confusion_figure, epoch_curves_figure, selected_points
 from .images import diverging_rgb, enlarge, symmetric_limit
 from .units import unit_page
 from .state import (EVALUATE_CACHE, EVALUATE_CELL_FOR, EVALUATE_CHART, EVALUATE_PREDICTED, EVALUATE_RATES,
@@ -57,8 +57,7 @@ def percent(p: float) -> str:
 
 def use_clicked_cell() -> None:
     """Callback of the heatmap: a clicked cell becomes the chosen (true, predicted) pair."""
-    chart = st.session_state.get(EVALUATE_CHART)
-    cell = cell_from_selection(chart["selection"]["points"]) if chart else None
+    cell = cell_from_selection(selected_points(st.session_state.get(EVALUATE_CHART)))
     if cell is not None:
         st.session_state[EVALUATE_TRUE], st.session_state[EVALUATE_PREDICTED] = cell
 

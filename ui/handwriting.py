@@ -97,6 +97,10 @@ def add_uploaded(upload) -> tuple[bool, str]:
     except DigitSetError as error:
         outcome = False, f"{name} was not added: {plain(str(error))}. Your digits are unchanged."
     else:
+        if not len(added):  # a set saved empty: a valid file, but nothing to add
+            outcome = False, f"{name} holds no drawings, so nothing was added. Your digits are unchanged."
+            session.digit_uploads[upload.file_id] = outcome
+            return outcome
         try:
             session.digits = session.digits.extend(added)  # refuses more than MAX_DRAWINGS in all
             outcome = True, f"{name}: added {len(added)} drawing{'s' * (len(added) != 1)}."

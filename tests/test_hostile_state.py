@@ -1,0 +1,113 @@
+"""State a user's browser sends that no widget would (#25): a canvas's JSON of the wrong shape, a Plotly
+click at x "1e999", a file of no drawings. Each gets a message or is ignored; none raises in the session."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from nn_core import Hyperparams, Mnist, Trainer
+from nn_core.handwriting import DigitSet
+from ui.canvas import MAX_DATA_URL_CHARACTERS, stroke_count
+from ui.charts import cell_from_selection, selected_points
+from ui.state import Lab
+from tests.digit_strokes import STYLES, Placement, rasterise
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def small_run(mnist):
+    trainer = Trainer(Mnist(mnist.train_images[:5000], mnist.train_labels[:5000], mnist.test_images,
+                            mnist.test_labels), Hyperparams(epochs=1, hidden_units=32))
+    trainer.run()
+    return trainer.result()
+
+
+def seven_url() -> str:
+    _, _, strokes = next(s for s in STYLES if s[0] == 7)
+    buffer = io.BytesIO()
+    Image.fromarray(rasterise(Placement("medium", 170).apply(strokes, np.random.default_rng(0)))).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+# (the canvas's state, whether the drawing in it can still be read)
+HOSTILE_CANVAS = {
+    "objects: 5": ({"drawing": {"raw": {"objects": 5}, "data": "SEVEN"}}, True),
+    "raw: [1]": ({"drawing": {"raw": [1], "data": "SEVEN"}}, True),
+    "objects: [1, 'x']": ({"drawing": {"raw": {"objects": [1, "x", None]}, "data": "SEVEN"}}, True),
+    "data: 5": ({"drawing": {"raw": {"objects": []}, "data": 5}}, False),
+    "drawing: 'x'": ({"drawing": "x"}, False),
+    "drawing: [1]": ({"drawing": [1]}, False),
+    "backgroundFit: 5": ({"drawing": {"raw": {"objects": []}, "data": "SEVEN"}, "backgroundFit": 5}, False),
+    "a 20 MB data URL": ({"drawing": {"raw": {"objects": []}, "data": "data:image/png;base64," + "A" * 20_000_000}},
+                         False),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_CANVAS)
+def test_a_hostile_canvas_state_never_raises(small_run, name):
+    state, readable = HOSTILE_CANVAS[name]
+    if isinstance(state["drawing"], dict) and state["drawing"].get("data") == "SEVEN":
+        state = {**state, "drawing": {**state["drawing"], "data": seven_url()}}
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    at.session_state["lab"] = Lab(runs=[small_run], active=0)
+    at.switch_page("pages/draw.py").run()
+    at.session_state["draw_canvas_0"] = state
+    at.run()
+    assert not at.exception, at.exception
+    read = [m.value for m in at.metric if m.label == "Prediction"]
+    if readable:  # the odd JSON is only the stroke count's: the drawing itself still reads
+        assert read == ["7"] and any("0 strokes" in c.value for c in at.caption)
+    else:
+        assert not read and any("could not be read" in w.value for w in at.warning)
+        assert at.session_state["draw_canvas_round"] == 1  # a fresh canvas: the bad state is not read again
+        at.run()
+        assert not at.exception and any("empty" in i.value for i in at.info)
+
+
+def test_stroke_count_reads_only_a_canvas_json():
+    assert stroke_count({"objects": [{"type": "path"}, {"type": "Path"}, {"type": "rect"}]}) == 2
+    for odd in (None, 5, "x", [1], {"objects": 5}, {"objects": "path"}, {"objects": [1, None, ["path"]]}):
+        assert stroke_count(odd) == 0
+    assert MAX_DATA_URL_CHARACTERS < 6_000_000
+
+
+@pytest.mark.parametrize("chart", [
+    {"selection": {"points": [{"x": "1e999", "y": 3}]}}, {"selection": {"points": [{"x": 2, "y": float("nan")}]}},
+    {"selection": {"points": [{"x": [1], "y": {}}]}}, {"selection": {"points": [1, "x", None]}},
+    {"selection": {"points": 5}}, {"selection": {"points": {"x": 1, "y": 2}}}, {"selection": 5}, {"selection": "x"},
+    {"selection": [1]}, 5, "x", None, {}, {"selection": {"points": [{"x": 11, "y": -1}]}},
+])
+def test_a_hostile_plotly_click_chooses_no_cell(chart):
+    assert cell_from_selection(selected_points(chart)) is None
+
+
+def test_a_real_click_still_chooses_its_cell():
+    chart = {"selection": {"points": [{"x": "1e999", "y": 3}, {"x": 4.0, "y": 9}]}}  # the first unusable
+    assert cell_from_selection(selected_points(chart)) == (9, 4)
+
+
+def test_an_upload_of_no_drawings_says_the_file_held_none(monkeypatch):
+    import streamlit as st
+
+    from ui.handwriting import add_uploaded
+
+    class Upload:
+        name = file_id = "empty.npz"
+
+        def getvalue(self):
+            return DigitSet.empty().to_bytes()
+
+    lab = Lab(digits=DigitSet.empty().add(np.zeros(784), 4))
+    monkeypatch.setattr(st, "session_state", {"lab": lab})
+    added, message = add_uploaded(Upload())
+    assert not added and message == "empty\\.npz holds no drawings, so nothing was added. Your digits are unchanged."
+    assert len(lab.digits) == 1
