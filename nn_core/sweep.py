@@ -3,8 +3,10 @@
 Each setting's flag (the same names as ``python -m nn_core.train``) takes one or more values; the grid
 is their product, times ``--seeds K`` seeds (the given seed and the next K-1). Flags not given take
 the post's defaults. One line per run as it ends: a table row, or with ``--json`` one JSON object.
-Exit status: 0 every run ended (a divergence is an ending), 2 bad arguments or data, 4 no Dask
-scheduler at the given address.
+Exit status: 0 every run ended (a divergence is an ending), 2 bad arguments or data (a malformed
+scheduler address too), 4 the Dask cluster cannot be used (nothing or not Dask answering at the
+address, no worker there, workers that cannot run nn_core), 5 a run failed (the sweep stops; why on
+stderr). A failed run's line has null test figures and its ``note``.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from dataclasses import dataclass, field
 from .cli import add_setting_flags, bounded_int, flag_error_parser, quiet_exit, writable_path
 from .data import DataError, load_mnist
 from .evaluation import evaluate
-from .jobs import DaskBackend, ProcessBackend, SchedulerUnreachable, available_cores
+from .cluster import CONNECT_SECONDS, ClusterUnusable, SchedulerAddressError, check_address, find_scheduler
+from .jobs import DaskBackend, ProcessBackend, available_cores
 from .settings import MAX_SEED, SETTINGS, Hyperparams
 from .training import RunResult, RunStatus
 
 MAX_RUNS = 200  # the largest grid a sweep takes
 MAX_SEEDS = 5
-COLUMNS = [setting.name for setting in SETTINGS] + ["status", "test_accuracy", "test_cost", "train_seconds"]
+COLUMNS = [setting.name for setting in SETTINGS] + ["status", "test_accuracy", "test_cost", "train_seconds", "note"]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -36,14 +39,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=bounded_int(1, MAX_SEEDS), default=1,
                         help=f"seeds per point of the grid, 1-{MAX_SEEDS} (the given seed and the next ones)")
     parser.add_argument("--workers", type=bounded_int(1, 64), default=available_cores(),
-                        help="local worker processes (default: this machine's cores)")
+                        help="local worker processes, at most this machine's cores (default: its cores)")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786")
+    parser.add_argument("--timeout", metavar="SECONDS", type=bounded_int(1, 300), default=int(CONNECT_SECONDS),
+                        help=f"the longest wait for the scheduler to answer, then for a worker (default "
+                             f"{CONNECT_SECONDS:g})")
     parser.add_argument("--json", action="store_true", help="one JSON object per run on stdout")
     parser.add_argument("--csv", metavar="PATH", type=writable_path(".csv"), help="also write the table here")
     too_many = flag_with_too_many_values(sys.argv[1:] if argv is None else argv)
     if too_many:  # before argparse parses each value (argv may hold a few hundred thousand)
         parser.error(too_many)
     args = parser.parse_args(argv)
+    if args.scheduler is not None:
+        try:
+            check_address(args.scheduler)
+        except SchedulerAddressError as error:
+            parser.error(f"--scheduler: {error}")
     values = {setting.name: getattr(args, setting.name) for setting in SETTINGS}
     runs = grid_size(Hyperparams(), values, args.seeds)  # counted, not built: flags multiply into millions
     if runs > MAX_RUNS:
@@ -87,10 +98,12 @@ def grid_size(base: Hyperparams, values: dict[str, list], seeds: int) -> int:
 
 def row(result: RunResult, test_images, test_labels) -> dict:
     """A run's line: its settings, how it ended and its test figures (a diverged run's are those of
-    the last good parameters it kept)."""
-    cost, accuracy = evaluate(result.model, test_images, test_labels)
+    the last good parameters it kept; a failed run has none, and a note saying why it failed)."""
+    failed = result.status == RunStatus.FAILED
+    cost, accuracy = (None, None) if failed else evaluate(result.model, test_images, test_labels)
     return {**result.hparams.as_dict(), "status": str(result.status), "test_accuracy": accuracy,
-            "test_cost": cost, "train_seconds": round(result.train_seconds, 4)}
+            "test_cost": cost, "train_seconds": round(result.train_seconds, 4),
+            "note": (result.note or "unknown") if failed else None}
 
 
 @dataclass(eq=False)
@@ -110,6 +123,8 @@ class Sweep:
     rows: list[dict] = field(default_factory=list)
     results: list[RunResult] = field(default_factory=list)
     stopped: bool = False
+    failure: str | None = None  # why a run failed: the sweep then stops (its cause, e.g. the workers, would fail the rest)
+    owner: object = None  # who runs it (the app: the session), for the backend's fair queue and watchdog
 
     def __post_init__(self):
         self.pending = list(self.pending)
@@ -125,7 +140,7 @@ class Sweep:
         deadline = None if seconds is None else time.perf_counter() + seconds
         while not self.finished and (deadline is None or time.perf_counter() < deadline):
             while self.pending and len(self.active) < self.in_flight:
-                self.active.append(self.backend.start(self.pending.pop(0)))
+                self.active.append(self.backend.start(self.pending.pop(0), owner=self.owner))
             for handle in list(self.active):
                 if handle.poll(0.1, every=0.0).finished:
                     self.active.remove(handle)
@@ -133,6 +148,9 @@ class Sweep:
                         result.snapshots = ()  # a sweep keeps up to 200 runs: not their epochs' parameters
                         self.rows.append(row(result, self.test_images, self.test_labels))
                         self.results.append(result)
+                        if result.status == RunStatus.FAILED and self.failure is None:
+                            self.failure = self.rows[-1]["note"]
+                            self.stop()
                         if report is not None:
                             report(self.rows[-1])
 
@@ -148,19 +166,35 @@ def table_line(values: dict) -> str:
     hp = f"H {values['hidden_units']:>3} lr {values['learning_rate']:<6g} beta {values['momentum']:<4g} " \
          f"batch {values['batch_size']:>5} epochs {values['epochs']:>2} seed {values['seed']:>4} {values['activation']:<7} " \
          f"layers {values['layers']} {values['init']:<6} {values['optimizer']:<8}"
+    if values["test_accuracy"] is None:  # a failed run: no figures, the reason
+        return f"{hp} {values['status']:<8} {values['note']}"
     return (f"{hp} {values['status']:<8} test accuracy {values['test_accuracy']:.2%}  test cost "
             f"{values['test_cost']:.4f}  {values['train_seconds']:6.2f} s")
 
 
 def sweep(args: argparse.Namespace) -> int:
     try:
+        if args.scheduler:  # before the data: an address where no scheduler answers is said at once
+            if not args.json:
+                print(f"Connecting to the Dask scheduler at {args.scheduler} (waiting at most {args.timeout} s for it, "
+                      f"then as long for a worker)", flush=True)
+            find_scheduler(args.scheduler, args.timeout)
         data = load_mnist().read_only()
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except ClusterUnusable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 4
+    cores = available_cores()
+    if not args.scheduler and args.workers > cores:  # more would only share the cores, each with its own data
+        print(f"note: --workers {args.workers} is more than the {cores} cores this process may use: using {cores}",
+              file=sys.stderr)
+        args.workers = cores
     try:
-        backend = DaskBackend(data, args.scheduler) if args.scheduler else ProcessBackend(data, args.workers)
-    except SchedulerUnreachable as error:
+        backend = (DaskBackend(data, args.scheduler, args.timeout) if args.scheduler
+                   else ProcessBackend(data, args.workers))
+    except ClusterUnusable as error:
         print(f"error: {error}", file=sys.stderr)
         return 4
     in_flight = max(1, backend.workers) if args.scheduler else args.workers
@@ -183,6 +217,9 @@ def sweep(args: argparse.Namespace) -> int:
         ended = sum(values["status"] == RunStatus.DIVERGED for values in rows)
         print(f"{len(rows)} runs in {time.perf_counter() - sweep_.started:.1f} s ({ended} diverged)"
               + (f"; table written to {args.csv}" if args.csv else ""))
+    if sweep_.failure is not None:
+        print(f"error: a run failed, so the sweep stopped: {sweep_.failure}", file=sys.stderr)
+        return 5
     return 0
 
 

@@ -16,7 +16,7 @@ st.caption("A 784-H-10 network (or deeper, up to four hidden layers: 784-H-H-H-H
 server.mnist()  # load once per server, with a spinner the first time
 where, problem = where_runs_train()
 if problem:
-    st.warning(plain(problem))
+    st.warning(plain(problem, limit=400))
 
 for problem in read_settings_from_link():  # shown once, when the link is opened
     st.warning(f"Ignored a setting in the link: {plain(problem)}.")

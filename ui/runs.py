@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from nn_core import Hyperparams, RunResult, RunStatus, evaluate
 
@@ -17,6 +18,13 @@ def backend():
     return lab().backend or server.training().backend
 
 
+def owner() -> str | None:
+    """Who this session's runs belong to, for the backend's fair queue and its watchdog: the session's
+    id (its runs stop soon after its tab has closed, see ui.server.session_alive)."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
 def where_runs_train() -> tuple[str, str | None]:
     """What the Train page says about where runs train, and a problem with the named cluster."""
     if lab().backend is not None:
@@ -27,7 +35,7 @@ def where_runs_train() -> tuple[str, str | None]:
 
 def start_run(hparams: Hyperparams, initial=None, mix=None):
     """Start this session's run: fresh, or from the model ``initial``, on MNIST or on a training ``mix``."""
-    run = backend().start(hparams, initial, mix)
+    run = backend().start(hparams, initial, mix, owner=owner())
     lab().start(run)
     return run
 
@@ -54,12 +62,14 @@ def collect_ended() -> int | None:
 
 def keep_run(result: RunResult) -> int:
     """Add an ended run to the session, scored on the test set; a diverged run is kept for its curve
-    but never scored or made active. A finished run's last epoch was measured on the whole test set
+    but never scored or made active, and so is a run that failed before its first batch. A finished run's last epoch was measured on the whole test set
     with its final parameters, by the same ``evaluate``: that is its score, not measured again here
     (where it would delay the result by a whole pass over the test set)."""
     score = None
     if result.status == RunStatus.DONE and result.final is not None:
         score = Score(result.final.test_cost, result.final.test_accuracy)
+    elif result.status == RunStatus.FAILED and len(result.batch_costs) == 0:
+        pass  # it never trained (e.g. its workers could not run it): no score, and not made active
     elif result.status != RunStatus.DIVERGED:
         data = server.mnist()
         score = Score(*evaluate(result.model, data.test_images, data.test_labels))

@@ -3,7 +3,9 @@ the backend that trains every session's runs.
 
 Runs train in worker processes on this machine (one per core) unless a Dask scheduler is named, in
 the environment variable ``NN_LAB_SCHEDULER`` or as ``scheduler = "tcp://host:8786"`` in
-``.streamlit/secrets.toml``. An unreachable scheduler is reported and the local workers take over.
+``.streamlit/secrets.toml``. A malformed address, or a cluster that cannot be used (nothing or not Dask
+answering within nn_core.cluster.CONNECT_SECONDS, no worker there, workers that cannot run nn_core),
+is reported on the Train page, and the local workers take over.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import streamlit as st
 
 from nn_core import Mnist, load_mnist
 from nn_core.data import load_shared, share
-from nn_core.jobs import DaskBackend, ProcessBackend, SchedulerUnreachable
+from nn_core import cluster
+from nn_core.cluster import ClusterUnusable, SchedulerAddressError
+from nn_core.jobs import DaskBackend, ProcessBackend
 
 SCHEDULER_VARIABLE = "NN_LAB_SCHEDULER"
 
@@ -62,17 +66,31 @@ def scheduler_address() -> str | None:
     return address or None
 
 
+def session_alive(session_id: str) -> bool | None:
+    """Whether a session is still connected to its browser tab: the backend's watchdog stops the runs
+    of a session that has gone (Streamlit has no hook for a session's end). None where there is no
+    server to ask (AppTest's runtime): then the watchdog goes by how long ago the run was polled."""
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return None
+    there = Runtime.instance()._session_mgr.is_active_session(session_id)
+    return there if isinstance(there, bool) else None
+
+
 @st.cache_resource(show_spinner="Starting the training workers (once per server)…")
 def training() -> Training:
     """The server's backend, made once: the named Dask cluster, else local worker processes."""
     address, problem = scheduler_address(), None
     if address is not None:
         try:
-            backend = DaskBackend(mnist(), address)
+            backend = DaskBackend(mnist(), address, cluster.CONNECT_SECONDS)
+            backend.owner_alive = session_alive
             return Training(backend, f"Runs train on the Dask cluster at {address} ({backend.workers} workers).")
-        except SchedulerUnreachable as error:
-            problem = f"{error}: runs train on this server's own worker processes instead."
+        except (ClusterUnusable, SchedulerAddressError) as error:
+            problem = f"{error}. Runs train on this server's own worker processes instead."
     backend = ProcessBackend(mnist())
+    backend.owner_alive = session_alive
     threading.Thread(target=backend.warm_up, name="warm-up workers", daemon=True).start()
     return Training(backend, f"Runs train in {backend.workers} worker process{'es' * (backend.workers > 1)} "
                              "on this server.", problem)

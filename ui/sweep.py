@@ -19,6 +19,7 @@ from nn_core.sweep import Sweep
 from . import charts, runs, server
 from .charts import PLOT_CONFIG
 from .history import number_columns
+from .text import plain
 from .training import rerun_panel
 from .state import SWEEP_ADOPT, SWEEP_PICK, SWEEP_START, SWEEP_STOP, lab
 
@@ -91,7 +92,8 @@ def row_label(index: int) -> str:
     values = lab().sweep.rows[index]
     varied = ", ".join(f"{BY_NAME[name].label.lower()} {BY_NAME[name].format(values[name])}"
                        for name in lab().sweep.varied)
-    return f"#{index + 1} {varied}, seed {values['seed']} · {values['status']} · {values['test_accuracy']:.2%}"
+    accuracy = "no figures" if values["test_accuracy"] is None else f"{values['test_accuracy']:.2%}"  # failed
+    return f"#{index + 1} {varied}, seed {values['seed']} · {values['status']} · {accuracy}"
 
 
 TABLE_FORMATS = {"learning_rate": "%g", "test_accuracy": "%.4f", "test_cost": "%.4f", "train_seconds": "%.2f"}
@@ -118,6 +120,8 @@ def sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> N
     st.progress(done / max(1, sweep.total), text=f"{done} of {sweep.total} runs ended"
                 + (f" · {len(sweep.active)} training" if sweep.active else "")
                 + (" · stopped" if sweep.stopped else "") + f" · {time.perf_counter() - sweep.started:.1f} s")
+    if sweep.failure is not None:  # e.g. the cluster's workers could not run it: the sweep stopped
+        st.error(f"A run failed, so the sweep stopped: {plain(sweep.failure, limit=400)}")
     if sweep.rows:
         st.dataframe(sweep.rows, hide_index=True, column_config=number_columns(TABLE_FORMATS))
     if not sweep.finished:
@@ -130,14 +134,16 @@ def results_section() -> None:
     sweep = lab().sweep
     if sweep is None or not sweep.rows or not sweep.finished:
         return
+    scored = [r for r in sweep.rows if r["test_accuracy"] is not None]  # a failed run has no figures to chart
     st.subheader("Results")
     names = sweep.varied
     labels = [BY_NAME[name].label for name in names]
-    if len(names) == 1:
-        st.plotly_chart(charts.sweep_line_figure(sweep.rows, names[0], labels[0]), config=PLOT_CONFIG)
-    else:
-        st.plotly_chart(charts.sweep_heatmap_figure(sweep.rows, tuple(names), tuple(labels)), config=PLOT_CONFIG)
-    st.plotly_chart(charts.sweep_parallel_figure(sweep.rows, names, labels), config=PLOT_CONFIG)
+    if scored and len(names) == 1:
+        st.plotly_chart(charts.sweep_line_figure(scored, names[0], labels[0]), config=PLOT_CONFIG)
+    elif scored:
+        st.plotly_chart(charts.sweep_heatmap_figure(scored, tuple(names), tuple(labels)), config=PLOT_CONFIG)
+    if scored:
+        st.plotly_chart(charts.sweep_parallel_figure(scored, names, labels), config=PLOT_CONFIG)
     indices = list(range(len(sweep.rows)))
     pick, button = st.columns([3, 1], vertical_alignment="bottom")
     names_shown = [row_label(i) for i in indices]  # a plain list: widgets may format options outside the script

@@ -154,6 +154,9 @@ def show_result(index: int, status) -> None:
         kept = (f"The active model is still run #{session.active + 1}." if session.active_run is not None
                 else "No model is active yet.")
         status.error(f"Run #{index + 1} diverged. {run.diverged.message} {kept}{changed}")
+    elif run.status == RunStatus.FAILED and index not in session.scores:
+        status.error(f"Run #{index + 1} failed before it trained: {plain(run.note or 'unknown')}. It has no "
+                     f"figures; the active model is unchanged.{changed}")
     elif run.status == RunStatus.FAILED:
         status.error(f"Run #{index + 1} ended early: {plain(run.note or 'unknown')}. The model trained so far is "
                      f"kept and active.{changed}")
