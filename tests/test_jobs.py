@@ -80,7 +80,9 @@ def test_a_fine_tuning_run_on_workers_is_the_same_as_in_process(processes, mnist
     start = trained_alone(mnist, Hyperparams(epochs=1, seed=3)).model
     extra = DigitSet(mnist.test_images[:300].copy(), mnist.test_labels[:300].copy())  # stand-ins for drawings
     mix, hparams = TrainingMix(20_000, seed=1, extra=extra), Hyperparams(epochs=3, learning_rate=2.0, seed=4)
-    result = wait_for_result(processes.start(hparams, initial=start, mix=mix))
+    run = processes.start(hparams, initial=start, mix=mix)
+    result = wait_for_result(run)
+    assert run._state.mix is mix  # one copy in this process: the chunks' states come back without it
     alone = Trainer(mnist, hparams, initial=start, train_sample=TRAIN_SAMPLE, mix=mix)
     alone.run()
     assert_same_run(result, alone.result())

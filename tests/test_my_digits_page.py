@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nn_core import Hyperparams, LocalBackend, RunStatus, Trainer
-from nn_core.handwriting import MAX_DRAWINGS, MIN_DRAWINGS, DigitSet
+from nn_core.handwriting import MAX_DRAWINGS, MIN_DRAWINGS, VARIATIONS, DigitSet
 from nn_core.preprocess import to_mnist
 from tests.digit_strokes import rasterise
 from tests.personal_hand import teaching
@@ -95,6 +95,10 @@ def test_fine_tuning_is_a_run_in_the_history_made_active(small_run, mnist):
     assert f"{own_after.right} of 30" in message and "Test accuracy" in message
     assert check_after.fraction > check_before.fraction  # it learned the hand
     assert not np.array_equal(tuned.model.flat, small_run.model.flat)
+    # the training mix (~31 MB for 500 drawings) is held only while the run trains: the ended tuning
+    # keeps neither its run nor its mix, and its message the count of variations
+    assert tuning.run is None and tuning.plan.mix is None and tuning.variations == 30 * VARIATIONS
+    assert f"{30 * VARIATIONS:,} variations" in message
 
 
 def test_a_bad_upload_changes_nothing_and_a_good_one_adds(small_run, mnist):

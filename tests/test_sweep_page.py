@@ -74,7 +74,7 @@ def test_bad_values_and_a_too_big_grid_are_refused(sweep_page):
     assert any("Learning rate" in e.value for e in at.error) and at.button(key="sweep_start").disabled
     at.text_input(key="sweep_values_learning_rate").set_value(", ".join(str(v) for v in range(1, 40))).run()
     at.number_input(key="sweep_seeds").set_value(5).run()
-    assert any("at most 60" in w.value for w in at.warning) and at.button(key="sweep_start").disabled
+    assert any("at most 50" in w.value for w in at.warning) and at.button(key="sweep_start").disabled
 
 
 def test_a_sweep_in_chromium(page, app_url):

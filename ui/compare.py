@@ -32,7 +32,7 @@ from .charts import PLOT_CONFIG, log_axis, smoothed_batch_costs
 from .livechart import chart_width, live_chart
 from .state import (COMPARE_ADOPT, COMPARE_DOWNLOAD, COMPARE_EDITOR_ROUND, COMPARE_LIVE_ACCURACY,
                     COMPARE_LIVE_BATCH_COST, COMPARE_LIVE_TEST_COST, COMPARE_PICK, COMPARE_PRESET, COMPARE_RESET,
-                    COMPARE_RUN, COMPARE_START, COMPARE_STOP, COMPARE_TABLE, compare_editor_key, lab)
+                    COMPARE_RUN, COMPARE_START, COMPARE_STOP, COMPARE_TABLE, MAX_RUNS, compare_editor_key, lab)
 from .text import plain
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 6
@@ -269,9 +269,9 @@ class Comparison:
         """Start to the last end (or to now, while variants train)."""
         return max(self.ended) if self.finished else time.perf_counter() - self.started
 
-    def start(self, backend) -> None:
+    def start(self, backend, owner: object = None) -> None:
         self.started = time.perf_counter()
-        self.handles = [backend.start(hp) for hp in self.variants]
+        self.handles = [backend.start(hp, owner=owner) for hp in self.variants]
 
     def stop(self) -> None:
         """End every variant after its chunk in flight; each keeps what it trained."""
@@ -506,6 +506,12 @@ def check_table(frame: pd.DataFrame) -> tuple[list[str], list[Hyperparams]] | No
     except ValueError as problem:
         st.error(plain(str(problem), limit=400))
         return None
+    room = lab().room(leave_out=comparison())  # a new comparison replaces the last one's runs
+    if len(variants) > room:
+        st.error(f"These {len(variants)} variants are more runs than this session can still keep ({room}): it "
+                 f"keeps at most {MAX_RUNS} runs in all (Train's history, and its sweep's and comparison's runs "
+                 "that are not in it). Use fewer variants, or reload the page to start a new session.")
+        return None
     workers = max(1, int(getattr(runs.backend(), "workers", 1)))
     seconds = estimated_seconds(variants, workers)
     if seconds > MAX_SECONDS:
@@ -538,7 +544,7 @@ def compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: s
     if start and not going and checked is not None:
         names, variants = checked
         current = Comparison(names, variants, preset)
-        current.start(runs.backend())
+        current.start(runs.backend(), runs.owner())
         st.session_state[COMPARE_RUN] = current
         going = True
     if stop and going:
@@ -623,8 +629,8 @@ def adopt_section(current: Comparison) -> None:
     labels = [f"{current.names[i]} · {current.results[i].status}" for i in indices]  # options show as typed
     pick, button = st.columns([3, 1], vertical_alignment="bottom")
     chosen = pick.selectbox("A variant", indices, format_func=labels.__getitem__, key=COMPARE_PICK)
-    if button.button("Use this model", key=COMPARE_ADOPT, width="stretch", disabled=session.full and
-                     chosen not in current.adopted):
+    # never refused: a variant's run is already counted among the session's (see ui.state.Lab.kept)
+    if button.button("Use this model", key=COMPARE_ADOPT, width="stretch"):
         result = current.results[chosen]
         if chosen in current.adopted:
             index = current.adopted[chosen]

@@ -13,7 +13,7 @@ from nn_core.preprocess import SIDE
 from . import runs
 from .images import enlarge, png, tile
 from .state import (DRAW_CANVAS_ROUND, DRAW_DOWNLOAD, DRAW_FIELD, DRAW_REMOVE, DRAW_REMOVE_PICK, DRAW_TUNE,
-                    DRAW_TUNE_STOP, DRAW_UPLOAD, MAX_RUNS, lab)
+                    DRAW_TUNE_STOP, DRAW_UPLOAD, full_message, lab)
 from .text import plain
 from .training import progress_text, rerun_panel
 
@@ -119,7 +119,7 @@ def start_tuning() -> str | None:
         return (f"Too few digits to learn from: you have {len(digits)}, fine-tuning needs at least "
                 f"{MIN_DRAWINGS} (three of each digit you want it to learn works well).")
     if session.full:
-        return f"This session's history holds {MAX_RUNS} runs, the most it keeps: no new run can start."
+        return full_message()
     with st.spinner("Making variations of your drawings…"):
         plan = fine_tuning(base.hparams, digits)
     run = runs.start_run(plan.hparams, initial=base.model, mix=plan.mix)
@@ -138,7 +138,7 @@ def report(session, tuning: Tuning) -> str:
     return (f"Run #{tuning.index + 1} is run #{tuning.base + 1} fine-tuned on your {len(tuning.own)} drawings"
             f"{ended}, and is now the active model. {hp.epochs} epochs of {hp.optimizer} at learning rate "
             f"{hp.learning_rate:g} (half the base run's) on all of MNIST's training images plus "
-            f"{tuning.plan.mix.extra.labels.size:,} variations of your "
+            f"{tuning.variations:,} variations of your "
             f"drawings. On {check_after.total} other variations of your drawings, which training never saw, it "
             f"reads {check_after.fraction:.0%} right (before: {check_before.fraction:.0%}). Your drawings "
             f"themselves, which it trained on: {own_after.right} of {own_after.total} (before: "

@@ -11,7 +11,8 @@ from nn_core import ModelFileError, RunResult, RunStatus, load_model, model_byte
 
 from . import runs, server
 from .charts import PLOT_CONFIG, runs_test_cost_figure
-from .state import MAX_RUNS, TRAIN_ACTIVE_PICK, TRAIN_COMPARE_PICK, TRAIN_DOWNLOAD, TRAIN_UPLOAD, Lab, lab
+from .state import (MAX_RUNS, TRAIN_ACTIVE_PICK, TRAIN_COMPARE_PICK, TRAIN_DOWNLOAD, TRAIN_UPLOAD, Lab, full_message,
+                    lab)
 from .text import plain
 
 TABLE_FORMATS = {"lr": "%g", "train cost": "%.4f", "test cost": "%.4f", "test accuracy": "%.2f%%", "time (s)": "%.1f"}
@@ -104,7 +105,7 @@ def add_uploaded(upload) -> None:
     name = plain(upload.name, 80)
     outcome = session.uploads.get(upload.file_id)
     if outcome is None and session.full:
-        st.error(f"{name} was not added: this session's history already holds {MAX_RUNS} runs, the most it keeps.")
+        st.error(f"{name} was not added: {full_message()}")
         return
     if outcome is None:
         outcome = session.uploads[upload.file_id] = _read_upload(upload)

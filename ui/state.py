@@ -57,7 +57,8 @@ EXERCISE_LOCK, EXERCISE_TARGET = "exercise_lock", "exercise_target"
 EXERCISE_MAX_HIDDEN, EXERCISE_MAX_EPOCHS = "exercise_max_hidden", "exercise_max_epochs"
 KICK = "panel_kick"  # ui.training.rerun_panel's element (one panel polls per page)
 KICK_ROUND = "panel_kick_round"  # counts its kicks: each new round is one trigger in the browser
-MAX_RUNS = 50  # runs (uploads included) one session keeps: each holds a model, ~0.2-1.6 MB
+MAX_RUNS = 50  # runs one session keeps in all, each a model of ~0.2-1.6 MB: its history (uploads included)
+# and the runs of its sweep and its comparison that are not in the history (ended, training or to come)
 
 
 def setting_key(url_key: str) -> str:
@@ -110,8 +111,20 @@ class Lab:
 
     @property
     def full(self) -> bool:
-        """The history holds MAX_RUNS runs: no new run or upload is taken."""
-        return len(self.runs) >= MAX_RUNS
+        """The session keeps MAX_RUNS runs (see ``kept``): no new run or upload is taken."""
+        return self.kept() >= MAX_RUNS
+
+    def kept(self, leave_out: object = None) -> int:
+        """The runs this session keeps or will keep, each once: its history, and the runs of its sweep
+        and its comparison that are not in it (a run adopted into the history is the same object).
+        ``leave_out``: a sweep or comparison about to be replaced by a new one, not counted."""
+        history = {id(run) for run in self.runs}
+        holders = [holder for holder in (self.sweep, _comparison()) if holder is not None and holder is not leave_out]
+        return len(self.runs) + sum(_outside(holder, history) for holder in holders)
+
+    def room(self, leave_out: object = None) -> int:
+        """How many more runs the session can keep (``leave_out``: as in ``kept``)."""
+        return max(0, MAX_RUNS - self.kept(leave_out))
 
     @property
     def active_run(self) -> RunResult | None:
@@ -138,6 +151,29 @@ class Lab:
 
     def start(self, run: LocalRun) -> None:
         self.current, self.current_started = run, time.perf_counter()
+
+
+def _comparison():
+    """The Compare page's comparison, if this session has one (None outside a session)."""
+    try:
+        return st.session_state.get(COMPARE_RUN)
+    except Exception:  # no session to ask (a Lab used outside a running page)
+        return None
+
+
+def _outside(holder, history: set[int]) -> int:
+    """The runs of a sweep (nn_core.sweep.Sweep) or a comparison (ui.compare.Comparison) that are not in
+    the history: ended ones, those training and those still to start."""
+    ended = sum(result is not None and id(result) not in history for result in holder.results)
+    to_come = sum(result is None for result in holder.results)  # a comparison's variants still training
+    return ended + to_come + len(getattr(holder, "active", ())) + len(getattr(holder, "pending", ()))
+
+
+def full_message() -> str:
+    """Why no new run can start, in one sentence or two."""
+    return (f"This session keeps {MAX_RUNS} runs, the most it keeps (its history, and its sweep's and comparison's "
+            "runs not in it), so no new run can start. A new sweep or comparison replaces the last one's runs; "
+            "download the models you want to keep; reloading the page starts a new session.")
 
 
 def lab() -> Lab:

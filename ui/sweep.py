@@ -21,9 +21,10 @@ from .charts import PLOT_CONFIG
 from .history import number_columns
 from .text import plain
 from .training import rerun_panel
+from .state import MAX_RUNS as SESSION_RUNS
 from .state import SWEEP_ADOPT, SWEEP_PICK, SWEEP_START, SWEEP_STOP, lab
 
-MAX_RUNS = 60  # the largest grid the page takes
+MAX_RUNS = SESSION_RUNS  # the largest grid the page takes: every run a session keeps (its results are kept)
 PRESETS = {  # a sensible range of each setting, typed into the values box when it is chosen
     "learning_rate": (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),  # decades: 1000 diverges
     "hidden_units": (16, 32, 64, 128, 256, 512),
@@ -79,12 +80,36 @@ def workers() -> int:
 
 def start(varied: list[str], planned: list[Hyperparams]) -> None:
     data = server.mnist()
-    lab().sweep = Sweep(runs.backend(), planned, workers(), data.test_images, data.test_labels, varied=varied)
+    lab().sweep = Sweep(runs.backend(), planned, workers(), data.test_images, data.test_labels, varied=varied,
+                        owner=runs.owner())
+
+
+def room() -> int:
+    """The runs a new sweep may have: what the session can still keep, the last sweep's runs left out
+    (the new one replaces them; those adopted into Train's history stay there)."""
+    session = lab()
+    return min(MAX_RUNS, session.room(leave_out=session.sweep))
+
+
+def too_big(count: int) -> str:
+    """Why a grid of ``count`` runs cannot start (it has more than ``room()``)."""
+    if count > MAX_RUNS:
+        return f"That grid has {count} runs; a sweep here takes at most {MAX_RUNS}. Use fewer values or seeds."
+    return (f"That grid has {count} runs, but this session can keep only {room()} more: it keeps at most "
+            f"{SESSION_RUNS} runs in all (Train's history, and its sweep's and comparison's runs that are not in "
+            "it). Use fewer values or seeds, or reload the page to start a new session.")
 
 
 def adopt(index: int) -> int:
-    """Make a sweep's run part of the session's history (active unless it diverged)."""
-    result = lab().sweep.results[index]
+    """Make a sweep's run part of the session's history (active unless it diverged), once: pressed
+    again for the same run, the history's entry is made active again rather than added twice."""
+    session = lab()
+    result = session.sweep.results[index]
+    for kept, run in enumerate(session.runs):
+        if run is result:
+            if kept in session.scores:
+                session.active = kept
+            return kept
     return runs.keep_run(result)
 
 

@@ -22,7 +22,7 @@ from . import runs
 from .charts import PLOT_CONFIG, accuracy_figure, best_epoch, mark_changes, training_cost_figure
 from .health import health_section
 from .livechart import chart_width, live_chart
-from .state import KICK, KICK_ROUND, MAX_RUNS, TRAIN_START, TRAIN_STOP, lab
+from .state import KICK, KICK_ROUND, TRAIN_START, TRAIN_STOP, full_message, lab
 from .text import plain
 
 # The live charts' keys: fixed, so the browser keeps each chart's one plot from the empty charts shown
@@ -204,9 +204,7 @@ def training_panel(hparams: Hyperparams) -> None:
     status = st.container()
     if run is None:
         if session.full:
-            status.warning(f"This session's history holds {MAX_RUNS} runs, the most it keeps, so no new run "
-                           "can start. Download the models you want to keep; reloading the page starts a new "
-                           "session.")
+            status.warning(full_message())
         if session.last_finished is None:
             status.info("Press **Train** to train the network with these settings (about 3 seconds with the "
                         "post's defaults). Moving a slider changes the next run, not the last result.")
