@@ -137,6 +137,8 @@ class LocalBackend:
     def __init__(self, data: Mnist):
         self.data = data
 
-    def start(self, hparams: Hyperparams, initial: Model | None = None, mix: TrainingMix | None = None) -> LocalRun:
-        """A run of ``hparams`` from ``initial`` (else a fresh model), on MNIST or on ``mix``."""
+    def start(self, hparams: Hyperparams, initial: Model | None = None, mix: TrainingMix | None = None,
+              owner: object = None) -> LocalRun:
+        """A run of ``hparams`` from ``initial`` (else a fresh model), on MNIST or on ``mix``. (``owner``:
+        for the job backends' fair queue; a run here trains only while its own session polls it.)"""
         return LocalRun(Trainer(self.data, hparams, initial=initial, train_sample=TRAIN_SAMPLE, mix=mix))
