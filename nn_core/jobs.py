@@ -208,6 +208,13 @@ class JobRun:
         with self._changed:
             if not self._in_flight:
                 return
+            if self._stop_requested:  # stopped (or the backend shut down): the chunk lost is not needed
+                self._in_flight = False
+                self._state = self._state.stopped()
+                self._snapshot = self._progress()
+                self._backend.run_ended()
+                self._changed.notify_all()
+                return
             self.retries += 1
             if self.retries > MAX_RETRIES:
                 self._state = self._state.stopped(RunStatus.FAILED)
@@ -608,9 +615,12 @@ class DaskBackend(_ExecutorBackend):
     def workers(self) -> int:
         """The cluster's workers now (asked of the scheduler at most once a second)."""
         now = time.monotonic()
-        if now - self._workers_asked >= 1.0:
+        if now - self._workers_asked >= 1.0 and self.client.status == "running":
             self._workers_asked = now
-            self._workers = int(self.client.scheduler_info(n_workers=0).get("n_workers", self._workers))
+            try:
+                self._workers = int(self.client.scheduler_info(n_workers=0).get("n_workers", self._workers))
+            except (OSError, RuntimeError):  # the scheduler lost, or the client closing: the last count stands
+                return self._workers
             self._no_worker_since = (self._no_worker_since or now) if self._workers == 0 else None
         return self._workers
 

@@ -206,6 +206,9 @@ def sweep(args: argparse.Namespace) -> int:
             print(f"{len(args.grid)} runs on {where}", flush=True)
         sweep_.advance(report=lambda values: print(json.dumps(values) if args.json else table_line(values),
                                                    flush=True))
+    except KeyboardInterrupt:
+        sweep_.stop()  # no run goes on, nor sends its chunk again once the backend is shut down
+        raise
     finally:
         backend.shutdown()
     if args.csv:
