@@ -132,9 +132,10 @@ def test_a_session_keeps_the_epochs_of_its_latest_run_and_active_model_only(run)
 def test_a_clicked_point_shows_its_image(run, mnist):
     at = open_evaluate(run)
     rows = sample_rows(len(mnist.test_labels), 2000)
-    index = int(rows[7])
+    threes = rows[mnist.test_labels[rows] == 3]
+    index = int(threes[7])  # the 8th point of the 3s' trace
     try:
-        at.session_state[EVALUATE_MAP_CHART] = {"selection": {"points": [{"customdata": [index, 0, 0]}]}}
+        at.session_state[EVALUATE_MAP_CHART] = {"selection": {"points": [{"curve_number": 3, "point_index": 7}]}}
     except Exception:
         pytest.skip("AppTest cannot set a chart's selection (the Chromium test clicks it)")
     at.run()

@@ -181,7 +181,7 @@ def tsne_map(cache: MapCache, frame: Frame, size: int) -> tuple[np.ndarray, np.n
 def map_figure(points: np.ndarray, labels: np.ndarray, predicted: np.ndarray, rows: np.ndarray,
                title: str) -> go.Figure:
     """One trace per digit (its colour, in the legend); misread images as crosses. Hover names the
-    image, its label and what the network read; customdata carries the test image's index for a click."""
+    image, its label and what the network read (a click is read back by ``clicked_image``)."""
     figure = go.Figure()
     for digit in range(10):
         mine = np.flatnonzero(labels == digit)
@@ -194,20 +194,21 @@ def map_figure(points: np.ndarray, labels: np.ndarray, predicted: np.ndarray, ro
             hovertemplate="test image #%{customdata[0]}<br>a %{customdata[1]}, read as %{customdata[2]}"
                           "<extra></extra>"))
     figure.update_layout(title=title, height=520, margin=dict(l=10, r=10, t=40, b=10), legend_title_text="digit",
-                         xaxis=dict(showticklabels=False, zeroline=False), clickmode="event+select",
-                         yaxis=dict(showticklabels=False, zeroline=False, scaleanchor="x"), dragmode="pan")
+                         xaxis=dict(showticklabels=False, zeroline=False),
+                         yaxis=dict(showticklabels=False, zeroline=False, scaleanchor="x"))
     return figure
 
 
-def clicked_image(rows: np.ndarray) -> int | None:
-    """The test image index of the point clicked on the map, if it is one of ``rows``."""
+def clicked_image(rows: np.ndarray, labels: np.ndarray) -> int | None:
+    """The test image index of the point clicked on the map: the ``point_index``-th image of the
+    ``curve_number``-th digit's trace (as ``map_figure`` drew them), if there is one."""
     chart = st.session_state.get(EVALUATE_MAP_CHART)
     for point in (chart or {}).get("selection", {}).get("points", []):
-        data = point.get("customdata")
-        if data:
-            index = int(data[0])
-            if index in set(rows.tolist()):
-                return index
+        digit, position = point.get("curve_number"), point.get("point_index")
+        if isinstance(digit, int) and isinstance(position, int) and 0 <= digit < 10:
+            mine = rows[labels == digit]
+            if 0 <= position < len(mine):
+                return int(mine[position])
     return None
 
 
@@ -255,6 +256,6 @@ def hidden_map_section(run) -> None:
     st.caption(f"Each point is a test image, placed by its last hidden layer's {run.model.hidden_units} "
                f"activations — {how}. Colour: its true digit; ✕: misread. Hover a point for its label and "
                "reading; click it to see the image.")
-    index = clicked_image(rows)
+    index = clicked_image(rows, labels)
     if index is not None:
         show_clicked(index, rows, labels, predicted, frame)
