@@ -267,6 +267,14 @@ class JobRun:
                 self._backend.run_ended()
             self._changed.notify_all()
 
+    def waiting_for(self) -> str | None:
+        """What the run waits for, when it cannot go on: a worker, at a Dask scheduler that has none."""
+        waited = self._backend.without_workers() if self._in_flight else None
+        if waited is None:
+            return None
+        return (f"No Dask worker is connected to the scheduler at {self._backend.address}: the run waits for one "
+                f"({waited:.0f} s so far; it fails after {NO_WORKER_SECONDS:.0f} s). Stop ends it now.")
+
     def _check_workers(self) -> None:
         """Fail the run if its chunk has waited NO_WORKER_SECONDS at a scheduler that has no worker
         (called with the lock): it would sit at its last batch, saying nothing, until one comes."""

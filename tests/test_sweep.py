@@ -199,6 +199,7 @@ def test_the_apps_backend_on_bare_workers_then_none(bare_cluster, mnist, monkeyp
             time.sleep(0.2)
         stopped = backend.start(hparams)
         stopped.poll(1)
+        assert stopped.waiting_for().startswith(f"No Dask worker is connected to the scheduler at {bare_cluster.address}")
         started = time.monotonic()
         stopped.stop()
         assert stopped.poll(5).finished and time.monotonic() - started < 3  # sat at batch 0 before

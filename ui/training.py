@@ -230,6 +230,9 @@ def training_panel(hparams: Hyperparams) -> None:
     if progress.changes:
         status.caption(changes_sentence(progress.hparams, progress.changes, progress.batches_per_epoch,
                                         ended=False).strip())
+    waiting = getattr(run, "waiting_for", lambda: None)()  # a Dask scheduler left without workers
+    if waiting:
+        status.warning(plain(waiting, limit=400))
     show_curves(progress.epochs, progress.batch_costs, progress.batches_per_epoch, progress.hparams,
                 changes=progress.changes)
     health_section(progress.epochs, progress.hparams, live=True, running=True)
