@@ -112,10 +112,17 @@ def _sources():
 
 
 def code_digest() -> str:
-    """A digest of nn_core's source files, the same wherever the package lives (a folder or a zip)."""
+    """A digest of nn_core's source: of each module this process has imported, the source it was
+    imported from (a worker that imported an older copy keeps running it, whatever zip comes later),
+    and of the others the files it would import; the same wherever the package lives (folder or zip)."""
     digest = hashlib.sha256()
     for name, entry in _sources():
-        digest.update(name.encode() + b"\0" + entry.read_bytes() + b"\0")
+        module = sys.modules.get(f"nn_core.{name.removesuffix('.py')}" if name != "__init__.py" else "nn_core")
+        try:
+            source = module.__loader__.get_data(module.__file__) if module is not None else entry.read_bytes()
+        except (AttributeError, OSError, TypeError):
+            source = entry.read_bytes()
+        digest.update(name.encode() + b"\0" + source + b"\0")
     return digest.hexdigest()[:16]
 
 
