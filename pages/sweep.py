@@ -57,7 +57,8 @@ elif count > sw.room():
 elif planned:
     workers = sw.workers()
     st.caption(f"{len(planned)} runs on {workers} worker{'s' * (workers > 1)}: about "
-               f"{sw.estimated_seconds(planned, workers):.0f} s (from the measured speed of the default run).")
+               f"{sw.estimated_seconds(planned, workers):.0f} s with the workers free (from speeds measured for "
+               "each setting; longer while other runs share them, shorter if runs diverge).")
 
 sw.sweep_panel(planned, varied, ready=bool(planned) and len(planned) <= sw.room())
 sw.results_section()

@@ -127,3 +127,20 @@ def test_the_values_box_refuses_with_the_reason(sweep_first, text, said):
         at = sweep_first({})
         at.text_input(key="sweep_values_learning_rate").set_value(text).run()
         assert any("banana" in e.value for e in at.error) and at.button(key="sweep_start").disabled
+
+
+def test_the_time_estimate_follows_what_each_setting_costs():
+    """The Sweep page's estimate (calibrated by benchmarks/sweep_estimate.py) grows with what a run
+    computes: it ignored the training set's size, augmentation and dropout, and was ~3x low."""
+    from ui.sweep import estimated_seconds, run_seconds
+
+    base = Hyperparams(epochs=3)
+    cost = {name: run_seconds(Hyperparams(**(base.as_dict() | changed))) for name, changed in {
+        "base": {}, "small set": {"train_size": 1000}, "augment": {"augment": "on"}, "dropout": {"dropout": 0.5},
+        "3 layers": {"layers": 3}, "wide": {"hidden_units": 256}, "tiny batches": {"batch_size": 16}}.items()}
+    assert cost["small set"] < cost["base"] / 5  # the test set is still read after every epoch
+    assert cost["augment"] > 2 * cost["base"] and cost["dropout"] > cost["base"]
+    assert cost["base"] < cost["3 layers"] < cost["wide"] and cost["tiny batches"] > 2 * cost["base"]
+    runs = [base] * 6 + [Hyperparams(**(base.as_dict() | {"hidden_units": 512}))]
+    assert estimated_seconds(runs, 2) == pytest.approx(sum(map(run_seconds, runs)) / 2)
+    assert estimated_seconds(runs[-1:], 2) == run_seconds(runs[-1])  # one run is not shared out
