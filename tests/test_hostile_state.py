@@ -111,3 +111,16 @@ def test_an_upload_of_no_drawings_says_the_file_held_none(monkeypatch):
     added, message = add_uploaded(Upload())
     assert not added and message == "empty\\.npz holds no drawings, so nothing was added. Your digits are unchanged."
     assert len(lab.digits) == 1
+
+
+@pytest.mark.parametrize("chart", [
+    {"selection": 5}, {"selection": "x"}, {"selection": {"points": 5}}, {"selection": {"points": [1, "x", None]}},
+    {"selection": {"points": [{"curve_number": "1e999", "point_index": 0}]}},
+    {"selection": {"points": [{"curve_number": 3, "point_index": 10**30}]}}, 5, None,
+])
+def test_a_hostile_click_on_the_hidden_map_chooses_no_image(chart):
+    from ui.hidden_map import image_at
+
+    rows, labels = np.array([5, 8, 13]), np.array([3, 3, 7])
+    assert image_at(selected_points(chart), rows, labels) is None
+    assert image_at([{"curve_number": 3, "point_index": 1}], rows, labels) == 8  # a real click still works

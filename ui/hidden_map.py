@@ -24,7 +24,7 @@ from nn_core.hidden_map import MAX_SAMPLE, MIN_SAMPLE, SAMPLE, Layer, PcaMap, sa
 from nn_core.snapshots import IMAGE_SIDE
 
 from . import server
-from .charts import PLOT_CONFIG
+from .charts import PLOT_CONFIG, selected_points
 from .images import enlarge, png
 from .state import (EVALUATE_MAP_CACHE, EVALUATE_MAP_CHART, EVALUATE_MAP_EPOCH, EVALUATE_MAP_METHOD,
                     EVALUATE_MAP_SAMPLE, EVALUATE_MAP_TSNE)
@@ -202,8 +202,15 @@ def map_figure(points: np.ndarray, labels: np.ndarray, predicted: np.ndarray, ro
 def clicked_image(rows: np.ndarray, labels: np.ndarray) -> int | None:
     """The test image index of the point clicked on the map: the ``point_index``-th image of the
     ``curve_number``-th digit's trace (as ``map_figure`` drew them), if there is one."""
-    chart = st.session_state.get(EVALUATE_MAP_CHART)
-    for point in (chart or {}).get("selection", {}).get("points", []):
+    return image_at(selected_points(st.session_state.get(EVALUATE_MAP_CHART)), rows, labels)
+
+
+def image_at(points, rows: np.ndarray, labels: np.ndarray) -> int | None:
+    """The test image of a selection's first point on the map; None for none, or for points of any
+    shape no click makes (the selection is the browser's JSON)."""
+    for point in points if isinstance(points, list) else []:
+        if not isinstance(point, dict):
+            continue
         digit, position = point.get("curve_number"), point.get("point_index")
         if isinstance(digit, int) and isinstance(position, int) and 0 <= digit < 10:
             mine = rows[labels == digit]
