@@ -124,3 +124,16 @@ def test_a_hostile_click_on_the_hidden_map_chooses_no_image(chart):
     rows, labels = np.array([5, 8, 13]), np.array([3, 3, 7])
     assert image_at(selected_points(chart), rows, labels) is None
     assert image_at([{"curve_number": 3, "point_index": 1}], rows, labels) == 8  # a real click still works
+
+
+@pytest.mark.parametrize("state", [{"width": float("inf")}, {"width": float("nan")}, {"width": 1e300},
+                                   {"width": -5}, {"width": "600"}, {"width": True}, {"width": [600]}, 5, "x", None])
+def test_a_live_charts_width_from_the_browser_is_used_only_if_a_screen_can_have_it(state, monkeypatch):
+    import streamlit as st
+
+    from ui.livechart import DEFAULT_WIDTH, chart_width, reported_width
+
+    assert reported_width(state) is None
+    monkeypatch.setattr(st, "session_state", {"chart": state})
+    assert chart_width("chart") == DEFAULT_WIDTH  # a width of 1e999 (infinity) raised OverflowError
+    assert reported_width({"width": 812}) == 812

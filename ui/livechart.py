@@ -32,6 +32,7 @@ from streamlit.components.v1 import declare_component
 PLOTLY_FOLDER = Path(plotly.__file__).resolve().parent / "package_data"  # holds plotly.min.js
 LIBRARY_NAME = "plotly_js"  # declared in this module: served at component/ui.livechart.plotly_js/
 DEFAULT_WIDTH = 600  # px: a chart's width until its browser has said (half of a wide page)
+MAX_WIDTH = 10_000  # px: no screen is wider; a larger width in a chart's state is not a browser's
 
 _live_chart = st.components.v2.component(
     "nn_lab.live_chart", js=(Path(__file__).with_name("livechart.js")).read_text(), isolate_styles=False)
@@ -66,8 +67,7 @@ def live_chart(figure, key: str, config: dict | None = None) -> int | None:
     spec = figure_spec(figure)
     if config:
         spec["config"] = config
-    state = st.session_state.get(key)
-    width = state.get("width") if isinstance(state, dict) else None
+    width = reported_width(st.session_state.get(key))
     _live_chart(key=key, data={"figure": spec, "library": library_path(), "width": width},
                 default={"width": width}, on_width_change=_ignore)
     return width
@@ -75,9 +75,16 @@ def live_chart(figure, key: str, config: dict | None = None) -> int | None:
 
 def chart_width(key: str) -> int:
     """The live chart ``key``'s plot width in px as its browser reported it, else DEFAULT_WIDTH."""
-    state = st.session_state.get(key)
+    return reported_width(st.session_state.get(key)) or DEFAULT_WIDTH
+
+
+def reported_width(state) -> int | None:
+    """The width in px in a live chart's state, if it is one a screen can have: the state is the
+    browser's JSON, any shape and any number (json reads 1e999 as infinity)."""
     width = state.get("width") if isinstance(state, dict) else None
-    return int(width) if isinstance(width, (int, float)) and width > 0 else DEFAULT_WIDTH
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0 < width <= MAX_WIDTH:
+        return None  # also NaN, which compares false
+    return int(width)
 
 
 def _ignore() -> None:
