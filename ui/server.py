@@ -86,7 +86,9 @@ def training() -> Training:
         try:
             backend = DaskBackend(mnist(), address, cluster.CONNECT_SECONDS)
             backend.owner_alive = session_alive
-            return Training(backend, f"Runs train on the Dask cluster at {address} ({backend.workers} worker{'s' * (backend.workers != 1)}).")
+            workers = backend.workers
+            return Training(backend, f"Runs train on the Dask cluster at {address} "
+                                     f"({workers} worker{'s' * (workers != 1)}).")
         except (ClusterUnusable, SchedulerAddressError) as error:
             problem = f"{error}. Runs train on this server's own worker processes instead."
     backend = ProcessBackend(mnist())
