@@ -28,6 +28,7 @@ EVALUATE_MAP_METHOD, EVALUATE_MAP_SAMPLE = "evaluate_map_method", "evaluate_map_
 EVALUATE_MAP_EPOCH, EVALUATE_MAP_CHART = "evaluate_map_epoch", "evaluate_map_chart"
 EVALUATE_MAP_TSNE = "evaluate_map_tsne"  # the button computing a t-SNE map
 TRAIN_UNITS_EPOCH = "train_units_epoch"  # the replay slider over a finished run's kept epochs
+TRAIN_UNITS_FOR = "train_units_for"  # the run the replay slider was set for (a new run starts at its end)
 TRAIN_UNITS_PER_PAGE, TRAIN_UNITS_PAGE = "train_units_per_page", "train_units_page"
 DRAW_CANVAS_ROUND = "draw_canvas_round"  # bumped by Clear: a new canvas key is a new, empty canvas
 DRAW_PROBABILITIES = "draw_probabilities"
