@@ -17,7 +17,7 @@ st.caption("Point a class at one question: build a link that opens the lab with 
 train = train_settings()
 root = ex.app_root(st.context.url)
 
-st.subheader("Build an exercise")
+st.subheader("Build a link")
 title = st.text_input("Title", max_chars=ex.MAX_TITLE, key=EXERCISE_TITLE)
 instructions = st.text_area("Instructions", max_chars=ex.MAX_INSTRUCTIONS, key=EXERCISE_TEXT,
                             help="Shown as typed, as plain text (no Markdown, no HTML).")
@@ -68,7 +68,7 @@ else:
                    help="In a new tab: a new session, as a student's would be.")
 
 st.divider()
-st.subheader("Built-in exercises")
+st.subheader("Built in")
 for exercise, settings in ex.builtin_exercises():
     with st.container(border=True):
         st.text(exercise.title)

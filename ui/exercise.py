@@ -144,10 +144,11 @@ def parse(params: Mapping[str, str]) -> tuple[Exercise | None, list[str]]:
     the notices, one line each, as plain text (a value from a link must be shown as text)."""
     if not any(str(key).startswith(PREFIX) for key in params):
         return None, []
-    length = link_length(params)  # bounded by the caller's query (a browser sends at most a few MB)
+    raw = sum(len(str(key)) + len(str(value)) + 2 for key, value in params.items()) - 1  # encoding only adds
+    length = raw if raw > MAX_LINK else link_length(params)
     if length > MAX_LINK:
-        return None, [f"This exercise link is {length:,} characters long; an exercise link may have at most "
-                      f"{MAX_LINK:,}. The lab opens without the exercise."]
+        return None, [f"This exercise link is {'at least ' if raw == length else ''}{length:,} characters long; an "
+                      f"exercise link may have at most {MAX_LINK:,}. The lab opens without the exercise."]
     notices, unknown = [], [key for key in params if key not in KEYS and key not in SETTING_KEYS]
     title, instructions = params.get(TITLE, ""), params.get(TEXT, "")
     if len(title) > MAX_TITLE:
@@ -345,7 +346,12 @@ def read_exercise_from_link() -> None:
     if session.exercise_read:
         return
     session.exercise_read = True
-    session.exercise, session.exercise_notices = parse(st.query_params.to_dict())
+    params = st.query_params.to_dict()
+    session.exercise, session.exercise_notices = parse(params)
+    if session.exercise is None and session.exercise_notices:  # refused: its keys leave the address bar, so
+        for key in params:  # the settings written back after each change do not carry them (a copy each time)
+            if key.startswith(PREFIX) or key not in SETTING_KEYS:
+                del st.query_params[key]
     enforce()
 
 

@@ -14,6 +14,7 @@ from nn_core import SETTINGS, Hyperparams, Setting
 from nn_core.settings import BY_NAME, FULL_BATCH
 from nn_core.training import CHANGEABLE
 
+from . import exercise  # a module: ui.exercise reads this one's codec
 from .state import lab, setting_key
 
 MAX_SHOWN_CHARACTERS = 40  # of a bad value from a link, in the warning
@@ -92,28 +93,34 @@ def change_running_run(setting: Setting) -> None:
         run.change(setting.name, value)
 
 
-def _widget(setting: Setting):
+def _widget(setting: Setting, locked: bool = False, highest=None):
+    """The setting's control; ``locked``: disabled (an exercise fixes it); ``highest``: the largest
+    value its range offers (an exercise's limit), else the spec's."""
     key = setting_key(setting.url_key)
     common = {"key": key, "help": setting.help, "persist_state": "session"}
     if setting.name in CHANGEABLE:
         common.update(on_change=change_running_run, args=(setting,))
     else:
         common["disabled"] = lab().current is not None  # fixed while a run trains (LOCKED_NOTE)
+    if locked:
+        common["disabled"] = True
     if setting.choices:
         return st.selectbox(setting.label, list(setting.choices), **common)
     if setting.slider is None:
         return st.number_input(setting.label, setting.low, setting.high, step=1, **common)
     if setting.step_slider:
         low, high, step = setting.slider
-        return st.slider(setting.label, low, high, step=step, **common)
-    return st.select_slider(setting.label, list(setting.slider), format_func=lambda value: shown(setting, value),
-                            **common)
+        return st.slider(setting.label, low, high if highest is None else highest, step=step, **common)
+    options = [value for value in setting.slider if highest is None or value <= highest]
+    return st.select_slider(setting.label, options, format_func=lambda value: shown(setting, value), **common)
 
 
 def train_settings() -> Hyperparams:
     """Train's current settings without drawing its form (its sliders keep them for the session),
     else the post's."""
     values = {s.name: st.session_state.get(setting_key(s.url_key), s.default) for s in SETTINGS}
+    if exercise.current() is not None:  # its locks and limits, whichever page reads the settings first
+        values = exercise.current().constrain(values)
     return Hyperparams(**{s.name: s.kind(values[s.name]) for s in SETTINGS})
 
 
@@ -149,8 +156,17 @@ def settings_form() -> Hyperparams:
     note = st.container()  # there with or without its note, so the sections after it keep their places
     if lab().current is not None:
         note.caption(LOCKED_NOTE)
+    exercise.enforce()  # an exercise's locks and limits over what the link set just before
+    if exercise.lock_note():
+        note.caption(exercise.lock_note())
     values = {}
     for title, names in SECTIONS:
+        limits = {name: exercise.setting_limits(name) for name in names}  # (hidden, locked, highest)
+        for name in names:
+            if limits[name][0]:  # hidden: not drawn, its value kept (the link's, or the default)
+                values[name] = BY_NAME[name].kind(st.session_state[setting_key(BY_NAME[name].url_key)])
+        if all(hidden for hidden, _, _ in limits.values()):
+            continue
         if title == LAB_SECTION:
             current = {s.name: st.session_state[setting_key(s.url_key)] for s in SETTINGS}
             section = st.expander(f"{title}: {lab_summary(current)}", expanded=False)
@@ -158,6 +174,7 @@ def settings_form() -> Hyperparams:
             section = st.expander(title, expanded=True)
         with section:
             for name in names:
-                setting = BY_NAME[name]
-                values[name] = setting.kind(_widget(setting))
+                hidden, locked, highest = limits[name]
+                if not hidden:
+                    values[name] = BY_NAME[name].kind(_widget(BY_NAME[name], locked, highest))
     return Hyperparams(**values)
