@@ -22,6 +22,7 @@ from . import exercise, runs
 from .charts import PLOT_CONFIG, accuracy_figure, best_epoch, mark_changes, training_cost_figure
 from .health import health_section
 from .livechart import chart_width, live_chart
+from .live_units import live_units, replay_units, section as units_section
 from .state import KICK, KICK_ROUND, TRAIN_START, TRAIN_STOP, full_message, lab
 from .text import plain
 
@@ -180,6 +181,7 @@ def show_result(index: int, status) -> None:
         (status.success if verdict.reached else status.info)(verdict.text)
     show_curves(run.epochs, run.batch_costs, run.batches_per_epoch, run.hparams, run.diverged,
                 stopped_early=run.stopped_early, changes=run.changes)
+    replay_units(run)  # the first layer's units, with a slider over the epochs the run kept
     health_section(run.epochs, run.hparams, live=True)
 
 
@@ -215,6 +217,7 @@ def training_panel(hparams: Hyperparams) -> None:
             # test cost to beat), and the browser loads plotly.js now rather than in the middle of the
             # first run (about a second of a core in headless Chromium, measured).
             show_curves([], [], 1, hparams)
+            units_section()  # where a run's units will be, so the sections after keep their places
         else:
             show_result(session.last_finished, status)
         return
@@ -238,5 +241,6 @@ def training_panel(hparams: Hyperparams) -> None:
         status.warning(plain(waiting, limit=400))
     show_curves(progress.epochs, progress.batch_costs, progress.batches_per_epoch, progress.hparams,
                 changes=progress.changes)
+    live_units(progress)  # the first layer's units as they stand, redrawn with the charts
     health_section(progress.epochs, progress.hparams, live=True, running=True)
     rerun_panel()
