@@ -49,6 +49,7 @@ def named_scheduler(monkeypatch):
     backend = server.training().backend if server.scheduler_address() else None
     server.training.clear()
     if isinstance(backend, ProcessBackend):
+        backend.warm_up()  # after the server's own warm-up (shut down during it, that thread raised)
         backend.shutdown()
 
 
