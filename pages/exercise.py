@@ -72,7 +72,7 @@ st.subheader("Built in")
 for exercise, settings in ex.builtin_exercises():
     with st.container(border=True):
         st.text(exercise.title)
-        st.caption(exercise.goal_sentence())
+        st.caption(f"{exercise.instructions} {exercise.goal_sentence()}")
         link = f"{root}?{ex.query(exercise, settings)}"
         st.code(link, language=None, wrap_lines=True)
         st.link_button("Open", link)
