@@ -176,7 +176,7 @@ def test_stop_ends_every_variant_and_keeps_what_each_trained(compare_page, subse
 
 @pytest.mark.parametrize("rows, message", [
     ([("fast", Hyperparams(learning_rate=5000.0)), ("slow", Hyperparams())],
-     "Row 1 (fast): learning rate must be a number in (0, 1000], got 5000.0"),
+     "Row 1 (fast): learning rate must be a number in [1e-06, 1000], got 5000.0"),
     ([("a", Hyperparams()), ("b", Hyperparams(batch_size=0))], "Row 2 (b): batch size must be an integer"),
     ([], "The table is empty"),
     ([(f"v{k}", Hyperparams(seed=k)) for k in range(7)], "The table has 7 variants; a comparison takes 2 to 6"),
