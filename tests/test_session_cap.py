@@ -80,3 +80,17 @@ def test_history_and_sweep_share_one_cap(small, one_run):
     assert not at.exception and lab.full
     assert at.button(key="train_start").disabled
     assert any(f"keeps {MAX_RUNS} runs" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_a_comparison_counts_toward_the_cap(small, one_run):
+    """Compare refuses more variants than the session can still keep, and says how many it can."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["lab"] = Lab(backend=LocalBackend(small), runs=[one_run] * (MAX_RUNS - 2))
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    variants = len(at.session_state["compare_table"])
+    assert variants > 2
+    assert any(f"These {variants} variants are more runs than this session can still keep (2)" in e.value
+               for e in at.error), [e.value for e in at.error]
+    assert at.button(key="compare_start").disabled
