@@ -280,6 +280,6 @@ def test_a_full_history_takes_no_more_runs_and_says_so(new_app):
         lab.add(run, Score(0.5, 0.9))
     at.run()
     assert not at.exception and at.button(key="train_start").disabled
-    assert any(f"holds {MAX_RUNS} runs" in w.value for w in at.warning)
+    assert any(f"keeps {MAX_RUNS} runs" in w.value for w in at.warning)
     at.file_uploader(key="train_upload").upload("more.npz", model_bytes(run.model, run.hparams)).run()
     assert any("was not added" in e.value for e in at.error) and len(lab.runs) == MAX_RUNS
