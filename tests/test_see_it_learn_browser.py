@@ -1,0 +1,82 @@
+"""#23 in headless Chromium, one session: the first layer's units change on Train while a run trains,
+its epoch slider replays them after, and Evaluate's map of the hidden layer draws, names a point on
+hover and shows its image on a click."""
+
+from __future__ import annotations
+
+import re
+
+from tests.browser import exceptions, go_to, main_area, open_app, press, run_end_time, wait_idle, wait_until, \
+    watch_run_end
+
+UNITS_IMAGE = ".st-key-train_units [data-testid='stImage'] img"
+
+# Evaluate's map: the plotly.js plot with one trace per digit, and a point's place on the page.
+MAP_POINT = """(index) => {
+    const plot = [...document.querySelectorAll('.js-plotly-plot')].find(p =>
+        p.data && p.data.length === 10 && p.data.every((t, d) => t.name === String(d)));
+    const point = plot && plot.querySelectorAll('.scatterlayer .trace')[0]?.querySelectorAll('path.point')[index];
+    if (!point) return null;
+    plot.scrollIntoView({block: 'center'});
+    const box = point.getBoundingClientRect();
+    return {x: box.left + box.width / 2, y: box.top + box.height / 2};
+}"""
+
+
+def units_src(page) -> str | None:
+    image = page.locator(UNITS_IMAGE)
+    return image.first.get_attribute("src") if image.count() else None
+
+
+def test_live_units_replay_and_the_hidden_layers_map(page, app_url):
+    # 64 units on 5,000 images for 20 epochs: several seconds of training, so several live updates
+    open_app(page, f"{app_url}/?epochs=20&train_size=5000")
+    watch_run_end(page)
+    press(page, "Train")
+    seen = []
+
+    def two_live_images():
+        src = units_src(page)
+        if src and src not in seen and run_end_time(page) is None:
+            seen.append(src)
+        return len(seen) >= 2
+
+    assert wait_until(two_live_images, 120), (seen, main_area(page).inner_text()[-800:])
+    assert run_end_time(page) is None  # both taken while it trained
+    caption = main_area(page).locator(".st-key-train_units [data-testid='stCaptionContainer']").first.inner_text()
+    assert "live: epoch" in caption
+
+    assert wait_until(lambda: run_end_time(page) is not None, 180)
+    wait_idle(page, settle_ms=300)
+    slider = main_area(page).get_by_role("slider", name=re.compile("Replay the hidden units"))
+    assert slider.get_attribute("aria-valuetext") in ("epoch 20", "20")
+    after = units_src(page)
+    slider.focus()
+    page.keyboard.press("Home")  # to epoch 0: the units before training
+    assert wait_until(lambda: units_src(page) not in (None, after), 30)
+    wait_idle(page)
+    assert "before training" in main_area(page).locator(".st-key-train_units").inner_text()
+    assert not exceptions(page)
+
+    go_to(page, "Evaluate")
+    main_area(page).get_by_role("heading", name="A map of the hidden layer").scroll_into_view_if_needed()
+    assert wait_until(lambda: page.evaluate(MAP_POINT, 0) is not None, 60)
+    wait_idle(page, settle_ms=500)
+    point = page.evaluate(MAP_POINT, 3)
+    page.mouse.move(point["x"] - 30, point["y"] - 30)
+    page.mouse.move(point["x"], point["y"], steps=5)
+    hover = page.locator("g.hovertext")
+    assert wait_until(lambda: hover.count() > 0, 10)
+    named = re.search(r"test image #(\d+)a (\d), read as (\d)", hover.first.text_content())
+    assert named, hover.first.text_content()  # a 0's point, or the nearest one drawn over it
+    index, label, read = named.groups()
+    verdict = "read right" if read == label else f"misread as {read}"
+    shown = main_area(page).get_by_text(f"Test image #{index}: a {label}, {verdict}")
+    for _ in range(3):  # a click that lands while the section reruns can be lost: clicked again
+        page.mouse.click(point["x"], point["y"])
+        if wait_until(lambda: shown.count() > 0, 20):
+            break
+    else:
+        page.screenshot(path="/tmp/see_it_learn_failed.png")
+        raise AssertionError(f"no image after clicking test image #{index}: {main_area(page).inner_text()[-600:]!r}")
+    assert not exceptions(page)
