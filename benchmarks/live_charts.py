@@ -16,13 +16,18 @@ session (browser context) presses Train with the defaults. Per run:
   metric and Stop disabled again, after the full-page rerun: ``tests.browser.RUN_END_WATCH``);
 - the accuracy shown.
 
-It prints each run and the medians, per app. The machine is shared (2 cores): read the ratios side
-by side rather than absolute figures.
+``--live-units both`` runs each app twice, with the first layer's live units on Train and without them
+(``NN_LAB_LIVE_UNITS=0`` in that server's environment), taking turns, and prints the ratios of the
+renderer's and the server's CPU with them to without.
+
+It prints each run (with the load average at its end) and the medians, per app. The machine is shared
+(2 cores): read the ratios side by side rather than absolute figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
@@ -118,10 +123,15 @@ def main() -> None:
     parser.add_argument("--app", type=Path, action="append",
                         help="a checkout of the app to measure (repeatable; default: this repository)")
     parser.add_argument("--repeat", type=int, default=5, help="measured runs per app (default 5)")
+    parser.add_argument("--live-units", choices=("on", "off", "both"), default="on",
+                        help="Train's live hidden units: on (default), off, or both side by side")
     args = parser.parse_args()
     apps = [path.resolve() for path in args.app or [ROOT]]
-    results: dict[Path, list[dict]] = {app: [] for app in apps}
-    servers = {app: start_server(root=app) for app in apps}  # all at once; the runs take turns
+    modes = {"on": ["1"], "off": ["0"], "both": ["1", "0"]}[args.live_units]
+    # one server per app and mode, all at once; the runs take turns
+    servers = {f"{app}{'' if args.live_units == 'on' else ' units ' + ('on' if mode == '1' else 'off')}":
+               start_server({"NN_LAB_LIVE_UNITS": mode}, root=app) for app in apps for mode in modes}
+    results: dict[str, list[dict]] = {label: [] for label in servers}
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
@@ -131,12 +141,13 @@ def main() -> None:
             for _ in range(args.repeat):
                 for app, (process, url) in servers.items():
                     row = one_run(processes, browser, url, psutil.Process(process.pid))
+                    row["load"] = os.getloadavg()[0]
                     results[app].append(row)
                     print(f"  {app}: click-to-metric {row['click_to_metric']:.2f} s, click-to-settled "
                           f"{row['click_to_result']:.2f} s, renderer {row['renderer']:.2f} CPU-s (all Chromium "
                           f"{row['browser']:.2f}), workers {row['workers']:.2f} CPU-s, server {row['server']:.2f} "
                           f"CPU-s, renderer/workers {row['renderer'] / row['workers']:.2f}, accuracy "
-                          f"{row['accuracy']:.2%}", flush=True)
+                          f"{row['accuracy']:.2%}, load average {row['load']:.2f}", flush=True)
             browser.close()
     finally:
         for process, _ in servers.values():
@@ -149,7 +160,14 @@ def main() -> None:
               f"{median('click_to_result'):.2f} s; renderer {median('renderer'):.2f} CPU-s (all Chromium "
               f"{median('browser'):.2f}) against workers {median('workers'):.2f} CPU-s: "
               f"{statistics.median(r['renderer'] / r['workers'] for r in rows):.2f}x; server "
-              f"{median('server'):.2f} CPU-s; accuracy {accuracies}")
+              f"{median('server'):.2f} CPU-s; accuracy {accuracies}; load average {median('load'):.2f}")
+    if args.live_units == "both":  # each app with its units against without, runs paired by turn
+        for app in apps:
+            on, off = results[f"{app} units on"], results[f"{app} units off"]
+            for kind in ("renderer", "browser", "server", "workers", "click_to_metric"):
+                ratios = [a[kind] / b[kind] for a, b in zip(on, off) if b[kind] > 0]
+                print(f"{app}: {kind} with live units / without: median {statistics.median(ratios):.2f}x "
+                      f"(runs: {', '.join(f'{r:.2f}' for r in ratios)})")
 
 
 if __name__ == "__main__":
