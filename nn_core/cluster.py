@@ -24,6 +24,7 @@ import re
 import socket
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -82,18 +83,41 @@ def find_scheduler(address: str, timeout: float = CONNECT_SECONDS) -> dict:
                     raise ClusterUnusable(f"no Dask scheduler answered at {address} within {timeout:g} s "
                                           f"({error.strerror or type(error).__name__})") from None
                 time.sleep(0.25)
-    loop = asyncio.new_event_loop()  # not asyncio.run, which turns Ctrl-C into the task's cancellation
     try:
-        identity = loop.run_until_complete(asyncio.wait_for(_identity(connect, address), timeout))
+        identity = _in_own_loop(lambda: asyncio.wait_for(_identity(connect, address), timeout), timeout)
     except (OSError, TimeoutError, asyncio.TimeoutError, ValueError, TypeError, KeyError) as error:
         raise ClusterUnusable(f"{address} answers but not as a Dask scheduler ({type(error).__name__} within "
                               f"{timeout:g} s)") from None
-    finally:
-        loop.close()
     if not isinstance(identity, dict) or identity.get("type") != "Scheduler":
         kind = identity.get("type") if isinstance(identity, dict) else type(identity).__name__
         raise ClusterUnusable(f"{address} answers but is not a Dask scheduler (a {str(kind)[:40]})")
     return identity
+
+
+def _in_own_loop(make_coroutine, timeout: float):
+    """The coroutine's result, run to completion in an event loop of its own on a thread of its own:
+    the calling thread may already run a loop (Playwright's sync API keeps one in the thread that uses
+    it, and run_until_complete there raises "Cannot run the event loop while another loop is
+    running"), and Ctrl-C reaches the caller, not the coroutine."""
+    outcome = {}
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            outcome["value"] = loop.run_until_complete(make_coroutine())
+        except BaseException as error:  # handed to the caller below
+            outcome["error"] = error
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=run, name="nn_core.cluster probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 5)  # the coroutine is bounded by ``timeout`` itself; this only guards that
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 async def _identity(connect, address: str):

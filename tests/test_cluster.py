@@ -70,3 +70,21 @@ def test_train_falls_back_to_local_workers_saying_why_in_every_session(kind, nam
         assert any("worker process" in caption.value and "on this server" in caption.value for caption in at.caption)
         assert time.monotonic() - started < 60  # it said "Starting the training workers…" for 306 s
     assert isinstance(server.training().backend, ProcessBackend)
+
+
+def test_a_scheduler_is_found_from_a_thread_that_runs_an_event_loop(not_dask):  # noqa: F811 - the fixture
+    """The probe of a named scheduler works where the calling thread already runs an event loop (as
+    Playwright's sync API leaves one in the thread using it: in the full test suite the Dask tests
+    after a browser test failed with "Cannot run the event loop while another loop is running")."""
+    import asyncio
+
+    from distributed import LocalCluster
+
+    async def probe(address: str):
+        return cluster.find_scheduler(address, timeout=5)  # called synchronously inside a running loop
+
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp", dashboard_address=None) as dask:
+        identity = asyncio.run(probe(dask.scheduler_address))
+    assert identity["type"] == "Scheduler"
+    with pytest.raises(cluster.ClusterUnusable, match="answers but not as a Dask scheduler"):
+        asyncio.run(probe(not_dask))
