@@ -199,9 +199,10 @@ def provide(client, address: str) -> None:
     digest = code_digest()
     with tempfile.TemporaryDirectory(prefix="nn-lab-bundle-") as folder:
         code, data = bundles(Path(folder))
-        plugins = [(SchedulerUploadFile(str(code), load=True), CODE_PLUGIN.format(digest=digest)),
-                   (UploadFile(str(code), load=True), CODE_PLUGIN.format(digest=digest)),
+        plugins = [(UploadFile(str(code), load=True), CODE_PLUGIN.format(digest=digest)),
                    (UploadFile(str(data), load=False), DATA_PLUGIN)]
+        if not _scheduler_has(client, digest):
+            plugins.insert(0, (SchedulerUploadFile(str(code), load=True), CODE_PLUGIN.format(digest=digest)))
     for plugin, name in plugins:
         plugin.idempotent = True  # sent once: a second client of the same code sends nothing again
         try:
@@ -216,6 +217,16 @@ def provide(client, address: str) -> None:
         if report != digest:
             raise ClusterUnusable(f"the Dask worker {worker} runs another copy of nn_core than this one (started "
                                   f"with it on PYTHONPATH?): restart it without, it gets this copy from here")
+
+
+def _scheduler_has(client, digest: str) -> bool:
+    """The scheduler already runs this very nn_core: a scheduler in this process (a LocalCluster's), or
+    one started with it. It is sent nothing then: the upload would put a zip from the scheduler's
+    scratch folder on this process's own sys.path, left there, missing, once that scheduler closed."""
+    try:
+        return client.run_on_scheduler(code_digest) == digest
+    except Exception:  # it cannot import nn_core (or runs another copy): it gets this one
+        return False
 
 
 def explain(error: BaseException, address: str) -> str:

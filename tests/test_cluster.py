@@ -8,6 +8,7 @@ tests/test_sweep.py."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
@@ -83,8 +84,23 @@ def test_a_scheduler_is_found_from_a_thread_that_runs_an_event_loop(not_dask):  
     async def probe(address: str):
         return cluster.find_scheduler(address, timeout=5)  # called synchronously inside a running loop
 
+    def in_a_loop_of_its_own_thread(address: str):  # the test process's own thread may run one already
+        outcome = {}
+        thread = threading.Thread(target=lambda: outcome.update(result=_caught(asyncio.run, probe(address))))
+        thread.start()
+        thread.join(60)
+        return outcome["result"]
+
     with LocalCluster(n_workers=0, processes=False, protocol="tcp", dashboard_address=None) as dask:
-        identity = asyncio.run(probe(dask.scheduler_address))
-    assert identity["type"] == "Scheduler"
-    with pytest.raises(cluster.ClusterUnusable, match="answers but not as a Dask scheduler"):
-        asyncio.run(probe(not_dask))
+        identity = in_a_loop_of_its_own_thread(dask.scheduler_address)
+    assert isinstance(identity, dict) and identity["type"] == "Scheduler", identity
+    refused = in_a_loop_of_its_own_thread(not_dask)
+    assert isinstance(refused, cluster.ClusterUnusable) and "answers but not as a Dask scheduler" in str(refused)
+
+
+def _caught(function, *args):
+    """``function(*args)``, or the exception it raised."""
+    try:
+        return function(*args)
+    except Exception as error:
+        return error
