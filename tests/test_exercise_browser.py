@@ -45,6 +45,7 @@ def train_to_the_verdict(page) -> str:
 
 
 def test_an_exercise_built_then_opened(browser, page, app_url):
+    expect.set_options(timeout=30_000)  # each check waits for its page's rerun, slow on a loaded machine
     page.goto(f"{app_url}/exercise")  # straight to the page (Train's charts not drawn first)
     main = main_area(page)
     main.get_by_role("heading", name="Exercise", exact=True).wait_for(timeout=120_000)
