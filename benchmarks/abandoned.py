@@ -19,8 +19,20 @@ import time
 import psutil
 from playwright.sync_api import sync_playwright
 
-from tests.browser import ROOT, go_to, is_training, launch_chromium, main_area, new_page, open_app, press, \
-    server_log, start_server, stop_server
+from benchmarks.live_charts import cpu_seconds
+from tests.browser import (
+    ROOT,
+    go_to,
+    is_training,
+    launch_chromium,
+    main_area,
+    new_page,
+    open_app,
+    press,
+    server_log,
+    start_server,
+    stop_server,
+)
 
 IDLE_SHARE = 0.05  # of one core, all workers together
 IDLE_SECONDS = 3.0
@@ -37,17 +49,6 @@ def workers(server_pid: int) -> list[psutil.Process]:
         except psutil.Error:
             continue
     return found
-
-
-def cpu_seconds(processes: list[psutil.Process]) -> float:
-    total = 0.0
-    for process in processes:
-        try:
-            times = process.cpu_times()
-            total += times.user + times.system
-        except psutil.Error:
-            continue
-    return total
 
 
 def share_over(processes: list[psutil.Process], seconds: float) -> float:

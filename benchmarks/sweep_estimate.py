@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import psutil
 
+from benchmarks.live_charts import cpu_seconds
 from nn_core import Hyperparams, load_mnist
 from nn_core.jobs import ProcessBackend, available_cores
 from nn_core.sweep import Sweep, grid
@@ -39,14 +40,7 @@ CASES = {  # name: (settings of every run, the values swept)
 
 def worker_cpu(backend_pid: int) -> float:
     """CPU seconds of this process's children (the workers) so far."""
-    total = 0.0
-    for child in psutil.Process(backend_pid).children(recursive=True):
-        try:
-            times = child.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
+    return cpu_seconds(psutil.Process(backend_pid).children(recursive=True))
 
 
 def main() -> None:
