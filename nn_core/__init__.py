@@ -6,7 +6,9 @@ from .model import ACTIVATIONS, Model
 from .persist import ModelFileError, load_model, model_bytes, save_model
 from .runs import LocalBackend, LocalRun, Progress
 from .settings import SETTINGS, Hyperparams, Setting
-from .training import ChunkStats, Diverged, EpochStats, RunResult, RunStatus, Trainer
+from .run_events import ChunkStats, Diverged, EpochStats, RunStatus
+from .run_state import RunResult
+from .training import Trainer
 
 __all__ = [
     "ACTIVATIONS", "ChunkStats", "DataError", "Diverged", "EpochStats", "Hyperparams", "LocalBackend", "LocalRun",

@@ -16,7 +16,8 @@ from .data import DataError, load_mnist
 from .jobs import available_cores
 from .persist import save_model
 from .settings import SETTINGS, Hyperparams
-from .training import Diverged, EpochStats, Trainer
+from .run_events import Diverged, EpochStats
+from .training import Trainer
 
 
 class _Parser(argparse.ArgumentParser):

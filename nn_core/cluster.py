@@ -129,10 +129,22 @@ async def _identity(connect, address: str):
         comm.abort()
 
 
-def _sources():
-    """nn_core's modules, by name: what this process imported, as files (or a zip's members)."""
-    package = importlib.resources.files("nn_core")
-    return sorted((entry.name, entry) for entry in package.iterdir() if entry.name.endswith(".py"))
+def _sources(folder=None, prefix: str = ""):
+    """nn_core's modules (its subpackages' too), by path within it ("components/batches.py"): what
+    this process imported, as files (or a zip's members)."""
+    folder = importlib.resources.files("nn_core") if folder is None else folder
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".py"):
+            found.append((prefix + entry.name, entry))
+        elif entry.is_dir() and entry.joinpath("__init__.py").is_file():
+            found += _sources(entry, f"{prefix}{entry.name}/")
+    return sorted(found)
+
+
+def _module_name(path: str) -> str:
+    """"components/batches.py" -> "nn_core.components.batches"; "__init__.py" -> "nn_core"."""
+    return ".".join(["nn_core", *path.removesuffix(".py").split("/")]).removesuffix(".__init__")
 
 
 def code_digest() -> str:
@@ -141,7 +153,7 @@ def code_digest() -> str:
     and of the others the files it would import; the same wherever the package lives (folder or zip)."""
     digest = hashlib.sha256()
     for name, entry in _sources():
-        module = sys.modules.get(f"nn_core.{name.removesuffix('.py')}" if name != "__init__.py" else "nn_core")
+        module = sys.modules.get(_module_name(name))
         try:
             source = module.__loader__.get_data(module.__file__) if module is not None else entry.read_bytes()
         except (AttributeError, OSError, TypeError):

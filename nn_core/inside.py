@@ -30,7 +30,8 @@ from .evaluation import blas_threads
 from .model import ACTIVATIONS, CLASSES, Model, cross_entropy_from_logits, flat_views, layout, softmax
 from .optim import ADAM_BETA2, EPSILON
 from .settings import Hyperparams
-from .training import Diverged, EpochStats, RunStatus, Trainer
+from .run_events import Diverged, EpochStats, RunStatus
+from .training import Trainer
 
 HISTORY_STEPS = 100  # steps of history kept (norms and chosen weights)
 ROWS_KEPT = 128  # images of a batch whose per-image matrices are kept (the page shows these)

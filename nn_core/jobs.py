@@ -30,7 +30,9 @@ from .handwriting import TrainingMix
 from .model import Model
 from .runs import TRAIN_SAMPLE, Progress
 from .settings import Hyperparams
-from .training import Change, EpochStats, PendingEpoch, RunResult, RunState, RunStatus, Trainer
+from .run_events import EpochStats, PendingEpoch, RunStatus
+from .run_state import Change, RunResult, RunState
+from .training import Trainer
 
 # Training per task: the cadence of live progress and the longest wait for Stop. A lone run's chunks
 # are short; when runs queue for the workers they grow, so the (fixed) cost per chunk of a round trip

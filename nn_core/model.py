@@ -148,6 +148,16 @@ class Model:
         return model
 
     @classmethod
+    def starting(cls, hp, initial: "Model | None", rng: np.random.Generator) -> "Model":
+        """A run's first model: ``initial`` copied (it must have the settings' shape), else drawn as ``hp`` says."""
+        if initial is None:
+            return cls.initialize(hp.hidden_units, rng, hp.activation, layers=hp.layers, init=hp.init)
+        if initial.shape_key != (hp.hidden_units, hp.activation, hp.layers):
+            raise ValueError(f"the starting model has {initial.describe()}, the settings ask for "
+                             f"{hp.hidden_units} {hp.activation} units in {hp.layers} layer(s)")
+        return cls(initial.flat.astype(np.float32, copy=True), hp.hidden_units, hp.activation, hp.layers)
+
+    @classmethod
     def from_arrays(cls, activation: str = "sigmoid", **arrays: np.ndarray) -> "Model":
         """A model from its named arrays W1 b1 ... W(L+1) b(L+1) (copied)."""
         layers = sum(1 for name in arrays if name.startswith("W")) - 1

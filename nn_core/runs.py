@@ -23,7 +23,9 @@ from .handwriting import TrainingMix
 from .model import Model
 from .settings import Hyperparams
 from .snapshots import unit_images
-from .training import Diverged, EpochStats, Position, RunResult, RunState, RunStatus, Trainer
+from .run_events import Diverged, EpochStats, RunStatus
+from .run_state import Position, RunResult, RunState
+from .training import Trainer
 
 # A poll's wall-clock limit, as a multiple of its CPU budget: when sessions share the cores a slice
 # of CPU time takes longer, and Stop should still answer within a couple of seconds.
@@ -47,7 +49,7 @@ class Progress(Position):
     epochs: list[EpochStats]  # one per completed epoch
     train_seconds: float
     diverged: Diverged | None = None
-    changes: tuple = ()  # training.Change: learning rate or momentum changed while it trains
+    changes: tuple = ()  # run_state.Change: learning rate or momentum changed while it trains
     # The first hidden layer's units as they stand, (H, 28, 28) uint8 (128 + 127 w / units_limit, see
     # nn_core.snapshots.unit_images): cheap to draw on every poll, never the float parameters.
     units: np.ndarray | None = None

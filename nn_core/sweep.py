@@ -26,7 +26,8 @@ from .evaluation import evaluate
 from .cluster import CONNECT_SECONDS, ClusterUnusable, SchedulerAddressError, check_address, find_scheduler
 from .jobs import DaskBackend, ProcessBackend, available_cores
 from .settings import MAX_SEED, SETTINGS, Hyperparams
-from .training import RunResult, RunStatus
+from .run_events import RunStatus
+from .run_state import RunResult
 
 MAX_RUNS = 200  # the largest grid a sweep takes
 MAX_SEEDS = 5
