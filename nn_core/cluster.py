@@ -9,7 +9,7 @@ as two Dask plugins, so a worker that joins later gets them too as it registers:
 - nn_core's code as a zip the scheduler and every worker import (the scheduler unpickles the tasks,
   which name nn_core's functions and classes);
 - MNIST's four compressed files and their checksums (11 MB), once per worker, which unpacks and
-  verifies them on its first task (``data_folder``).
+  verifies them on its first task (``worker_tasks.data_folder``).
 
 Last, every worker runs ``worker_report``: it must import the same nn_core as this process (a worker
 holding another copy would give other numbers) and load MNIST.
@@ -30,10 +30,10 @@ import zipfile
 from pathlib import Path
 
 from .data import CHECKSUM_FILE, DATA_DIR, FILES
+from .worker_tasks import DATA_ARCHIVE, warm_up
 
 CONNECT_SECONDS = 10.0  # the longest wait for a scheduler to answer, and then for its first worker
 SCHEMES = ("tcp", "tls")
-DATA_ARCHIVE = "nn_lab_mnist.zip"  # the name of MNIST's files as sent to a worker
 CODE_PLUGIN, DATA_PLUGIN = "nn-lab-code-{digest}", "nn-lab-mnist"
 _ADDRESS = re.compile(r"(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)"
                       r":(?P<port>[0-9]{1,5})")
@@ -175,31 +175,9 @@ def bundles(folder: Path) -> tuple[Path, Path]:
     return code, data
 
 
-def data_folder() -> Path:
-    """Where this process finds MNIST: the repository's ``data/mnist``, or on a Dask worker that has no
-    copy, the files sent to it (see ``connect``), unpacked once beside the archive."""
-    if (DATA_DIR / CHECKSUM_FILE).is_file():
-        return DATA_DIR
-    for entry in map(Path, sys.path):  # a Dask worker's own folder is on its path; uploads land there
-        archive = entry / DATA_ARCHIVE
-        if archive.is_file():
-            folder = entry / "nn_lab_mnist"
-            if not (folder / CHECKSUM_FILE).is_file():
-                unpacking = Path(tempfile.mkdtemp(prefix="nn_lab_mnist-", dir=entry))
-                with zipfile.ZipFile(archive) as files:
-                    files.extractall(unpacking)
-                try:
-                    unpacking.replace(folder)  # whole or not at all: a concurrent task may unpack it too
-                except OSError:
-                    pass
-            return folder
-    return DATA_DIR  # load_mnist then says which file is missing
-
 
 def worker_report() -> str:
     """Run on each worker: its data loaded now (a DataError if it has none), its code's digest returned."""
-    from .jobs import warm_up
-
     warm_up()
     return code_digest()
 

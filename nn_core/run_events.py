@@ -10,7 +10,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from . import health
+from .health import Health
 
 CHANCE_COST = math.log(10)  # cross-entropy of a uniform guess over 10 digits
 # A batch cost this far above chance means the run has left the basin for good. With a stable
@@ -57,7 +57,7 @@ class EpochStats:
     epoch_seconds: float  # this epoch's training time alone
     eval_seconds: float  # time spent evaluating after this epoch
     train_sample: int | None = None  # training images the train figures were measured on; None: all
-    health: health.Health | None = None  # saturation, gradient norms, distinct units, weight quantiles
+    health: Health | None = None  # saturation, gradient norms, distinct units, weight quantiles
     validation_cost: float | None = None  # on the held-out validation images (early stopping only)
     validation_accuracy: float | None = None
     l2_penalty: float = 0.0  # lambda/2 * sum of squared weights after the epoch (in the batch costs, not here)

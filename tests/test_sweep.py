@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nn_core import Hyperparams, RunStatus, Trainer, jobs
+from nn_core import Hyperparams, RunStatus, Trainer, job_run, jobs
 from nn_core.jobs import TRAIN_SAMPLE, DaskBackend
 from nn_core.sweep import Sweep
 from tests.browser import ROOT, free_port
@@ -205,7 +205,7 @@ def test_the_apps_backend_on_bare_workers_then_none(bare_cluster, mnist, monkeyp
         assert stopped.poll(5).finished and time.monotonic() - started < 3  # sat at batch 0 before
         assert stopped.claim().status == RunStatus.STOPPED
 
-        monkeypatch.setattr(jobs, "NO_WORKER_SECONDS", 2.0)
+        monkeypatch.setattr(job_run, "NO_WORKER_SECONDS", 2.0)
         sweep_ = Sweep(backend, [hparams, hparams.__class__(**(hparams.as_dict() | {"seed": 6}))], 1,
                        mnist.test_images, mnist.test_labels)
         sweep_.advance(60)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from nn_core import Hyperparams, RunStatus
-from nn_core import jobs
+from nn_core import jobs, watchdog
 from nn_core.jobs import ProcessBackend
 
 LONG = Hyperparams(hidden_units=32, epochs=50)  # minutes on one worker: it ends only when stopped
@@ -109,7 +109,7 @@ def test_the_runs_of_a_session_that_has_gone_stop_and_free_the_worker(backend):
 def test_an_unpolled_run_stops_when_its_owner_cannot_be_asked(backend, monkeypatch):
     """Without a way to ask whether an owner is there, the sign is the polls: a run nobody polls for
     UNPOLLED_SECONDS stops; one that is polled, and one with no owner (the command line), go on."""
-    monkeypatch.setattr(jobs, "UNPOLLED_SECONDS", 4.0)
+    monkeypatch.setattr(watchdog, "UNPOLLED_SECONDS", 4.0)
     polled, unpolled, unowned = backend.start(LONG, owner="p"), backend.start(LONG, owner="u"), backend.start(LONG)
     began = time.monotonic()
     while not unpolled._snapshot.finished:
