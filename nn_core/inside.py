@@ -28,7 +28,7 @@ import numpy as np
 from .data import Mnist
 from .evaluation import blas_threads
 from .model import ACTIVATIONS, CLASSES, Model, cross_entropy_from_logits, flat_views, layout, softmax
-from .optim import ADAM_BETA2, EPSILON
+from .optim import EPSILON, REGISTRY
 from .settings import Hyperparams
 from .run_events import Diverged, EpochStats, RunStatus
 from .training import Trainer
@@ -38,14 +38,7 @@ ROWS_KEPT = 128  # images of a batch whose per-image matrices are kept (the page
 PASS_ROWS = 512  # images per pass of the stages' recomputation: a pass's matrices stay a few MB
 
 # Each optimizer's state arrays, as the page names them: (key in ``Optimizer.state``, symbol, meaning).
-STATE = {
-    "sgd": (),
-    "momentum": (("velocity", "V", "velocity: a running mean of the gradients"),),
-    "nesterov": (("velocity", "V", "velocity: a running mean of the gradients"),),
-    "rmsprop": (("square", "S", "running mean of the squared gradients"),),
-    "adam": (("first", "M", "first moment: a running mean of the gradients"),
-             ("second", "V", "second moment: a running mean of the squared gradients")),
-}
+STATE = {name: tuple((a.key, a.symbol, a.meaning) for a in info.state) for name, info in REGISTRY.items()}
 
 
 def kinds(optimizer: str) -> tuple[str, ...]:
@@ -264,8 +257,8 @@ def numbers(step: Step, hparams: Hyperparams) -> dict[str, np.ndarray]:
 
 
 def corrections(hparams: Hyperparams, t: int) -> tuple[float, float]:
-    """Adam's bias corrections 1 - beta1^t and 1 - beta2^t at step t."""
-    return 1.0 - hparams.momentum**t, 1.0 - ADAM_BETA2**t
+    """The optimizer's bias corrections at step t (Adam's 1 - beta1^t and 1 - beta2^t)."""
+    return REGISTRY[hparams.optimizer].corrections(hparams.momentum, t)
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,15 @@
 - ``configure(learning_rate, beta)``: new values for the next step (a learner may change them while a
   run trains); the state is kept.
 
-A new optimizer is a new class here and an entry in ``OPTIMIZERS``. Each sees only the flat
+A new optimizer is a new class here and an entry in ``REGISTRY`` (what it is: its formula, its state
+arrays, its bias corrections), which the core, Inside and the pages read. Each sees only the flat
 parameter and gradient vectors: no layer, no model, no loop.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -145,8 +147,7 @@ class Adam:
 
     def corrections(self) -> tuple[float, float]:
         """The bias corrections 1 - beta1^t and 1 - beta2^t of the step last taken."""
-        t = int(self.steps[0])
-        return 1.0 - self.beta1**t, 1.0 - self.beta2**t
+        return adam_corrections(self.beta1, int(self.steps[0]))
 
     def step(self, params: np.ndarray, scaled_grad: np.ndarray) -> None:
         self.steps += 1
@@ -167,7 +168,51 @@ class Adam:
         params -= scaled_grad
 
 
-OPTIMIZERS = {"momentum": Momentum, "sgd": SGD, "nesterov": Nesterov, "rmsprop": RMSProp, "adam": Adam}
+def adam_corrections(beta1: float, t: int) -> tuple[float, float]:
+    """Adam's bias corrections 1 - beta1^t and 1 - beta2^t at step t (from 1)."""
+    return 1.0 - beta1**t, 1.0 - ADAM_BETA2**t
+
+
+@dataclass(frozen=True)
+class StateArray:
+    key: str  # in the optimizer's ``state``
+    symbol: str  # the formula's letter
+    meaning: str
+
+
+@dataclass(frozen=True)
+class OptimizerInfo:
+    """What an optimizer is, for every reader: the class that runs it, its formula and its state."""
+
+    name: str
+    make: type
+    title: str  # in words
+    formula: tuple[str, ...]  # plain text, one line per assignment
+    state: tuple[StateArray, ...] = ()
+    beta: str | None = "β"  # what its beta (the momentum setting) is called; None: unused
+    epsilon: bool = False  # it divides by sqrt(...) + EPSILON
+    corrections: Callable[[float, int], tuple[float, float]] | None = None  # (beta, t) -> bias corrections
+
+
+VELOCITY = StateArray("velocity", "V", "velocity: a running mean of the gradients")
+REGISTRY = {info.name: info for info in (
+    OptimizerInfo("momentum", Momentum, "gradient descent with momentum",
+                  ("V = beta * V + (1 - beta) * grad", "W = W - learning_rate * V"), (VELOCITY,)),
+    OptimizerInfo("sgd", SGD, "plain gradient descent", ("W = W - learning_rate * grad",), beta=None),
+    OptimizerInfo("nesterov", Nesterov, "Nesterov's momentum",
+                  ("V = beta * V + (1 - beta) * grad", "W = W - learning_rate * (beta * V + (1 - beta) * grad)"),
+                  (VELOCITY,)),
+    OptimizerInfo("rmsprop", RMSProp, "RMSProp",
+                  ("S = beta * S + (1 - beta) * grad^2", "W = W - learning_rate * grad / (sqrt(S) + epsilon)"),
+                  (StateArray("square", "S", "running mean of the squared gradients"),), beta="decay β", epsilon=True),
+    OptimizerInfo("adam", Adam, "Adam",
+                  ("M = beta1 * M + (1 - beta1) * grad", "V = beta2 * V + (1 - beta2) * grad^2",
+                   "W = W - learning_rate * (M / (1 - beta1^t)) / (sqrt(V / (1 - beta2^t)) + epsilon)"),
+                  (StateArray("first", "M", "first moment: a running mean of the gradients"),
+                   StateArray("second", "V", "second moment: a running mean of the squared gradients")),
+                  beta="β1", epsilon=True, corrections=adam_corrections),
+)}
+OPTIMIZERS = {name: info.make for name, info in REGISTRY.items()}
 
 
 def for_settings(size: int, learning_rate: float, momentum: float, optimizer: str = "momentum") -> Optimizer:

@@ -28,16 +28,8 @@ class TrainerViews:
         return self.batches.split
 
     @property
-    def samples(self) -> int:
-        return self.batches.samples
-
-    @property
     def _permutation(self) -> np.ndarray | None:
         return self.batches.permutation
-
-    @property
-    def workspace(self):
-        return self.gradient.workspace
 
     def _dropout_masks(self, m: int) -> list[np.ndarray] | None:
         return self.gradient.masks(m)
@@ -52,22 +44,5 @@ class TrainerViews:
         return self.keeper.snapshots
 
     @property
-    def best(self) -> tuple | None:
-        return self.early_stopping.best
-
-    @property
     def stopped_early(self) -> bool:
         return self.early_stopping.stopped_early
-
-    @property
-    def last_good(self) -> np.ndarray:
-        return self.guard.last_good
-
-    def first_cost(self, cost: float) -> float:
-        return self.guard.first_cost(self, cost)
-
-    def health_sample(self) -> np.ndarray:
-        return self.evaluator.health_sample()
-
-    def l2_penalty(self, flat: np.ndarray | None = None) -> float:
-        return self.l2.penalty(self.model.flat if flat is None else flat) if self.l2 else 0.0

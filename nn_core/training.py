@@ -44,20 +44,51 @@ __all__ = ["CHANCE_COST", "CHANGEABLE", "DIVERGENCE_COST", "PASS_ROWS", "Change"
 
 @dataclass
 class _Chunk:
-    """Batches trained since the last ChunkStats, and the call's budget."""
+    """One ``run`` call: its budget, its events, and the batches trained since the last ChunkStats."""
 
     max_batches: int | None
     deadline: float | None  # perf_counter time
+    events: list = field(default_factory=list)
+    done: int = 0  # batches trained in this call
     batches: int = 0
     cost: float = 0.0
 
     def add(self, cost: float) -> None:
+        self.done += 1
         self.batches += 1
         self.cost += cost
 
-    def spent(self, batches_this_call: int) -> bool:
-        return ((self.max_batches is not None and batches_this_call >= self.max_batches)
+    def spent(self) -> bool:
+        return ((self.max_batches is not None and self.done >= self.max_batches)
                 or (self.deadline is not None and time.perf_counter() >= self.deadline))
+
+    def report(self, run: "Trainer") -> None:
+        """A ChunkStats of the batches since the last one."""
+        self.events.append(ChunkStats(
+            epoch=run.epoch + 1, batches_done=run.batch, batches_per_epoch=run.batches_per_epoch,
+            batch_cost=self.cost / self.batches, total_batches_done=run.total_batches_done,
+            total_batches=run.total_batches, train_seconds=run.train_seconds))
+        self.batches, self.cost = 0, 0.0
+
+
+def _build(run: "Trainer", hp: Hyperparams) -> list[Component]:
+    """The run's components, in the order their hooks run: the one place a new concern is added."""
+    run.mid_run = MidRunChanges(hp, run.changes, run.optimizer)
+    run.batches = Batches(run.data, hp, run.rng, run.streams)
+    dropout = Dropout(hp, run.batches.pass_rows, run.streams) if hp.dropout else None
+    run.gradient = Gradient(run.batches, hp, lambda m: dropout and dropout.masks(m))
+    if dropout:
+        run.gradient.workspace.use_dropout()
+    run.l2 = L2(hp) if hp.l2 else None
+    run.guard = DivergenceGuard(run.model.flat)
+    run.health = HealthMonitor(hp.hidden_units, hp.layers)
+    run.evaluator = EpochEvaluator(hp, run.batches, run.threads, run.train_sample, run.defer_evaluation,
+                                   run.l2 and run.l2.penalty)
+    run.early_stopping = EarlyStopping(hp.early_stop, hp.epochs)
+    run.keeper = SnapshotKeeper(hp, run.model.flat)
+    parts = [run.mid_run, run.batches, dropout, run.l2, run.guard, run.health, run.evaluator, run.early_stopping,
+             run.keeper]
+    return [part for part in parts if part is not None]
 
 
 @dataclass(eq=False)
@@ -91,22 +122,7 @@ class Trainer(TrainerViews, Position):
         self.model = Model.starting(hp, self.initial, self.rng)
         self.optimizer = optim.for_settings(self.model.flat.size, hp.learning_rate, hp.momentum, hp.optimizer)
         self.streams = {}  # extra randomness, each its own generator: the main one draws as without them
-        self.mid_run = MidRunChanges(hp, self.changes, self.optimizer)
-        self.batches = Batches(self.data, hp, self.rng, self.streams)
-        dropout = Dropout(hp, self.batches.pass_rows, self.streams) if hp.dropout else None
-        self.gradient = Gradient(self.batches, hp, lambda m: dropout and dropout.masks(m))
-        if dropout:
-            self.gradient.workspace.use_dropout()
-        self.l2 = L2(hp) if hp.l2 else None
-        self.guard = DivergenceGuard(self.model.flat)
-        self.health = HealthMonitor(hp.hidden_units, hp.layers)
-        self.evaluator = EpochEvaluator(hp, self.batches, self.threads, self.train_sample, self.defer_evaluation,
-                                        self.l2 and self.l2.penalty)
-        self.early_stopping = EarlyStopping(hp.early_stop, hp.epochs)
-        self.keeper = SnapshotKeeper(hp, self.model.flat)
-        parts = [self.mid_run, self.batches, dropout, self.l2, self.guard, self.health, self.evaluator,
-                 self.early_stopping, self.keeper]  # the order their hooks run in
-        self.parts: list[Component] = [part for part in parts if part is not None]
+        self.parts = _build(self, hp)
         self.update = self.gradient.workspace.grad  # what the last step subtracted from the parameters
         self.batches_per_epoch = -(-self.batches.samples // hp.batch_size)  # ceil: the last batch partial, none dropped
         self.total_batches = self.batches_per_epoch * hp.epochs
@@ -163,9 +179,7 @@ class Trainer(TrainerViews, Position):
         if self.finished:
             return []
         self.status = RunStatus.RUNNING
-        events: list[Event] = []
         chunk = _Chunk(max_batches, None if max_seconds is None else time.perf_counter() + max_seconds)
-        done = 0
         # Overflow in exp or matmul at a diverging learning rate is detected from the cost; NumPy's
         # warnings would only repeat it noisily.
         with np.errstate(all="ignore"), blas_threads(self.threads):
@@ -174,20 +188,18 @@ class Trainer(TrainerViews, Position):
                 cost = self.step(*self.next_batch())
                 self.train_seconds += time.perf_counter() - started
                 if self.finished:  # diverged
-                    return events + [self.diverged]
+                    return chunk.events + [self.diverged]
                 chunk.add(cost)
-                done += 1
                 epoch_end = self.epoch_complete
-                if epoch_end or chunk.spent(done):
-                    events.append(self._chunk_stats(chunk))
-                    chunk.batches, chunk.cost = 0, 0.0
+                if epoch_end or chunk.spent():
+                    chunk.report(self)
                     if epoch_end:
                         if (ended := self.end_epoch()) is not None:  # None: its evaluation is deferred
-                            events.append(ended)
+                            chunk.events.append(ended)
                         if self.finished:
-                            return events
-                    if chunk.spent(done):
-                        return events
+                            return chunk.events
+                    if chunk.spent():
+                        return chunk.events
 
     def next_batch(self) -> tuple[np.ndarray, np.ndarray]:
         """The next mini-batch of this epoch's shuffle, in the run's buffers: X (m, 784) float32 as
@@ -245,8 +257,3 @@ class Trainer(TrainerViews, Position):
         """The figures of an epoch whose evaluation was deferred (on any Trainer of the same run's
         settings and data): the same numbers ``end_epoch`` would have given."""
         return self.evaluator.evaluate(pending)
-
-    def _chunk_stats(self, chunk: _Chunk) -> ChunkStats:
-        return ChunkStats(epoch=self.epoch + 1, batches_done=self.batch, batches_per_epoch=self.batches_per_epoch,
-                          batch_cost=chunk.cost / chunk.batches, total_batches_done=self.total_batches_done,
-                          total_batches=self.total_batches, train_seconds=self.train_seconds)
