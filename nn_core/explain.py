@@ -145,13 +145,7 @@ def perturb(model: Model, x: np.ndarray, target: int, max_steps: int | None = No
     steps = 0
     while np.argmax(p) != target and steps < max_steps:
         steps += 1
-        hidden, logits = network.forward(original + change)
-        rival = int(np.argmax(np.where(np.arange(CLASSES) == target, -np.inf, logits)))
-        direction = np.zeros(CLASSES)
-        direction[target], direction[rival] = 1.0, -1.0  # d(z_target - z_rival)
-        gradient = network.input_gradient(hidden, direction)  # (784,)
-        margin = logits[target] - logits[rival]
-        change += box_step(gradient, MARGIN - margin, -original - change, 1 - original - change)
+        change += _step_toward(network, original, change, target)
         image, p = read(change)
     if np.argmax(p) == target and steps:
         # the steps overshoot; the smallest fraction of the change that the network still reads as target
@@ -165,6 +159,18 @@ def perturb(model: Model, x: np.ndarray, target: int, max_steps: int | None = No
         image, p = read(high * change)
     read_as = int(np.argmax(p))
     return Perturbation(target, image, image - x.astype(np.float32), read_as, p, steps, read_as == target)
+
+
+def _step_toward(network: "Network64", original: np.ndarray, change: np.ndarray, target: int) -> np.ndarray:
+    """One linearised step from ``original + change``: the smallest that lifts the target's logit MARGIN
+    above its strongest rival's, within [0, 1]."""
+    hidden, logits = network.forward(original + change)
+    rival = int(np.argmax(np.where(np.arange(CLASSES) == target, -np.inf, logits)))
+    direction = np.zeros(CLASSES)
+    direction[target], direction[rival] = 1.0, -1.0  # d(z_target - z_rival)
+    gradient = network.input_gradient(hidden, direction)  # (784,)
+    margin = logits[target] - logits[rival]
+    return box_step(gradient, MARGIN - margin, -original - change, 1 - original - change)
 
 
 def _checked_input(x: np.ndarray) -> np.ndarray:

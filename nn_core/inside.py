@@ -156,7 +156,7 @@ def _one_pass(model: Model, X: np.ndarray, y: np.ndarray, kept: int) -> tuple:
     cost and parameter gradients, and every layer's matrices for the first ``kept`` rows (copies, so
     the pass's own (p, H) matrices are freed: only the L activations the backward pass needs, and a
     few more, live at once)."""
-    activation, activation_backward = ACTIVATIONS[model.activation]
+    activation = ACTIVATIONS[model.activation][0]
     L = model.layers
 
     def keep(matrix: np.ndarray) -> np.ndarray:
@@ -176,6 +176,15 @@ def _one_pass(model: Model, X: np.ndarray, y: np.ndarray, kept: int) -> tuple:
     dz = softmax(logits)  # A[L+1] (p, 10)
     A.append(keep(dz))
     dz -= np.eye(CLASSES, dtype=X.dtype)[y]  # dZ[L+1] = A[L+1] - Y
+    dW_sum, db_sum, dZ, dA, derivative = _backward(model, X, dz, whole, keep)
+    return cost_sum, dW_sum, db_sum, {"Z": Z, "A": A, "dZ": dZ, "dA": dA, "derivative": derivative}
+
+
+def _backward(model: Model, X: np.ndarray, dz: np.ndarray, whole: list, keep) -> tuple:
+    """``_one_pass``'s backward pass from the output's dZ: summed dW and db per layer, and the kept rows
+    of dZ, dA and f'(Z) per layer."""
+    activation_backward = ACTIVATIONS[model.activation][1]
+    L = model.layers
     dZ, dA, derivative = [None] * (L + 1), [None] * L, [None] * L
     dZ[L] = keep(dz)
     dW_sum, db_sum = [None] * (L + 1), [None] * (L + 1)
@@ -192,7 +201,7 @@ def _one_pass(model: Model, X: np.ndarray, y: np.ndarray, kept: int) -> tuple:
         da *= slope  # dZ = dA * f'(Z)
         dZ[l - 1] = keep(da)
         dz = da
-    return cost_sum, dW_sum, db_sum, {"Z": Z, "A": A, "dZ": dZ, "dA": dA, "derivative": derivative}
+    return dW_sum, db_sum, dZ, dA, derivative
 
 
 @dataclass(eq=False)

@@ -339,9 +339,7 @@ def forward_backward(model: Model, X: np.ndarray, y: np.ndarray, ws: Workspace,
     """
     m = len(X)
     A, Z2 = forward(model, X, ws, input_scale, masks)
-    inputs = ws.A if masks is None else ws.dropped  # what each next layer read
-    tmp, rowsum = ws.tmp[:m], ws.rowsum[:m]
-    backward = ACTIVATIONS[model.activation][1]
+    rowsum = ws.rowsum[:m]
 
     scale = grad_scale / m  # dZ = grad_scale * (softmax - onehot) / m
     targets = ws.scaled_one_hot(y, scale)  # (m, 10)
@@ -354,8 +352,18 @@ def forward_backward(model: Model, X: np.ndarray, y: np.ndarray, ws: Workspace,
     out = model.layers  # the output layer's index in weights
     np.matmul(A.T, Z2, out=ws.gW[out])  # (H, 10)
     np.add.reduce(Z2, axis=0, out=ws.gb[out])
-    dZ = Z2  # gradient wrt the pre-activation of the layer above
-    for layer in reversed(range(model.layers)):  # hidden layers, last to first
+    _backward_hidden(model, X, Z2, ws, input_scale, masks)
+    return cost
+
+
+def _backward_hidden(model: Model, X: np.ndarray, dZ: np.ndarray, ws: Workspace, input_scale: float,
+                     masks: list[np.ndarray] | None) -> None:
+    """The hidden layers' gradients into ``ws``, last to first, from the output layer's dZ (m, 10)."""
+    m = len(X)
+    inputs = ws.A if masks is None else ws.dropped  # what each next layer read
+    tmp = ws.tmp[:m]
+    backward = ACTIVATIONS[model.activation][1]
+    for layer in reversed(range(model.layers)):  # dZ: the gradient wrt the pre-activation of the layer above
         dA = ws.dA[layer % 2][:m]
         np.matmul(dZ, model.weights[layer + 1].T, out=dA)  # (m, fan_out)(fan_out, H)
         if masks is not None:
@@ -369,4 +377,3 @@ def forward_backward(model: Model, X: np.ndarray, y: np.ndarray, ws: Workspace,
         else:
             np.matmul(inputs[layer - 1][:m].T, dA, out=ws.gW[layer])  # (H, H)
         dZ = dA
-    return cost

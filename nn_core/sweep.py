@@ -173,7 +173,8 @@ def table_line(values: dict) -> str:
             f"{values['test_cost']:.4f}  {values['train_seconds']:6.2f} s")
 
 
-def sweep(args: argparse.Namespace) -> int:
+def _open(args: argparse.Namespace):
+    """The data and the backend the sweep runs on, and 0; or None and the exit code (why said on stderr)."""
     try:
         if args.scheduler:  # before the data: an address where no scheduler answers is said at once
             if not args.json:
@@ -183,10 +184,10 @@ def sweep(args: argparse.Namespace) -> int:
         data = load_mnist().read_only()
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return None, 2
     except ClusterUnusable as error:
         print(f"error: {error}", file=sys.stderr)
-        return 4
+        return None, 4
     cores = available_cores()
     if not args.scheduler and args.workers > cores:  # more would only share the cores, each with its own data
         print(f"note: --workers {args.workers} is more than the {cores} cores this process may use: using {cores}",
@@ -197,10 +198,17 @@ def sweep(args: argparse.Namespace) -> int:
                    else ProcessBackend(data, args.workers))
     except ClusterUnusable as error:
         print(f"error: {error}", file=sys.stderr)
-        return 4
+        return None, 4
+    return (data, backend), 0
+
+
+def sweep(args: argparse.Namespace) -> int:
+    opened, code = _open(args)
+    if opened is None:
+        return code
+    data, backend = opened
     in_flight = max(1, backend.workers) if args.scheduler else args.workers
     sweep_ = Sweep(backend, args.grid, in_flight, data.test_images, data.test_labels)
-    rows = sweep_.rows
     try:
         if not args.json:
             where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{args.workers} local workers"
@@ -212,6 +220,12 @@ def sweep(args: argparse.Namespace) -> int:
         raise
     finally:
         backend.shutdown()
+    return _report(args, sweep_)
+
+
+def _report(args: argparse.Namespace, sweep_: "Sweep") -> int:
+    """The table written, the summary line, and the exit code: 5 if a run failed."""
+    rows = sweep_.rows
     if args.csv:
         with open(args.csv, "w", newline="") as handle:
             writer = csv.DictWriter(handle, COLUMNS)
