@@ -4,7 +4,7 @@ made while it trained."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -134,6 +134,15 @@ class RunState(Position):
     # Snapshot: the parameters at the kept epochs' ends. A job's chunk is sent without them and returns
     # only the ones it made, which the run adds to its own (so they never travel twice).
     snapshots: tuple = ()
+    # The parts of components that have no field above (a concern added later: ``state_dict`` keys).
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, **values) -> "RunState":
+        """A state from the loop's and components' parts: a part without a field of its own goes in ``extra``."""
+        names = {f.name for f in fields(cls)}
+        extra = {key: value for key, value in values.items() if key not in names}
+        return cls(**{key: value for key, value in values.items() if key in names}, extra=extra)
 
     def with_changes(self, requested: list[tuple[str, float]]) -> "RunState":
         """This state with new values of changeable settings that apply from its next batch."""

@@ -137,12 +137,13 @@ class Trainer(TrainerViews, Position):
     def state(self) -> RunState:
         """The run's state, copied: the loop's own, and each component's part."""
         parts = {key: value for part in self.parts for key, value in part.state_dict().items()}
-        return RunState(hparams=self.hparams, batches_per_epoch=self.batches_per_epoch, params=self.model.flat.copy(),
-                        optimizer_state={name: array.copy() for name, array in self.optimizer.state.items()},
-                        streams={name: rng.bit_generator.state for name, rng in self.streams.items()},
-                        rng=self.rng.bit_generator.state, epoch=self.epoch, batch=self.batch,
-                        batch_costs=self.batch_costs.copy(), epochs=list(self.epochs), status=self.status,
-                        diverged=self.diverged, train_seconds=self.train_seconds, mix=self.mix, **parts)
+        return RunState.of(hparams=self.hparams, batches_per_epoch=self.batches_per_epoch,
+                           params=self.model.flat.copy(),
+                           optimizer_state={name: array.copy() for name, array in self.optimizer.state.items()},
+                           streams={name: rng.bit_generator.state for name, rng in self.streams.items()},
+                           rng=self.rng.bit_generator.state, epoch=self.epoch, batch=self.batch,
+                           batch_costs=self.batch_costs.copy(), epochs=list(self.epochs), status=self.status,
+                           diverged=self.diverged, train_seconds=self.train_seconds, mix=self.mix, **parts)
 
     @classmethod
     def resume(cls, data: Mnist, state: RunState, threads: int | None = 1, train_sample: int | None = None,

@@ -8,7 +8,8 @@ The loop calls every hook in the order the components were built (``Trainer.__po
   may end the run there (divergence): the loop then stops before the next component and the step;
 - ``on_epoch_end(run, stats)`` after an epoch, once ``run.epoch`` counts it (``stats`` None when its
   evaluation is deferred); ``on_train_end(run)`` once every epoch (or early stopping) has ended it;
-- ``state_dict()``: its part of ``RunState``, copied; ``load_state_dict(state)`` takes it back.
+- ``state_dict()``: its part of ``RunState``, copied, by field (a key with no field of its own lands in
+  ``RunState.extra``); ``load_state_dict(state)`` takes it back.
 """
 
 from __future__ import annotations
