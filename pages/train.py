@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import server
+from ui.lr_find import lr_find_section
 from ui.history import history_section, model_files_section
 from ui.runs import where_runs_train
 from ui.settings import read_settings_from_link, settings_form, write_settings_to_link
@@ -25,6 +26,7 @@ settings_column, panel_column = st.columns([1, 2.4], gap="large")
 with settings_column:
     hparams = settings_form()
     st.caption(where)
+    lr_find_section(hparams)
 write_settings_to_link(hparams)
 panel = panel_column.container()
 
