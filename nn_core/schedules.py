@@ -7,7 +7,7 @@ trains replaces the rate the factor multiplies, from its batch on: the schedule 
 - constant: 1 (the post's).
 - step: ``decay ** floor(epoch / step_epochs)``: the rate drops by ``decay`` every ``step_epochs`` epochs.
 - exponential: ``decay ** epoch``, epoch fractional: the same drop per epoch, spread over its batches.
-- cosine: ``(1 + cos(pi t / T)) / 2``: from the full rate down to 0 over the run's T batches.
+- cosine: ``(1 + cos(pi t / T)) / 2``: from the full rate down towards 0 over the run's T batches.
 - one-cycle (Smith, 2018): a linear warm-up from 1/25 of the rate to all of it over the first ``warmup``
   of the run, then a half cosine down to 1/2500 of it at the last batch.
 """
@@ -33,7 +33,7 @@ def factor(name: str, t: int, batches_per_epoch: int, total_batches: int, decay:
         return decay ** (int(t // batches_per_epoch) // step_epochs)
     if name == "exponential":
         return decay ** epoch
-    progress = t / max(total_batches - 1, 1)  # 0 at the first batch, 1 at the last
+    progress = t / total_batches  # 0 at the first batch, just under 1 at the last
     if name == "cosine":
         return 0.5 * (1 + math.cos(math.pi * progress))
     if name == "one-cycle":

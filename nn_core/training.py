@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import health, optim, snapshots, trainset
+from . import health, optim, schedules, snapshots, trainset
 from .data import Mnist
 from .evaluation import blas_threads, evaluate
 from .model import Model, Workspace, forward_backward, layout
@@ -312,6 +312,7 @@ class Trainer(Position):
         if any(a.batch > b.batch for a, b in zip(self.changes, self.changes[1:])):
             raise ValueError("a run's changes must come in the order of their batches")
         self._changes_applied = 0  # how many of self.changes are in effect
+        self._in_effect = {name: getattr(hp, name) for name in CHANGEABLE}  # the settings', or as changed
         self.pending: list[PendingEpoch] = []  # epochs trained whose evaluation is deferred
         if self.mix is not None:
             self.data = self.mix.apply(self.data)
@@ -512,7 +513,15 @@ class Trainer(Position):
         for change in self.changes[:due]:
             values[change.name] = change.value
         self.optimizer.configure(values["learning_rate"], values["momentum"])
+        self._in_effect = values  # the rate a schedule multiplies
         self._changes_applied = due
+
+    def _apply_schedule(self) -> None:
+        """The schedule's rate for the next batch: its factor times the rate in effect."""
+        hp = self.hparams
+        scale = schedules.factor(hp.schedule, self.total_batches_done, self.batches_per_epoch, self.total_batches,
+                                 hp.lr_decay, hp.step_epochs, hp.warmup)
+        self.optimizer.configure(self._in_effect["learning_rate"] * scale, self._in_effect["momentum"])
 
     @property
     def learning_rate(self) -> float:
@@ -524,6 +533,8 @@ class Trainer(Position):
         shows divergence ends the run instead, with the last good parameters restored."""
         if len(self.changes) > self._changes_applied:
             self._apply_changes()
+        if self.hparams.schedule != "constant":
+            self._apply_schedule()
         grad_scale = self.optimizer.grad_scale
         if len(X) <= self._pass_rows:
             cost = forward_backward(self.model, X, y, self.workspace, self._input_scale, grad_scale,
