@@ -101,3 +101,14 @@ def test_train_draws_the_schedule_before_a_run():
     assert not at.exception
     assert any("warm-up from 1/25 of the rate over the first 30%" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == charts + 1  # the rate of every batch, drawn
+
+
+def test_inside_shows_the_step_s_rate_as_the_schedule_gives_it():
+    from tests.test_inside_page import open_page, press
+
+    at = open_page({"sched": "one-cycle", "epochs": 1})
+    press(at, "Step 10")
+    expected = 4.0 * factor("one-cycle", 9, 469, 469)  # the tenth step's (batch 9) warm-up rate
+    notes = [c.value for c in at.caption if "this step's rate" in c.value]
+    assert notes and f"this step's rate α = {expected:.4g} (one-cycle schedule, from 4)" in notes[0], notes
+    assert any(f"{expected:g}" in latex.value for latex in at.latex)  # the worked update's α
