@@ -78,7 +78,8 @@ def lr_find_section(hparams: Hyperparams) -> None:
                         help="The learning-rate range test (Smith, 2015): a fresh copy of this network trained "
                              "for a fraction of an epoch at a rate multiplied at every batch, from 0.00001 up "
                              "to where the cost explodes. Your model and runs are not touched.")
-    chart, bar = st.empty(), st.empty()
+    place = st.container(key="lrfind_chart")
+    chart, bar = place.empty(), place.empty()
     if started:
         _run(hparams, chart, bar)
     record = st.session_state.get(KEY)
