@@ -22,6 +22,7 @@ from .state import lab, setting_key
 KEY = "lrfind_result"  # {"settings": Hyperparams, "steps": [Step], "ended": bool}
 DRAW_EVERY = 16  # batches between live redraws of the chart
 SLIDER_KEY = setting_key(BY_NAME["learning_rate"].url_key)
+CONFIG = {"displayModeBar": False}  # its toolbar would cover the slider's label
 
 
 def nearest_slider_rate(rate: float) -> float:
@@ -43,11 +44,17 @@ def figure(steps: list, current_lr: float, suggestion: lr_find.Suggestion | None
                     marker={"size": 4, "color": "rgba(99, 110, 250, 0.3)"})
     fig.add_scatter(x=lrs, y=[s.smoothed for s in steps], mode="lines", name="smoothed",
                     line={"color": "#636efa", "width": 2})
-    fig.add_vline(x=current_lr, line={"dash": "dot", "color": "gray"}, annotation_text=f"slider {current_lr:g}")
+    # lines with their labels as annotations: a log axis takes an annotation's x as log10 of the rate
+    marks = [(current_lr, f"slider {current_lr:g}", "gray", "dot", 1.0, "bottom")]
     if suggestion is not None:
-        fig.add_vline(x=suggestion.learning_rate, line={"color": "#00a65a"},
-                      annotation_text=f"suggested {suggestion.learning_rate:g}", annotation_position="bottom right")
-    fig.update_xaxes(type="log", title="learning rate")
+        marks.append((suggestion.learning_rate, f"suggested {suggestion.learning_rate:g}", "#00a65a", "solid", 0.0,
+                      "bottom"))
+    for rate, text, colour, dash, y, anchor in marks:
+        fig.add_vline(x=rate, line={"dash": dash, "color": colour})
+        fig.add_annotation(x=math.log10(rate), y=y, xref="x", yref="paper", text=text, showarrow=False,
+                           xanchor="right", yanchor=anchor, font={"color": colour, "size": 11})
+    low, high = min(lrs + [current_lr]), max(lrs + [current_lr])
+    fig.update_xaxes(type="log", title="learning rate", range=[math.log10(low) - 0.1, math.log10(high) + 0.1])
     finite = [s.smoothed for s in steps if math.isfinite(s.smoothed)]
     top = min(max(finite, default=3.0), 2 * finite[0]) * 1.3 if finite else None
     fig.update_yaxes(title="cost", range=[0, top] if top else None)
@@ -59,16 +66,18 @@ def _run(hparams: Hyperparams, chart, bar) -> None:
     """The test, drawn every DRAW_EVERY batches; its steps kept in the session as they come."""
     record = {"settings": hparams, "steps": [], "ended": False}
     st.session_state[KEY] = record
-    st.button("Stop", key="lrfind_stop", help="Ends the test here; what it measured so far stays.")
+    stop = st.empty()  # gone once the test ends
+    stop.button("Stop", key="lrfind_stop", help="Ends the test here; what it measured so far stays.")
     data = server.mnist()
     for step in lr_find.steps(data, hparams):
         record["steps"].append(step)
         if step.step % DRAW_EVERY == 0:
             bar.progress(min(step.step / lr_find.STEPS, 1.0), text=f"Range test: batch {step.step}, "
                          f"learning rate {step.learning_rate:.3g}")
-            chart.plotly_chart(figure(record["steps"], hparams.learning_rate, None), key=None)
+            chart.plotly_chart(figure(record["steps"], hparams.learning_rate, None), key=None, config=CONFIG)
     record["ended"] = True
     bar.empty()
+    stop.empty()
 
 
 def lr_find_section(hparams: Hyperparams) -> None:
@@ -87,7 +96,7 @@ def lr_find_section(hparams: Hyperparams) -> None:
         return
     steps = record["steps"]
     suggestion = lr_find.suggest(steps)
-    chart.plotly_chart(figure(steps, hparams.learning_rate, suggestion), key=None)
+    chart.plotly_chart(figure(steps, hparams.learning_rate, suggestion), key=None, config=CONFIG)
     share = lr_find.epochs_fraction(len(steps), record["settings"], len(server.mnist().train_labels))
     ended = "" if record["ended"] else " (stopped)"
     st.caption(f"{len(steps)} batches{ended}, {share:.0%} of an epoch of these settings.")
