@@ -162,3 +162,24 @@ def test_the_script_reads_unpacked_idx_files(empty, tmp_path):
                           text=True, timeout=SCRIPT_TIMEOUT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Epoch 1: training cost = ")
+
+
+def cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nn_core.train", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(DATA_DIR.parent.parent)})
+
+
+def test_the_cli_writes_the_script_of_its_flags_without_training(empty):
+    done = cli("--hidden", "32", "--optimizer", "adam", "--lr", "0.001", "--export-script", "run", cwd=empty)
+    assert done.returncode == 0, done.stderr
+    assert "Epoch" not in done.stdout  # nothing trained
+    assert (empty / "run.py").read_text() == script(Hyperparams(hidden_units=32, optimizer="adam", learning_rate=0.001))
+
+
+def test_the_cli_refuses_a_bad_path_or_a_setting_it_cannot_export(empty):
+    done = cli("--export-script", str(empty / "missing" / "run.py"), cwd=empty)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "missing does not exist" in done.stderr
+    done = cli("--augment", "--export-script", "run.py", cwd=empty)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "Augmentation" in done.stderr and list(empty.iterdir()) == []
