@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import server
+from ui.export import train_export
 from ui.history import history_section, model_files_section
 from ui.runs import where_runs_train
 from ui.settings import read_settings_from_link, settings_form, write_settings_to_link
@@ -27,6 +28,8 @@ with settings_column:
     st.caption(where)
 write_settings_to_link(hparams)
 panel = panel_column.container()
+with panel_column:
+    train_export()  # the shown run as code, under its result
 
 st.divider()
 history_section()

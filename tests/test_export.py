@@ -15,6 +15,7 @@ from nn_core.data import DATA_DIR
 from nn_core.export import ExportError, notebook, notebook_text, refusal, script
 from nn_core.settings import Hyperparams
 from nn_core.training import Change, EpochStats, Trainer
+from ui.state import setting_key
 
 SCRIPT_TIMEOUT = 600  # seconds; a default run takes ~5 s alone on this shared machine
 
@@ -183,3 +184,41 @@ def test_the_cli_refuses_a_bad_path_or_a_setting_it_cannot_export(empty):
     done = cli("--augment", "--export-script", "run.py", cwd=empty)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert "Augmentation" in done.stderr and list(empty.iterdir()) == []
+
+
+# --- the app's buttons (AppTest; runs trained on the first 2,000 training images, as in test_train_page)
+
+@pytest.fixture
+def app(mnist):
+    from streamlit.testing.v1 import AppTest
+
+    from nn_core import LocalBackend, Mnist
+    from ui.state import Lab
+
+    small = Mnist(mnist.train_images[:2000], mnist.train_labels[:2000], mnist.test_images, mnist.test_labels)
+    at = AppTest.from_file(str(DATA_DIR.parent.parent / "streamlit_app.py"), default_timeout=60)
+    at.session_state["lab"] = Lab(backend=LocalBackend(small))
+    return at
+
+
+def download_labels(at) -> list[str]:
+    return [button.proto.label for button in at.get("download_button") if button.proto.label.startswith("Download as")]
+
+
+def test_the_buttons_follow_the_shown_run_and_name_what_cannot_be_exported(app):
+    app.query_params["epochs"] = "1"
+    at = app.run()
+    assert download_labels(at) == []  # no run yet
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    assert download_labels(at) == ["Download as Python", "Download as notebook"]
+    at.switch_page("pages/evaluate.py").run()
+    assert not at.exception, at.exception
+    assert download_labels(at) == ["Download as Python", "Download as notebook"]  # the active model's run
+    # a run with augmentation: no buttons on Train, a sentence naming the setting
+    at.switch_page("pages/train.py").run()
+    at.selectbox(key=setting_key("augment")).set_value("on").run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    assert "Download as Python" not in download_labels(at)
+    assert any("Augmentation cannot be exported" in caption.value for caption in at.caption)
