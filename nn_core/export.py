@@ -85,11 +85,11 @@ def _batches_per_epoch(hp: Hyperparams) -> int:
 _ACTIVATION = {
     "sigmoid": ("np.tanh(Z * 0.5) * 0.5 + 0.5", "1 / (1 + e^-Z), as tanh: no overflow (the lab's formula)",
                 "(1 - A) * A", "sigmoid'(Z) = A (1 - A)"),
-    "tanh": ("np.tanh(Z)", "tanh(Z)", "(1 - A * A)", "tanh'(Z) = 1 - A^2"),
-    "relu": ("np.maximum(Z, 0)", "max(Z, 0)", "(A > 0)", "relu'(Z) = 1 where A > 0"),
+    "tanh": ("np.tanh(Z)", "tanh(Z)", "1 - A * A", "tanh'(Z) = 1 - A^2"),
+    "relu": ("np.maximum(Z, 0)", "max(Z, 0)", "A > 0", "relu'(Z) = 1 where A > 0"),
 }
 _INIT = {"lecun": "np.sqrt(1.0 / n_in)", "normal": "1.0", "he": "np.sqrt(2.0 / n_in)"}
-_INIT_WORDS = {"lecun": "N(0, 1/n_in), the post's randn * sqrt(1 / n_in)", "normal": "N(0, 1), plain randn",
+_INIT_WORDS = {"lecun": "N(0, 1/n_in): the post's randn * sqrt(1/n)", "normal": "N(0, 1), plain randn",
                "he": "N(0, 2/n_in)"}
 
 
@@ -164,9 +164,10 @@ def _sections(hp: Hyperparams, changes) -> dict[str, str]:
         else:
             code.append('''
             rows = np.arange(len(labels))''')
-        code.append('''
+        if not early:
+            code.append('''
             validation = None''')
-        if early:
+        else:
             code.append(f'''
             held = min({VALIDATION}, len(rows) // 5)  # the last rows are held out, never trained on
             rows, validation = rows[:-held], rows[-held:]''')
@@ -215,7 +216,7 @@ def _sections(hp: Hyperparams, changes) -> dict[str, str]:
         ''')
     scale_words = {"momentum": "momentum's 1 - beta", "nesterov": "Nesterov's 1 - beta",
                    "sgd": "SGD's learning rate"}.get(opt)
-    times = (f"times grad_scale ({scale_words}: folded into dZ, as the lab does)" if scale_words
+    times = (f"times grad_scale ({scale_words}, folded into dZ)" if scale_words
              else "times grad_scale (1 here)")
     inputs_name = "inputs" if dropout else "hidden"
     net.append(f'''
@@ -317,10 +318,11 @@ def _sections(hp: Hyperparams, changes) -> dict[str, str]:
              "adam": '{"first": [np.zeros_like(p) for p in params], "second": [np.zeros_like(p) for p in params], "t": 0}',
              }[opt]
     grad_scale = {"momentum": "1.0 - beta", "nesterov": "1.0 - beta", "sgd": "learning_rate"}.get(opt, "1.0")
+    scaled = f"({grad_scale})" if " " in grad_scale else grad_scale  # in a product
     loop = [f'''
         def train(data, as_json=False):
-            """Train the run's network on data (load's four arrays), printing one line per epoch; the epochs' figures."""
-''']
+            """Train the run's network on data (load's four arrays), printing one line per epoch.
+            Returns the epochs' figures and the trained parameters."""''']
     if split:
         loop.append('''
             train_images, train_labels, test_images, test_labels = data
@@ -335,8 +337,9 @@ def _sections(hp: Hyperparams, changes) -> dict[str, str]:
             rng = np.random.default_rng(SEED)  # the initial weights, then every epoch's shuffle
             widths = [784] + [HIDDEN] * LAYERS + [10]
             params = []
-            for n_in, n_out in zip(widths[:-1], widths[1:]):  # W {_INIT_WORDS.get(hp.init, "all zero: no draw")}, b zero
-                params += [({init_draw}).astype(np.float32), np.zeros(n_out, np.float32)]
+            for n_in, n_out in zip(widths[:-1], widths[1:]):
+                W = {init_draw}  # W ~ {_INIT_WORDS.get(hp.init, "all zero: no draw")}
+                params += [W.astype(np.float32), np.zeros(n_out, np.float32)]  # b zero
             state = {state}
             learning_rate, beta = LEARNING_RATE, BETA''')
     if dropout:
@@ -373,7 +376,7 @@ def _sections(hp: Hyperparams, changes) -> dict[str, str]:
                     for part in range(0, len(rows), PASS_ROWS):  # passes whose gradients are summed
                         X, y = images[rows[part : part + PASS_ROWS]].astype(np.float32), labels[rows[part : part + PASS_ROWS]]{masks_line(24)}
                         share = len(X) / len(rows)  # each pass's share of the batch's mean
-                        for total, g in zip(grads, backward(params, X, y, *{forward_call}, ({grad_scale}) * share{backward_extra})):
+                        for total, g in zip(grads, backward(params, X, y, *{forward_call}, {scaled} * share{backward_extra})):
                             total += g''')
     else:
         loop.append(f'''
@@ -384,7 +387,7 @@ def _sections(hp: Hyperparams, changes) -> dict[str, str]:
     if hp.l2:
         loop.append(f'''
                     for W, dW in zip(params[0::2], grads[0::2]):  # the weights, not the biases
-                        dW += np.float32(L2 * ({grad_scale})) * W  # dW += lambda * W''')
+                        dW += np.float32(L2 * {scaled}) * W  # dW += lambda * W''')
     loop.append('''
                     step(params, grads, state, learning_rate, beta)
                 train_seconds += time.perf_counter() - started
@@ -412,7 +415,7 @@ def _sections(hp: Hyperparams, changes) -> dict[str, str]:
             if best[0] != history[-1]["epoch"]:  # the best epoch's parameters are the model
                 params[:] = best[2]''')
     loop.append('''
-            return history
+            return history, params
         ''')
     s["train"] = textwrap.dedent("".join(loop))
     if changes:  # count the batches trained, for the changes
@@ -476,7 +479,7 @@ def notebook(hparams: Hyperparams = Hyperparams(), changes=(), origin: str | Non
         v4.new_markdown_cell("## Network\nForward, backward, the optimizer's step, and the evaluation."),
         v4.new_code_cell(s["network"].strip("\n")),
         v4.new_markdown_cell("## Training loop\nOne line per epoch, as the lab's command line prints."),
-        v4.new_code_cell(s["train"].strip("\n") + "\n\n\nhistory = train(data)"),
+        v4.new_code_cell(s["train"].strip("\n") + "\n\n\nhistory, params = train(data)"),
         v4.new_markdown_cell("## Cost\nThe training and test cost after each epoch."),
         v4.new_code_cell(_PLOT.strip("\n")),
     ]
