@@ -31,9 +31,6 @@ def refusal(hparams: Hyperparams, changes=(), origin: str | None = None, mix=Non
     if origin is not None or mix is not None:
         return ("This run started from another model (a fine-tuning) and trained on a set of its own, which a "
                 "script cannot rebuild: only runs trained from scratch on MNIST can be exported.")
-    if hparams.augment == "on":
-        return ("Augmentation cannot be exported yet: its random warps of each batch are not in the script. "
-                "Export the run with augmentation off.")
     for change in changes:
         if change.name not in ("learning_rate", "momentum"):
             return f"A change of {change.name} while the run trained cannot be exported."
@@ -184,6 +181,40 @@ def _sections(hp: Hyperparams, changes) -> dict[str, str]:
             return rows, run_labels, validation
         ''')
         s["data"] += "\n\n" + textwrap.dedent("".join(code))
+
+    if hp.augment == "on":
+        s["data"] += "\n\n" + textwrap.dedent('''
+        def augment(X, rng):
+            """Each image of X (m, 784) warped in place by a random affine map: rotated up to 12 degrees, sheared up
+            to 0.25, scaled 0.85-1.1, shifted up to 1.5 px; bilinear, empty (0) pixels from beyond the border."""
+            m, side, centre = len(X), 28, 13.5
+            angle = np.radians(rng.uniform(-12.0, 12.0, m))
+            shear, scale = rng.uniform(-0.25, 0.25, m), rng.uniform(0.85, 1.1, m)
+            shift = rng.uniform(-1.5, 1.5, (m, 2))  # (row, column)
+            cos, sin = np.cos(angle), np.sin(angle)
+            # scale * rotation @ [[1, 0], [shear, 1]], (m, 2, 2): an input pixel at q lands at forward (q - c) + c + shift
+            forward = scale[:, None, None] * np.stack([np.stack([cos - sin * shear, -sin], -1),
+                                                       np.stack([sin + cos * shear, cos], -1)], 1)
+            inverse = np.linalg.inv(forward).astype(np.float32)
+            offset = (centre - np.einsum("mij,mj->mi", inverse, centre + shift)).astype(np.float32)  # (m, 2)
+            rows = np.repeat(np.arange(side), side).astype(np.float32)  # each pixel's row and column, (784,)
+            columns = np.tile(np.arange(side), side).astype(np.float32)
+            # where each output pixel reads from, (m, 784) each; clipped into a zero border one pixel wide
+            r = np.clip(inverse[:, 0, :1] * rows + inverse[:, 0, 1:] * columns + offset[:, :1], -1, side)
+            c = np.clip(inverse[:, 1, :1] * rows + inverse[:, 1, 1:] * columns + offset[:, 1:], -1, side)
+            r0, c0 = np.floor(r), np.floor(c)
+            fr, fc = r - r0, c - c0
+            width = side + 3
+            padded = np.zeros((m, width, width), X.dtype)  # a zero border: 1 before, 2 after each side
+            padded[:, 1 : side + 1, 1 : side + 1] = X.reshape(m, side, side)
+            corner = ((r0.astype(np.int64) + 1) * width + c0.astype(np.int64) + 1
+                      + (np.arange(m) * width * width)[:, None])  # (m, 784): each top-left neighbour, flat
+            flat = padded.ravel()
+            top = np.take(flat, corner) * (1 - fc) + np.take(flat, corner + 1) * fc
+            bottom = np.take(flat, corner + width) * (1 - fc) + np.take(flat, corner + width + 1) * fc
+            X[...] = top * (1 - fr) + bottom * fr
+            return X
+        ''')
 
     # --- the network
     net = []
@@ -342,6 +373,9 @@ def _sections(hp: Hyperparams, changes) -> dict[str, str]:
                 params += [W.astype(np.float32), np.zeros(n_out, np.float32)]  # b zero
             state = {state}
             learning_rate, beta = LEARNING_RATE, BETA''')
+    if hp.augment == "on":
+        loop.append('''
+            augment_rng = np.random.default_rng([SEED, 4])  # augmentation's own stream of the run's seed''')
     if dropout:
         loop.append('''
             dropout_rng = np.random.default_rng([SEED, 3])  # dropout's own stream of the run's seed
@@ -363,25 +397,26 @@ def _sections(hp: Hyperparams, changes) -> dict[str, str]:
                             learning_rate, beta = (value, beta) if name == "learning_rate" else (learning_rate, value)''')
     forward_call = "forward(params, X, masks)" if dropout else "forward(params, X)"
     backward_extra = ", masks" if dropout else ""
-    def masks_line(indent: int) -> str:
-        if not dropout:
-            return ""
+    def batch_extras(indent: int) -> str:
         pad = " " * indent
-        return (f"\n{pad}masks = [(dropout_rng.random((len(X), HIDDEN), dtype=np.float32) < keep) / keep"
+        warp = f"\n{pad}augment(X, augment_rng)  # every batch warped anew" if hp.augment == "on" else ""
+        if not dropout:
+            return warp
+        return warp + (f"\n{pad}masks = [(dropout_rng.random((len(X), HIDDEN), dtype=np.float32) < keep) / keep"
                 f"\n{pad}         for _ in range(LAYERS)]  # 0, or 1 / keep: inverted dropout")
 
     if passes:
         loop.append(f'''
                     grads = [np.zeros_like(p) for p in params]
                     for part in range(0, len(rows), PASS_ROWS):  # passes whose gradients are summed
-                        X, y = images[rows[part : part + PASS_ROWS]].astype(np.float32), labels[rows[part : part + PASS_ROWS]]{masks_line(24)}
+                        X, y = images[rows[part : part + PASS_ROWS]].astype(np.float32), labels[rows[part : part + PASS_ROWS]]{batch_extras(24)}
                         share = len(X) / len(rows)  # each pass's share of the batch's mean
                         for total, g in zip(grads, backward(params, X, y, *{forward_call}, {scaled} * share{backward_extra})):
                             total += g''')
     else:
         loop.append(f'''
                     X, y = images[rows].astype(np.float32), labels[rows]  # (m, 784) pixels 0-255, (m,) digits''')
-        loop.append(masks_line(20))
+        loop.append(batch_extras(20))
         loop.append(f'''
                     grads = backward(params, X, y, *{forward_call}, {grad_scale}{backward_extra})''')
     if hp.l2:

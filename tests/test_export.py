@@ -105,14 +105,14 @@ def test_a_small_subset_with_label_noise_and_early_stopping(mnist, empty):
     Hyperparams(optimizer="nesterov", init="normal", train_size=1000, epochs=2),
     Hyperparams(optimizer="rmsprop", learning_rate=0.001, momentum=0.9, layers=3, train_size=1000, epochs=2),
     Hyperparams(batch_size=60_000, optimizer="sgd", learning_rate=2.0, dropout=0.1, epochs=1),  # passes of 4096
-], ids=["sgd-tanh", "nesterov-normal", "rmsprop-3-layers", "full-batch"])
+    Hyperparams(augment="on", train_size=1000, epochs=2),
+    Hyperparams(augment="on", batch_size=8192, train_size=10_000, epochs=1),  # augmented pass by pass
+], ids=["sgd-tanh", "nesterov-normal", "rmsprop-3-layers", "full-batch", "augment", "augment-passes"])
 def test_other_optimizers_and_shapes(mnist, empty, hp):
     assert_same(exported_figures(hp, empty), lab_figures(mnist, hp))
 
 
-def test_a_setting_it_cannot_express_is_refused_by_name():
-    with pytest.raises(ExportError, match="Augmentation"):
-        script(Hyperparams(augment="on"))
+def test_a_run_it_cannot_express_is_refused_saying_why():
     with pytest.raises(ExportError, match="another model"):
         script(Hyperparams(), origin="run #1")
     assert refusal(Hyperparams()) is None
@@ -177,13 +177,10 @@ def test_the_cli_writes_the_script_of_its_flags_without_training(empty):
     assert (empty / "run.py").read_text() == script(Hyperparams(hidden_units=32, optimizer="adam", learning_rate=0.001))
 
 
-def test_the_cli_refuses_a_bad_path_or_a_setting_it_cannot_export(empty):
+def test_the_cli_refuses_a_bad_path_in_one_line(empty):
     done = cli("--export-script", str(empty / "missing" / "run.py"), cwd=empty)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
-    assert "missing does not exist" in done.stderr
-    done = cli("--augment", "--export-script", "run.py", cwd=empty)
-    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
-    assert "Augmentation" in done.stderr and list(empty.iterdir()) == []
+    assert "missing does not exist" in done.stderr and list(empty.iterdir()) == []
 
 
 # --- the app's buttons (AppTest; runs trained on the first 2,000 training images, as in test_train_page)
@@ -215,10 +212,10 @@ def test_the_buttons_follow_the_shown_run_and_name_what_cannot_be_exported(app):
     at.switch_page("pages/evaluate.py").run()
     assert not at.exception, at.exception
     assert download_labels(at) == ["Download as Python", "Download as notebook"]  # the active model's run
-    # a run with augmentation: no buttons on Train, a sentence naming the setting
+    # a fine-tuning (a run the app marks with its origin): no buttons, a sentence saying why
     at.switch_page("pages/train.py").run()
-    at.selectbox(key=setting_key("augment")).set_value("on").run()
-    at.button(key="train_start").click().run()
+    at.session_state["lab"].runs[0].origin = "fine-tuned from #1 on 20 of your digits"
+    at.run()
     assert not at.exception, at.exception
-    assert "Download as Python" not in download_labels(at)
-    assert any("Augmentation cannot be exported" in caption.value for caption in at.caption)
+    assert download_labels(at) == []
+    assert any("not available" in caption.value and "another model" in caption.value for caption in at.caption)
