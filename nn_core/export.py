@@ -411,7 +411,8 @@ def _sections(hp: Hyperparams, changes) -> dict[str, str]:
                     for part in range(0, len(rows), PASS_ROWS):  # passes whose gradients are summed
                         X, y = images[rows[part : part + PASS_ROWS]].astype(np.float32), labels[rows[part : part + PASS_ROWS]]{batch_extras(24)}
                         share = len(X) / len(rows)  # each pass's share of the batch's mean
-                        for total, g in zip(grads, backward(params, X, y, *{forward_call}, {scaled} * share{backward_extra})):
+                        part_grads = backward(params, X, y, *{forward_call}, {scaled} * share{backward_extra})
+                        for total, g in zip(grads, part_grads):
                             total += g''')
     else:
         loop.append(f'''

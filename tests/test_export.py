@@ -112,6 +112,29 @@ def test_other_optimizers_and_shapes(mnist, empty, hp):
     assert_same(exported_figures(hp, empty), lab_figures(mnist, hp))
 
 
+def test_every_combination_of_branches_is_tidy_numpy_and_stdlib_code():
+    """Each optimizer with and without each optional branch: valid Python, lines of at most 120 characters,
+    importing only NumPy and the standard library (the runs above execute a sample of these)."""
+    import ast
+    import itertools
+
+    allowed = {"argparse", "gzip", "json", "os", "sys", "time", "pathlib", "numpy"}
+    for optimizer, activation, l2, dropout, subset, augment, batch, changes in itertools.product(
+            ("momentum", "sgd", "nesterov", "rmsprop", "adam"), ("sigmoid", "relu"), (0.0, 1e-4), (0.0, 0.2),
+            ((60_000, 0, 0.0), (1000, 2, 0.1)), ("off", "on"), (128, 60_000), ((), (Change(3, "momentum", 0.5),))):
+        hp = Hyperparams(optimizer=optimizer, activation=activation, l2=l2, dropout=dropout, train_size=subset[0],
+                         early_stop=subset[1], label_noise=subset[2], augment=augment, batch_size=batch, layers=2)
+        code = script(hp, changes)
+        tree = ast.parse(code)
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert imported <= allowed, (hp, imported)
+        assert max(len(line) for line in code.splitlines()) <= 120, hp
+        assert ("def augment" in code) == (augment == "on") and ("CHANGES" in code) == bool(changes)
+        assert ("dropout_rng" in code) == bool(dropout) and ("L2" in code) == bool(l2)
+
+
 def test_a_run_it_cannot_express_is_refused_saying_why():
     with pytest.raises(ExportError, match="another model"):
         script(Hyperparams(), origin="run #1")
