@@ -32,7 +32,7 @@ def export_buttons(run: RunResult, index: int, key: str) -> None:
     if reason:
         st.caption(f"Run #{index + 1} as code: not available. {reason}")
         return
-    st.caption(f"Run #{index + 1} as code, to read, run and change at home (NumPy only; the same figures):")
+    st.caption(f"Run #{index + 1} as code, to read, run and change at home (NumPy only; the same test figures):")
     left, right = st.columns(2)
     left.download_button("Download as Python", key=f"{key}_export_script", width="stretch",
                          data=lambda: script(run.hparams, run.changes), file_name=f"run-{index + 1}.py",
