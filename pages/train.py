@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import server
+from ui.export import train_export
 from ui.lr_find import lr_find_section
 from ui.history import history_section, model_files_section
 from ui.runs import where_runs_train
@@ -29,6 +30,8 @@ with settings_column:
     lr_find_section(hparams)
 write_settings_to_link(hparams)
 panel = panel_column.container()
+with panel_column:
+    train_export()  # the shown run as code, under its result
 
 st.divider()
 history_section()
