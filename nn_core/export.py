@@ -45,8 +45,9 @@ def _check(hparams: Hyperparams, changes, origin, mix) -> None:
 
 
 def settings_lines(hparams: Hyperparams) -> list[str]:
-    """``name=value`` for every setting, a few per line."""
-    words = [f"{s.name}={s.format(getattr(hparams, s.name))}" for s in SETTINGS]
+    """``name=value`` for every setting (a schedule's only when the rate is scheduled), a few per line."""
+    unused = set() if hparams.schedule != "constant" else {"schedule", "lr_decay", "step_epochs", "warmup"}
+    words = [f"{s.name}={s.format(getattr(hparams, s.name))}" for s in SETTINGS if s.name not in unused]
     return textwrap.wrap(" ".join(words), 108)
 
 
@@ -118,6 +119,8 @@ def _sections(hp: Hyperparams, changes) -> dict[str, str]:
         constants.append(f"LABEL_NOISE = {hp.label_noise!r}  # share of training labels replaced by random digits")
     if early:
         constants.append(f"PATIENCE = {hp.early_stop}  # early stopping: epochs without a better validation cost")
+    if hp.schedule != "constant":
+        constants.append(_SCHEDULE_CONSTANTS[hp.schedule].format(hp=hp))
     if changes:
         listed = ", ".join(f"({c.batch}, {c.name!r}, {c.value!r})" for c in changes)
         constants.append(f"CHANGES = [{listed}]  # (batches trained before it, setting, new value)")
@@ -395,6 +398,9 @@ def _sections(hp: Hyperparams, changes) -> dict[str, str]:
                     for at, name, value in CHANGES:  # a setting changed while the lab's run trained
                         if at == done:  # batches trained so far
                             learning_rate, beta = (value, beta) if name == "learning_rate" else (learning_rate, value)''')
+    if hp.schedule != "constant":
+        loop.append('''
+                    rate = learning_rate * schedule(done, per_epoch, per_epoch * EPOCHS)  # this batch's rate''')
     forward_call = "forward(params, X, masks)" if dropout else "forward(params, X)"
     backward_extra = ", masks" if dropout else ""
     def batch_extras(indent: int) -> str:
@@ -454,15 +460,63 @@ def _sections(hp: Hyperparams, changes) -> dict[str, str]:
             return history, params
         ''')
     s["train"] = textwrap.dedent("".join(loop))
-    if changes:  # count the batches trained, for the changes
+    scheduled = hp.schedule != "constant"
+    if changes or scheduled:  # count the batches trained, for the changes and the schedule
         s["train"] = s["train"].replace("history, train_seconds = [], 0.0", "history, done, train_seconds = [], 0, 0.0")
         s["train"] = s["train"].replace("step(params, grads, state, learning_rate, beta)\n",
                                         "step(params, grads, state, learning_rate, beta)\n" + " " * 12 + "done += 1\n")
+    if scheduled:  # the schedule's rate where the settings' (or a changed) one was used
+        s["train"] = s["train"].replace("history, done, train_seconds = [], 0, 0.0",
+                                        "per_epoch = -(-len(images) // BATCH)  # batches per epoch, the last partial\n"
+                                        + " " * 4 + "history, done, train_seconds = [], 0, 0.0")
+        s["train"] = s["train"].replace("step(params, grads, state, learning_rate, beta)", "step(params, grads, state, rate, beta)")
+        if opt == "sgd":  # plain SGD folds the rate into its gradient
+            s["train"] = s["train"].replace(", learning_rate)", ", rate)").replace("(L2 * learning_rate)", "(L2 * rate)")
+        s["network"] = s["network"] + "\n\n" + textwrap.dedent(_SCHEDULE_FUNCTION[hp.schedule]).strip("\n") + "\n"
     return s
+
+
+# A schedule's settings and its factor of the rate at batch t (0-based over the run), as nn_core.schedules
+# computes them (the same float operations: the same rates, to the bit).
+_SCHEDULE_CONSTANTS = {
+    "step": "DECAY, STEP_EPOCHS = {hp.lr_decay!r}, {hp.step_epochs}  # the rate times DECAY every STEP_EPOCHS epochs",
+    "exponential": "DECAY = {hp.lr_decay!r}  # the rate times DECAY per epoch, batch by batch",
+    "cosine": "# the rate annealed along a half cosine over the run",
+    "one-cycle": "WARMUP = {hp.warmup!r}  # one cycle: warm-up over this share of the run, then a half cosine down",
+}
+_SCHEDULE_FUNCTION = {
+    "step": '''
+        def schedule(t, per_epoch, total):
+            """The learning rate's factor at batch t: DECAY ^ floor(epoch / STEP_EPOCHS)."""
+            return DECAY ** (int(t // per_epoch) // STEP_EPOCHS)
+        ''',
+    "exponential": '''
+        def schedule(t, per_epoch, total):
+            """The learning rate's factor at batch t: DECAY ^ (epochs trained, fractional)."""
+            return DECAY ** (t / per_epoch)
+        ''',
+    "cosine": '''
+        def schedule(t, per_epoch, total):
+            """The learning rate's factor at batch t of total: (1 + cos(pi t / total)) / 2."""
+            return 0.5 * (1 + math.cos(math.pi * (t / total)))
+        ''',
+    "one-cycle": '''
+        def schedule(t, per_epoch, total):
+            """The learning rate's factor at batch t of total: from 1/25 up to 1 over the first WARMUP of the
+            run, then a half cosine down to 1/2500."""
+            progress, low, end = t / total, 1 / 25.0, 1 / 2500.0
+            if progress < WARMUP:
+                return low + (1 - low) * progress / WARMUP
+            down = (progress - WARMUP) / (1 - WARMUP)
+            return end + (1 - end) * 0.5 * (1 + math.cos(math.pi * down))
+        ''',
+}
 
 
 def _imports(hp: Hyperparams, script: bool) -> str:
     modules = ["gzip", "json", "os", "time"] + (["argparse"] if script else [])
+    if hp.schedule in ("cosine", "one-cycle"):
+        modules.append("math")
     if hp.early_stop:
         modules.append("sys")
     lines = [f"import {m}" for m in sorted(modules)] + ["from pathlib import Path", ""]

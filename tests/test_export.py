@@ -112,16 +112,31 @@ def test_other_optimizers_and_shapes(mnist, empty, hp):
     assert_same(exported_figures(hp, empty), lab_figures(mnist, hp))
 
 
+@pytest.mark.parametrize("hp, changes", [
+    (Hyperparams(schedule="cosine", optimizer="sgd", learning_rate=1.0, l2=1e-4, train_size=2000, epochs=2),
+     (Change(20, "learning_rate", 0.5),)),  # SGD folds the scheduled rate into its gradient; a change under it
+    (Hyperparams(schedule="one-cycle", warmup=0.4, train_size=2000, epochs=2), ()),
+    (Hyperparams(schedule="step", step_epochs=1, lr_decay=0.3, train_size=2000, epochs=2), ()),
+    (Hyperparams(schedule="exponential", lr_decay=0.7, optimizer="adam", learning_rate=0.003, train_size=2000,
+                 epochs=2), ()),
+], ids=["cosine-sgd-changed", "one-cycle", "step", "exponential-adam"])
+def test_a_scheduled_run_steps_with_the_lab_s_rates(mnist, empty, hp, changes):
+    code = script(hp, changes)
+    assert "def schedule(t, per_epoch, total):" in code and ("import math" in code) == (hp.schedule in ("cosine",
+                                                                                                     "one-cycle"))
+    assert_same(exported_figures(hp, empty, changes), lab_figures(mnist, hp, changes))
+
+
 def test_each_branch_alone_and_all_together_is_tidy_numpy_and_stdlib_code():
     """Each optimizer with no optional branch, each one alone, and all together (every line is longest then):
     valid Python, lines of at most 120 characters, importing only NumPy and the standard library, with exactly
     the branches its settings use (the runs above execute a sample of these)."""
     import ast
 
-    allowed = {"argparse", "gzip", "json", "os", "sys", "time", "pathlib", "numpy"}
+    allowed = {"argparse", "gzip", "json", "math", "os", "sys", "time", "pathlib", "numpy"}
     branches = {"l2": {"l2": 1e-4}, "dropout": {"dropout": 0.2}, "augment": {"augment": "on"},
                 "subset": {"train_size": 1000, "early_stop": 2, "label_noise": 0.1}, "passes": {"batch_size": 60_000},
-                "changes": {}}
+                "changes": {}, "schedule": {"schedule": "one-cycle"}}
     for optimizer in ("momentum", "sgd", "nesterov", "rmsprop", "adam"):
         for used in [(), *((name,) for name in branches), tuple(branches)]:
             settings = {key: value for name in used for key, value in branches[name].items()}
@@ -138,6 +153,7 @@ def test_each_branch_alone_and_all_together_is_tidy_numpy_and_stdlib_code():
             assert ("def augment" in code) == augment and ("CHANGES" in code) == bool(changes)
             assert ("dropout_rng" in code) == dropout and ("L2" in code) == l2
             assert ("def split" in code) == ("subset" in used) and ("PASS_ROWS" in code) == ("passes" in used)
+            assert ("def schedule" in code) == ("schedule" in used)
 
 
 def test_a_run_it_cannot_express_is_refused_saying_why():
