@@ -88,6 +88,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--save", metavar="PATH", type=writable_path(".npz"),
                         help="save the trained model as .npz")
     parser.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+    parser.add_argument("--export-script", metavar="PATH", type=writable_path(".py"),
+                        help="write the run these flags describe as a self-contained NumPy script (python PATH "
+                             "--data DIR) and exit without training")
     cores = available_cores()
     parser.add_argument("--threads", type=bounded_int(1, cores), default=cores,
                         help=f"BLAS threads, 1-{cores}; default all {cores} cores of this machine (the app's runs "
@@ -158,7 +161,26 @@ def train(args: argparse.Namespace) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.export_script:
+        return export_script(args)
     return quiet_exit(lambda: train(args))
+
+
+def export_script(args: argparse.Namespace) -> int:
+    """Write the run's script instead of training; 2 and one line if it cannot be exported or written."""
+    from .export import ExportError, script
+
+    hparams = Hyperparams(**{setting.name: getattr(args, setting.name) for setting in SETTINGS})
+    try:
+        args.export_script.write_text(script(hparams), encoding="utf-8")
+    except ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: could not write {args.export_script}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    print(f"Wrote {args.export_script}: python {args.export_script} --data DIR (a folder of MNIST's IDX files)")
+    return 0
 
 
 def quiet_exit(command) -> int:

@@ -220,6 +220,7 @@ class Step:
     previous: dict  # the same state before the step, at the chosen weights only
     update: np.ndarray  # what was subtracted from the parameters, flat like Model.flat
     adam_steps: int | None = None  # Adam's t (this step's), else None
+    learning_rate: float | None = None  # the rate this step used (a schedule's, or as changed mid-run)
 
     @property
     def chosen(self) -> list[tuple[str, int, int]]:
@@ -353,7 +354,8 @@ class InsideRun:
                          optimizer=trainer.hparams.optimizer,
                          state={key: array.copy() for key, array in state.items() if key != "steps"},
                          previous=previous, update=trainer.update.copy(),
-                         adam_steps=int(state["steps"][0]) if "steps" in state else None)
+                         adam_steps=int(state["steps"][0]) if "steps" in state else None,
+                         learning_rate=trainer.learning_rate)
         self.history.append(record(self.last))
         if trainer.epoch_complete:
             ended = trainer.end_epoch()  # evaluates, as a Train run does, and starts the next shuffle

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields
 
 from .model import ACTIVATIONS, INITS, MAX_LAYERS
 from .optim import ADAM_BETA2, EPSILON, OPTIMIZERS
+from .schedules import SCHEDULES
 
 MAX_SEED = 2**31 - 1
 FULL_BATCH = 60_000  # the training set: full-batch gradient descent
@@ -153,6 +154,19 @@ SETTINGS: tuple[Setting, ...] = (
             "as a validation set and never trained on; the run stops once the validation cost has not improved "
             "for this many epochs and keeps the best epoch's parameters. The test set decides nothing.",
             "patience", "--early-stop", low=0, high=50, slider=(0, 50, 1), step_slider=True),
+    Setting("schedule", str, "constant", "Learning-rate schedule",
+            "How the learning rate moves over the run, as a factor of the rate set above. constant: the post's. "
+            "step: times Decay every Step epochs. exponential: times Decay per epoch, batch by batch. cosine: "
+            "down to 0 along a half cosine. one-cycle: a warm-up from 1/25 of the rate over the first Warm-up "
+            "share of the run, then a half cosine down to 1/2500 of it. A rate changed while the run trains "
+            "is the one the schedule then multiplies.", "sched", "--schedule", choices=SCHEDULES),
+    Setting("lr_decay", float, 0.5, "Decay (step, exponential)",
+            "The factor the step schedule multiplies the rate by every Step epochs, and the exponential one per "
+            "epoch.", "decay", "--decay", low=0.05, high=1, slider=(0.05, 1.0, 0.05), step_slider=True),
+    Setting("step_epochs", int, 3, "Step every (epochs)", "The step schedule's epochs between two drops.",
+            "every", "--step-every", low=1, high=50, slider=(1, 50, 1), step_slider=True),
+    Setting("warmup", float, 0.3, "Warm-up (one-cycle)", "The share of the run one-cycle warms up over.",
+            "warmup", "--warmup", low=0.05, high=0.9, slider=(0.05, 0.9, 0.05), step_slider=True),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 
@@ -177,6 +191,10 @@ class Hyperparams:
     label_noise: float = 0.0  # share of training labels replaced by random digits
     augment: str = "off"  # "on": each batch randomly rotated, sheared, scaled and shifted
     early_stop: int = 0  # patience in epochs; 0: no early stopping (and no validation set)
+    schedule: str = "constant"  # the learning rate over the run: constant, step, exponential, cosine, one-cycle
+    lr_decay: float = 0.5  # step's factor every step_epochs, exponential's per epoch
+    step_epochs: int = 3  # step's epochs between drops
+    warmup: float = 0.3  # one-cycle's share of the run warming up
 
     def validate(self) -> "Hyperparams":
         """Return self, or raise ValueError with a one-line message naming the bad setting."""

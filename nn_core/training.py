@@ -24,6 +24,7 @@ from .components.evaluator import EpochEvaluator
 from .components.gradient import Gradient
 from .components.health_monitor import HealthMonitor
 from .components.regularizers import L2, Dropout
+from .components.schedule import LearningRateSchedule
 from .components.snapshot_keeper import SnapshotKeeper
 from .data import Mnist
 from .evaluation import blas_threads
@@ -74,6 +75,7 @@ class _Chunk:
 def _build(run: "Trainer", hp: Hyperparams) -> list[Component]:
     """The run's components, in the order their hooks run: the one place a new concern is added."""
     run.mid_run = MidRunChanges(hp, run.changes, run.optimizer)
+    schedule = LearningRateSchedule(hp, run.mid_run, run.optimizer) if hp.schedule != "constant" else None
     run.batches = Batches(run.data, hp, run.rng, run.streams)
     dropout = Dropout(hp, run.batches.pass_rows, run.streams) if hp.dropout else None
     run.gradient = Gradient(run.batches, hp, lambda m: dropout and dropout.masks(m))
@@ -86,8 +88,8 @@ def _build(run: "Trainer", hp: Hyperparams) -> list[Component]:
                                    run.l2 and run.l2.penalty)
     run.early_stopping = EarlyStopping(hp.early_stop, hp.epochs)
     run.keeper = SnapshotKeeper(hp, run.model.flat)
-    parts = [run.mid_run, run.batches, dropout, run.l2, run.guard, run.health, run.evaluator, run.early_stopping,
-             run.keeper]
+    parts = [run.mid_run, schedule, run.batches, dropout, run.l2, run.guard, run.health, run.evaluator,
+             run.early_stopping, run.keeper]
     return [part for part in parts if part is not None]
 
 

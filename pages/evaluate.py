@@ -5,6 +5,7 @@ hidden layer over the run's epochs."""
 import streamlit as st
 
 from nn_core.reading import training_set
+from ui.export import active_export
 from ui.evaluate import headline, model_diagnostics, report_and_curves, show_hidden_units, where_it_goes_wrong
 from ui.health import health_section
 from ui.hidden_map import hidden_map_section
@@ -22,6 +23,7 @@ if run.best_epoch:  # early stopping kept an earlier epoch's parameters than the
     trained += f", the model kept from epoch {run.best_epoch}"
 st.caption(f"Active model: run #{lab().active + 1} ({run.status}) — {network_summary(hp)}; {training_summary(hp)}; "
            f"{trained}. Trained on {training_set(hp)}.")
+active_export()
 cache = model_diagnostics(run)
 diagnostics = cache["diagnostics"]
 headline(diagnostics)

@@ -3,6 +3,8 @@
 import streamlit as st
 
 from ui import server
+from ui.export import train_export
+from ui.lr_find import lr_find_section
 from ui.history import history_section, model_files_section
 from ui.runs import where_runs_train
 from ui.settings import read_settings_from_link, settings_form, write_settings_to_link
@@ -25,8 +27,11 @@ settings_column, panel_column = st.columns([1, 2.4], gap="large")
 with settings_column:
     hparams = settings_form()
     st.caption(where)
+    lr_find_section(hparams)
 write_settings_to_link(hparams)
 panel = panel_column.container()
+with panel_column:
+    train_export()  # the shown run as code, under its result
 
 st.divider()
 history_section()

@@ -92,6 +92,10 @@ def test_each_preset_fills_the_table(compare_page, preset):
         assert [hp.init for hp in variants] == ["zeros", "normal", "lecun", "he"]
     elif preset == "Depth":
         assert [hp.layers for hp in variants] == [1, 2, 3, 4]
+    elif preset == "Schedules":  # the post's run under each schedule, on the same batches (one seed)
+        assert [hp.schedule for hp in variants] == ["constant", "step", "cosine", "one-cycle"]
+        assert variants[0] == Hyperparams()
+        assert all(hp.__class__(**{**hp.as_dict(), "schedule": "constant"}) == Hyperparams() for hp in variants)
     else:
         first = variants[0]
         assert (first.train_size, first.hidden_units, first.epochs, first.learning_rate) == (1000, 512, 50, 1.0)

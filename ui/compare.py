@@ -45,7 +45,8 @@ SQUARES = tuple(f":{name}[■]" for name in ("blue", "orange", "green", "red", "
 NAME, COLOUR = "Variant", "Colour"
 # The table's setting columns, most often changed first (all of SETTINGS: a variant is a whole run).
 COLUMNS = ("learning_rate", "momentum", "optimizer", "batch_size", "hidden_units", "layers", "activation", "init",
-           "epochs", "seed", "train_size", "l2", "dropout", "label_noise", "augment", "early_stop")
+           "epochs", "seed", "train_size", "l2", "dropout", "label_noise", "augment", "early_stop", "schedule",
+           "lr_decay", "step_epochs", "warmup")
 assert sorted(COLUMNS) == sorted(s.name for s in SETTINGS)
 RESULT_COLUMNS = ("status", "test_accuracy", "test_cost", "train_seconds")
 
@@ -102,6 +103,13 @@ PRESETS = (
            "images; then each remedy on its own.",
            (("1,000 images, 512 units", {}), ("+ dropout 0.5", {"dropout": 0.5}), ("+ L2 0.001", {"l2": 0.001}),
             ("+ augmentation", {"augment": "on"}), ("+ early stopping (patience 5)", {"early_stop": 5})),
+           base="post"),
+    Preset("Schedules",
+           "The post's run with its constant learning rate of 4, then the same rate under a schedule: halved every "
+           "3 epochs, annealed along a half cosine, and one cycle (a warm-up over the first 30% of the run, then "
+           "a half cosine down). Same seed, so every variant trains on the same batches in the same order.",
+           (("constant (the post)", {}), ("step: x0.5 every 3 epochs", {"schedule": "step"}),
+            ("cosine", {"schedule": "cosine"}), ("one-cycle", {"schedule": "one-cycle"})),
            base="post"),
 )
 OVERFITTING = {"train_size": 1000, "hidden_units": 512, "epochs": 50, "learning_rate": 1.0}

@@ -339,7 +339,7 @@ def chosen_labels(step: Step) -> list[str]:
 def worked(step: Step, hp, n: dict, i: int) -> list[str]:
     """The optimizer's formula for weight ``i`` with its numbers substituted, line by line (LaTeX)."""
     v = {name: values[i] for name, values in n.items()}
-    a, b, g = hp.learning_rate, hp.momentum, operand(v["dW"])
+    a, b, g = step_rate(step, hp), hp.momentum, operand(v["dW"])
     lines = []
     if step.optimizer in ("momentum", "nesterov"):
         lines.append(rf"V = \beta V + (1 - \beta)\, dW = {b:g} \cdot {operand(v['V before'])} + {1 - b:.4g} \cdot {g}"
@@ -375,11 +375,23 @@ def worked(step: Step, hp, n: dict, i: int) -> list[str]:
     return lines
 
 
+def step_rate(step: Step, hp) -> float:
+    """The learning rate this step used: the schedule's (or a changed one), else the settings'."""
+    return hp.learning_rate if step.learning_rate is None else step.learning_rate
+
+
+def schedule_note(step: Step, hp) -> str:
+    """" · this step's rate α = 2.31 (cosine schedule)", where a schedule moves the rate."""
+    if hp.schedule == "constant":
+        return ""
+    return f" · this step's rate α = {step_rate(step, hp):.4g} ({hp.schedule} schedule, from {hp.learning_rate:g})"
+
+
 def optimizer_section(inside: Inside) -> None:
     hp, step = inside.run.hparams, inside.run.last
     for line in UPDATE_TEX[step.optimizer]:
         st.latex(line)
-    st.caption(f"{optimizer_settings(hp)}. Element by element, the same for every weight and bias of every layer"
+    st.caption(f"{optimizer_settings(hp)}{schedule_note(step, hp)}. Element by element, the same for every weight and bias of every layer"
                + "".join(f"; {symbol} is the {meaning}" for _, symbol, meaning in STATE[step.optimizer]) + ".")
     if step.optimizer == "adam":
         t = step.adam_steps

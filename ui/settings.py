@@ -15,6 +15,7 @@ from nn_core.settings import BY_NAME, FULL_BATCH
 from nn_core.training import CHANGEABLE
 
 from . import exercise  # a module: ui.exercise reads this one's codec
+from .schedule import schedule_preview
 from .state import lab, setting_key
 
 MAX_SHOWN_CHARACTERS = 40  # of a bad value from a link, in the warning
@@ -129,9 +130,11 @@ SECTIONS = (
     ("Network", ("hidden_units", "layers", "activation", "init")),
     ("Training", ("optimizer", "learning_rate", "momentum", "batch_size", "epochs", "seed")),
     ("Overfitting lab", ("train_size", "l2", "dropout", "label_noise", "augment", "early_stop")),
+    ("Schedule", ("schedule", "lr_decay", "step_epochs", "warmup")),
 )
 assert sorted(name for _, names in SECTIONS for name in names) == sorted(s.name for s in SETTINGS)
 LAB_SECTION = "Overfitting lab"
+SCHEDULE_SECTION = "Schedule"
 
 
 # The lab's settings as its section's label names them when they are on ("1,000 images, dropout 0.5").
@@ -170,6 +173,9 @@ def settings_form() -> Hyperparams:
         if title == LAB_SECTION:
             current = {s.name: st.session_state[setting_key(s.url_key)] for s in SETTINGS}
             section = st.expander(f"{title}: {lab_summary(current)}", expanded=False)
+        elif title == SCHEDULE_SECTION:
+            chosen = st.session_state[setting_key(BY_NAME["schedule"].url_key)]
+            section = st.expander(f"{title}: {chosen}", expanded=False)
         else:
             section = st.expander(title, expanded=True)
         with section:
@@ -177,4 +183,6 @@ def settings_form() -> Hyperparams:
                 hidden, locked, highest = limits[name]
                 if not hidden:
                     values[name] = BY_NAME[name].kind(_widget(BY_NAME[name], locked, highest))
+            if title == SCHEDULE_SECTION:
+                schedule_preview(values)
     return Hyperparams(**values)

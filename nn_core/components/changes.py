@@ -13,6 +13,7 @@ class MidRunChanges(Component):
         if any(a.batch > b.batch for a, b in zip(self.changes, self.changes[1:])):
             raise ValueError("a run's changes must come in the order of their batches")
         self.applied = 0  # how many of the changes are in effect
+        self.in_effect = {name: getattr(hparams, name) for name in CHANGEABLE}  # the settings', or as changed
 
     def add(self, run, name: str, value: float) -> Change:
         change = Change(run.total_batches_done, name, value).check()
@@ -29,6 +30,7 @@ class MidRunChanges(Component):
         for change in self.changes[:due]:
             values[change.name] = change.value
         self.optimizer.configure(values["learning_rate"], values["momentum"])
+        self.in_effect = values  # the rate a schedule multiplies
         self.applied = due
 
     def on_batch_start(self, run) -> None:

@@ -1,0 +1,42 @@
+"""The learning-rate schedule drawn under the settings before a run: the rate of every batch."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from nn_core.schedules import curve, describe
+from nn_core.settings import FULL_BATCH
+
+TRAINING_IMAGES = FULL_BATCH
+
+
+def batches_per_epoch(values: dict) -> int:
+    """Batches of an epoch for these settings (early stopping's validation images are not trained on)."""
+    images = min(values["train_size"], TRAINING_IMAGES)
+    if values["early_stop"]:
+        images -= min(5000, images // 5)
+    return -(-images // values["batch_size"])
+
+
+def schedule_figure(values: dict) -> go.Figure:
+    per_epoch = batches_per_epoch(values)
+    total = per_epoch * values["epochs"]
+    ts, factors = curve(values["schedule"], per_epoch, total, decay=values["lr_decay"],
+                        step_epochs=values["step_epochs"], warmup=values["warmup"])
+    fig = go.Figure(go.Scatter(x=ts / per_epoch, y=factors * values["learning_rate"], mode="lines",
+                               line={"color": "#636efa"}, hovertemplate="epoch %{x:.2f}: rate %{y:.3g}<extra></extra>"))
+    fig.update_xaxes(title="epoch", range=[0, values["epochs"]])
+    fig.update_yaxes(title="learning rate", rangemode="tozero")
+    fig.update_layout(height=180, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return fig
+
+
+def schedule_preview(values: dict) -> None:
+    """The chart and one line in words, for a schedule other than the post's constant rate."""
+    if values["schedule"] == "constant":
+        st.caption("The post's constant rate: every batch steps with the learning rate above.")
+        return
+    st.caption(f"This run: {describe(values['schedule'], values['lr_decay'], values['step_epochs'], values['warmup'])}"
+               f", from {values['learning_rate']:g}.")
+    st.plotly_chart(schedule_figure(values), config={"displayModeBar": False}, key="schedule_preview")
