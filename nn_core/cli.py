@@ -15,7 +15,7 @@ from pathlib import Path
 from .data import DataError, load_mnist
 from .jobs import available_cores
 from .persist import save_model
-from .settings import SETTINGS, Hyperparams
+from .settings import SETTINGS, Hyperparams, number_from_text
 from .training import Diverged, EpochStats, Trainer
 
 
@@ -98,7 +98,7 @@ def bounded_int(low: int, high: int):
     """An argparse type for an integer in [low, high]; its error says so."""
     def parse(text: str) -> int:
         try:
-            value = int(text)
+            value = number_from_text(text, int)  # plain ASCII digits: int() takes "4_0" and "６４"
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got {text[:40]!r}") from None
         if not low <= value <= high:

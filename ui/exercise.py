@@ -29,7 +29,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import streamlit as st
 
 from nn_core import SETTINGS, Hyperparams, RunResult, RunStatus
-from nn_core.settings import BY_NAME
+from nn_core.settings import BY_NAME, number_from_text
 
 from . import settings as form  # a module, not its names: ui.settings draws the form with this module's help
 from .state import lab, setting_key
@@ -207,7 +207,7 @@ def parse(params: Mapping[str, str]) -> tuple[Exercise | None, list[str]]:
     if TARGET in params:
         text = params[TARGET]
         try:
-            target = float(text) if len(text) <= MAX_SHOWN else math.nan
+            target = number_from_text(text, float) if len(text) <= MAX_SHOWN else math.nan
             if not 0 < target <= 100:  # also NaN
                 raise ValueError
         except ValueError:
