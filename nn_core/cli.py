@@ -60,14 +60,24 @@ def writable_path(suffix: str):
 
 
 def _writable(text: str, suffix: str) -> Path:
+    """The file ``text`` names, refused (ArgumentTypeError, one line) when it names a folder (an
+    existing one, or any text ending in a slash), something that is not a regular file (/dev/null, a
+    FIFO), or a place that cannot be written. The suffix is matched without regard to case (x.NPZ
+    stays x.NPZ) and added when missing."""
     if not text.strip():
         raise argparse.ArgumentTypeError("needs a file name")
-    path = Path(text)
-    if path.suffix != suffix:
-        path = path.with_name(path.name + suffix)  # numpy adds ".npz" anyway; say the real name
-    folder = path.parent
+    if text.endswith(("/", os.sep)) or (os.altsep and text.endswith(os.altsep)):
+        raise argparse.ArgumentTypeError(f"{text} names a folder; give a file name")
+    named = Path(text)
+    if named.is_dir():
+        raise argparse.ArgumentTypeError(f"{named} is a folder; give a file name")
+    path = named if named.suffix.lower() == suffix else named.with_name(named.name + suffix)
+    for candidate in dict.fromkeys((named, path)):  # /dev/null itself, and /dev/null.npz
+        if candidate.exists() and not candidate.is_file():
+            raise argparse.ArgumentTypeError(f"{candidate} is not a regular file")
     if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{path} is a folder")
+        raise argparse.ArgumentTypeError(f"{path} is a folder; give a file name")
+    folder = path.parent
     if not folder.is_dir():
         raise argparse.ArgumentTypeError(f"folder {folder} does not exist")
     existed = path.exists()
@@ -146,7 +156,8 @@ def train(args: argparse.Namespace) -> int:
         print("Done.")
     if args.save:
         try:
-            save_model(args.save, trainer.model, hparams, result.metrics())
+            with open(args.save, "wb") as handle:  # a path would get ".npz" added by NumPy (x.NPZ.npz)
+                save_model(handle, trainer.model, hparams, result.metrics())
         except OSError as error:
             print(f"error: could not save the model to {args.save}: {error.strerror or error}", file=sys.stderr)
             return 2
