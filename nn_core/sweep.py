@@ -12,7 +12,6 @@ stderr). A failed run's line has null test figures and its ``note``.
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 import math
@@ -26,6 +25,7 @@ from .evaluation import evaluate
 from .cluster import CONNECT_SECONDS, ClusterUnusable, SchedulerAddressError, check_address, find_scheduler
 from .jobs import DaskBackend, ProcessBackend, available_cores
 from .settings import MAX_SEED, SETTINGS, Hyperparams
+from .tables import csv_text
 from .training import RunResult, RunStatus
 
 MAX_RUNS = 200  # the largest grid a sweep takes
@@ -212,10 +212,7 @@ def sweep(args: argparse.Namespace) -> int:
     finally:
         backend.shutdown()
     if args.csv:
-        with open(args.csv, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+        write_csv(args.csv, rows)
     if not args.json:
         ended = sum(values["status"] == RunStatus.DIVERGED for values in rows)
         print(f"{len(rows)} runs in {time.perf_counter() - sweep_.started:.1f} s ({ended} diverged)"
@@ -224,6 +221,12 @@ def sweep(args: argparse.Namespace) -> int:
         print(f"error: a run failed, so the sweep stopped: {sweep_.failure}", file=sys.stderr)
         return 5
     return 0
+
+
+def write_csv(path, rows: list[dict]) -> None:
+    """The sweep's table as CSV at ``path``, formulas neutralised like every CSV the lab writes."""
+    with open(path, "w", newline="") as handle:
+        handle.write(csv_text(rows, COLUMNS))
 
 
 def main(argv=None) -> int:

@@ -41,6 +41,7 @@ DRAW_FOOL_TARGET, DRAW_PERTURB = "draw_fool_target", "draw_perturb"  # "Make it 
 DRAW_PERTURBATION = "draw_perturbation"  # ui.explain.Fooled: the last perturbation, with its input and model
 SWEEP_VARIED, SWEEP_SEEDS, SWEEP_EPOCHS = "sweep_varied", "sweep_seeds", "sweep_epochs"
 SWEEP_START, SWEEP_STOP, SWEEP_PICK, SWEEP_ADOPT = "sweep_start", "sweep_stop", "sweep_pick", "sweep_adopt"
+SWEEP_DOWNLOAD = "sweep_download"
 INSIDE_RUN = "inside_run"  # the Inside page's ui.inside.Inside: its stepped run and where it started from
 INSIDE_SOURCE, INSIDE_IMAGE = "inside_source", "inside_image"
 INSIDE_STEP, INSIDE_STEP_10, INSIDE_STEP_100, INSIDE_RESET = "inside_step", "inside_step_10", "inside_step_100", "inside_reset"

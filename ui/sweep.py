@@ -15,7 +15,8 @@ import streamlit as st
 from nn_core import Hyperparams, RunStatus
 from nn_core.runs import TRAIN_SAMPLE
 from nn_core.settings import BY_NAME
-from nn_core.sweep import Sweep
+from nn_core.sweep import COLUMNS, Sweep
+from nn_core.tables import csv_text
 from nn_core.trainset import validation_size
 
 from . import charts, runs, server
@@ -24,7 +25,7 @@ from .history import number_columns
 from .text import plain
 from .training import rerun_panel
 from .state import MAX_RUNS as SESSION_RUNS
-from .state import SWEEP_ADOPT, SWEEP_PICK, SWEEP_START, SWEEP_STOP, lab
+from .state import SWEEP_ADOPT, SWEEP_DOWNLOAD, SWEEP_PICK, SWEEP_START, SWEEP_STOP, lab
 
 MAX_RUNS = SESSION_RUNS  # the largest grid the page takes: every run a session keeps (its results are kept)
 PRESETS = {  # a sensible range of each setting, typed into the values box when it is chosen
@@ -178,6 +179,11 @@ def sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> N
         st.rerun()  # the whole page: the results below
 
 
+def results_csv(sweep: Sweep) -> bytes:
+    """The sweep's table as the CLI's --csv writes it (the same columns, formulas neutralised)."""
+    return csv_text(sweep.rows, COLUMNS).encode()
+
+
 def results_section() -> None:
     sweep = lab().sweep
     if sweep is None or not sweep.rows or not sweep.finished:
@@ -192,6 +198,8 @@ def results_section() -> None:
         st.plotly_chart(charts.sweep_heatmap_figure(scored, tuple(names), tuple(labels)), config=PLOT_CONFIG)
     if scored:
         st.plotly_chart(charts.sweep_parallel_figure(scored, names, labels), config=PLOT_CONFIG)
+    st.download_button("Download results", results_csv(sweep), file_name="sweep-results.csv", mime="text/csv",
+                       key=SWEEP_DOWNLOAD, on_click="ignore")
     indices = list(range(len(sweep.rows)))
     pick, button = st.columns([3, 1], vertical_alignment="bottom")
     names_shown = [row_label(i) for i in indices]  # a plain list: widgets may format options outside the script
