@@ -107,6 +107,7 @@ class Lab:
     digits: DigitSet = field(default_factory=DigitSet.empty)  # "my digits", labelled on Draw
     digit_uploads: dict[str, tuple[bool, str]] = field(default_factory=dict)  # a set file's id -> (added, message)
     tuning: Tuning | None = None  # the last fine-tuning on my digits
+    bases: dict[int, int] = field(default_factory=dict)  # a fine-tuned run's index -> its base run's (an exercise counts both)
     exercise: object | None = None  # the link's ui.exercise.Exercise (read once per session), if any
     exercise_read: bool = False
     exercise_notices: list[str] = field(default_factory=list)  # what the link had that was refused, shown once
