@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass
 
 import streamlit as st
@@ -21,6 +22,7 @@ from nn_core.data import load_shared, share
 from nn_core import cluster
 from nn_core.cluster import ClusterUnusable, SchedulerAddressError
 from nn_core.jobs import DaskBackend, ProcessBackend
+from nn_core.memory import release_memory
 
 SCHEDULER_VARIABLE = "NN_LAB_SCHEDULER"
 
@@ -40,6 +42,36 @@ def one_blas_thread():
     limits = threadpool_limits(limits=1, user_api="blas")
     OpenBLASController.clear_controlling_thread(force=True)
     return limits
+
+
+JANITOR_SECONDS = 5.0  # how often the server looks for sessions that have ended
+
+
+@st.cache_resource
+def memory_janitor() -> threading.Thread:
+    """Once per server: a thread that gives an ended session's memory back to the system. Streamlit
+    drops a session ``server.disconnectedSessionTTL`` seconds after its tab has gone (.streamlit/
+    config.toml); Python then frees its runs, maps and figures, but the allocator keeps the pages
+    (nn_core.memory). Each time the server holds fewer sessions than before, they are released."""
+    def watch() -> None:
+        from streamlit.runtime import Runtime
+
+        before = None
+        while True:
+            time.sleep(JANITOR_SECONDS)
+            if not Runtime.exists():
+                continue
+            try:
+                now = Runtime.instance()._session_mgr.num_sessions()
+            except Exception:  # noqa: BLE001  (Streamlit's internals moved: trim on every look)
+                now = -1
+            if before is None or now < before or now == -1:
+                release_memory()
+            before = now
+
+    thread = threading.Thread(target=watch, name="memory janitor", daemon=True)
+    thread.start()
+    return thread
 
 
 @st.cache_resource(show_spinner="Loading MNIST (once per server)…")
