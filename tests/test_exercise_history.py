@@ -80,3 +80,16 @@ def test_an_uploaded_model_never_reaches_a_goal(base_run):
     result = ex.verdict(exercise, [upload, base_run], {0: 0.99, 1: 0.99}, 1, {1: 0})
     assert not result.reached and "uploaded" in result.text
     assert ex.verdict(exercise, [upload, base_run], {0: 0.99, 1: 0.99}, 1).reached
+
+
+def test_a_limit_at_the_start_of_a_range_leaves_one_value_shown_fixed():
+    """ex_max_epochs=1 (or ex_max_hidden=16, the slider's first stop) made a slider whose two ends are
+    one value, which Streamlit refuses: the Train page failed (found while writing the tests above)."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params[ex.MAX_EPOCHS] = "1"
+    at.query_params[ex.MAX_HIDDEN] = "16"
+    at.run()
+    assert not at.exception, at.exception
+    fixed = {box.key: box for box in at.selectbox}
+    assert fixed["train_epochs"].value == 1 and fixed["train_epochs"].disabled
+    assert fixed["train_hidden"].value == 16 and fixed["train_hidden"].disabled
