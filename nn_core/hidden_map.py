@@ -165,8 +165,9 @@ class MapQueue:
     def expected(self, job: MapJob) -> float:
         return self.seconds_per_point * job.points
 
-    def seconds_ahead(self, job: MapJob) -> float:
-        """About how long the maps before ``job`` still take (0 once it runs)."""
+    def seconds_ahead(self, job: MapJob | None = None) -> float:
+        """About how long the maps before ``job`` still take (0 once it runs); without a job, all
+        the maps queued (what a map asked for now would wait)."""
         now, ahead = time.monotonic(), 0.0
         with self._changed:
             jobs = list(self._jobs)
@@ -175,7 +176,7 @@ class MapQueue:
                 return ahead
             started = other.started
             ahead += max(0.0, self.expected(other) - (now - started)) if started is not None else self.expected(other)
-        return 0.0
+        return 0.0 if job is not None else ahead
 
     def waiting(self) -> int:
         with self._changed:

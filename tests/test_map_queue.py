@@ -28,6 +28,7 @@ def test_a_gone_sessions_maps_are_dropped_or_ended_and_the_others_go_on():
     assert queue.seconds_ahead(first) == 0
     assert queue.seconds_ahead(third) > queue.seconds_ahead(second) > 0
     assert queue.seconds_ahead(third) >= queue.expected(first) * 0.5 + queue.expected(second)
+    assert queue.seconds_ahead() >= queue.seconds_ahead(third) + queue.expected(third) * 0.9  # a map asked now
     while first._process is None or first._process.pid is None:  # wait until A's map runs in its process
         assert time.monotonic() - first.submitted < WAIT
         time.sleep(0.05)

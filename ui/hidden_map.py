@@ -139,9 +139,10 @@ def tsne_map(cache: MapCache, frame: Frame, size: int) -> tuple[np.ndarray, np.n
             st.error(f"t-SNE failed: {job.job.error or 'it was ended'}")
     if key in cache.maps:
         return cache.maps[key]
-    estimate = queue.seconds_per_point * size
+    estimate, queued = queue.seconds_per_point * size, queue.seconds_ahead()
     if cache.job is None:
-        if st.button(f"Compute the t-SNE map of {frame.label} ({size:,} images, about {estimate:.0f} s)",
+        wait = f", after about {queued:.0f} s of other sessions' maps" if queued >= 1 else ""
+        if st.button(f"Compute the t-SNE map of {frame.label} ({size:,} images, about {estimate:.0f} s{wait})",
                      key=EVALUATE_MAP_TSNE):
             _, images, _ = sample_images(size)
             layer = Layer.of(frame_model(cache.run, frame), images)
