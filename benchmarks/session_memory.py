@@ -14,10 +14,12 @@ compare. Run it from the repository's root.
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 
 from playwright.sync_api import sync_playwright
 
+from benchmarks.sessions import live_objects, probe_env
 from tests.browser import (ROOT, go_to, launch_chromium, new_page, open_app, press, rss_mb, start_server, stop_server,
                            wait_for_metric, wait_idle)
 
@@ -41,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", default=str(ROOT), help="the checkout whose app runs")
     args = parser.parse_args(argv)
 
-    server, url = start_server(root=args.root)
+    probe = tempfile.mkdtemp(prefix="session-memory-")  # the server answers with its live objects' counts
+    server, url = start_server(probe_env(probe), root=args.root)
     pid = server.pid
     waves = []
     try:
@@ -69,16 +72,16 @@ def main(argv: list[str] | None = None) -> int:
                 for seconds in range(args.every, args.after + 1, args.every):
                     time.sleep(max(0.0, closed + seconds - time.monotonic()))
                     after[seconds] = rss_mb(pid)
-                waves.append((open_rss, peak, after))
+                waves.append((open_rss, peak, after, live_objects(probe)))
             browser.close()
     finally:
         stop_server(server)
     print(f"\napp: {args.root}; waves of {args.sessions} sessions of {args.hidden} units x {args.epochs} epochs "
           "+ Evaluate")
     print(f"server RSS fresh (the first page loaded the data) {fresh:.0f} MB")
-    for wave, (open_rss, peak, after) in enumerate(waves, 1):
+    for wave, (open_rss, peak, after, live) in enumerate(waves, 1):
         print(f"wave {wave}: sessions open {open_rss:.0f} MB, peak so far {peak:.0f} MB; after the last tab closed: "
-              + ", ".join(f"{s} s {mb:.0f} MB" for s, mb in after.items()))
+              + ", ".join(f"{s} s {mb:.0f} MB" for s, mb in after.items()) + f"; then live in the server: {live}")
     return 0
 
 
