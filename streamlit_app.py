@@ -16,9 +16,10 @@ if __name__ == "__main__":
 
     from ui import exercise
     from ui.phone import phone_fixes
-    from ui.server import one_blas_thread
+    from ui.server import memory_janitor, one_blas_thread
 
     one_blas_thread()
+    memory_janitor()  # an ended session's memory goes back to the system
 
     st.set_page_config(page_title="MNIST neural-network lab", page_icon="🔢", layout="wide")
 

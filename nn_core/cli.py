@@ -8,16 +8,65 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
+import time
 from pathlib import Path
 
 from .data import DataError, load_mnist
+from .estimate import duration, run_seconds
 from .jobs import available_cores
 from .persist import save_model
-from .settings import SETTINGS, Hyperparams
 from .run_events import Diverged, EpochStats
+from .settings import SETTINGS, Hyperparams, number_from_text
 from .training import Trainer
+
+
+LONG_RUN_SECONDS = 30  # a run (or sweep) estimated to take longer is announced with its estimate
+PROGRESS_AFTER = 5.0  # seconds: an epoch (or a sweep's wait for its next run) going longer shows progress
+PROGRESS_EVERY = {True: 1.0, False: 15.0}  # seconds between progress lines: on a terminal, in a log file
+
+
+class ProgressLine:
+    """Progress on stderr (stdout stays the results, JSON with --json): one line rewritten in place
+    on a terminal, a new line every 15 s in a file or pipe."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.last = -math.inf
+        self.shown = False  # a line in place, to be cleared before other output
+
+    def show(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY[self.tty]:
+            return
+        self.last = now
+        self.stream.write(f"\r\033[K{text}" if self.tty else f"{text}\n")
+        self.shown = self.tty
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.shown = False
+
+
+def announce(seconds: float, what: str) -> None:
+    """Before a long run or sweep: its estimate (the Sweep page's), on stderr."""
+    if seconds >= LONG_RUN_SECONDS:
+        print(f"{what}: about {duration(seconds)} by the lab's estimate (a guide, good to a factor of about two; "
+              "Ctrl-C stops it).", file=sys.stderr, flush=True)
+
+
+def epoch_progress(trainer: Trainer, seconds: float) -> str:
+    """Where the current epoch stands, and about how long it has left at its pace so far."""
+    done, total = trainer.batch, trainer.batches_per_epoch
+    left = f", about {duration(seconds * (total - done) / done)} left of it" if done else ""
+    return (f"Epoch {trainer.epoch + 1} of {trainer.hparams.epochs}: {done:,} of {total:,} batches "
+            f"({done / total:.0%}) in {duration(seconds)}{left}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,14 +110,24 @@ def writable_path(suffix: str):
 
 
 def _writable(text: str, suffix: str) -> Path:
+    """The file ``text`` names, refused (ArgumentTypeError, one line) when it names a folder (an
+    existing one, or any text ending in a slash), something that is not a regular file (/dev/null, a
+    FIFO), or a place that cannot be written. The suffix is matched without regard to case (x.NPZ
+    stays x.NPZ) and added when missing."""
     if not text.strip():
         raise argparse.ArgumentTypeError("needs a file name")
-    path = Path(text)
-    if path.suffix != suffix:
-        path = path.with_name(path.name + suffix)  # numpy adds ".npz" anyway; say the real name
-    folder = path.parent
+    if text.endswith(("/", os.sep)) or (os.altsep and text.endswith(os.altsep)):
+        raise argparse.ArgumentTypeError(f"{text} names a folder; give a file name")
+    named = Path(text)
+    if named.is_dir():
+        raise argparse.ArgumentTypeError(f"{named} is a folder; give a file name")
+    path = named if named.suffix.lower() == suffix else named.with_name(named.name + suffix)
+    for candidate in dict.fromkeys((named, path)):  # /dev/null itself, and /dev/null.npz
+        if candidate.exists() and not candidate.is_file():
+            raise argparse.ArgumentTypeError(f"{candidate} is not a regular file")
     if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{path} is a folder")
+        raise argparse.ArgumentTypeError(f"{path} is a folder; give a file name")
+    folder = path.parent
     if not folder.is_dir():
         raise argparse.ArgumentTypeError(f"folder {folder} does not exist")
     existed = path.exists()
@@ -102,7 +161,7 @@ def bounded_int(low: int, high: int):
     """An argparse type for an integer in [low, high]; its error says so."""
     def parse(text: str) -> int:
         try:
-            value = int(text)
+            value = number_from_text(text, int)  # plain ASCII digits: int() takes "4_0" and "６４"
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got {text[:40]!r}") from None
         if not low <= value <= high:
@@ -134,13 +193,24 @@ def train(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     trainer = Trainer(data, hparams, threads=args.threads)
+    estimate = run_seconds(hparams)
+    announce(estimate, f"{hparams.epochs} epoch{'s' * (hparams.epochs != 1)} of about "
+                       f"{duration(estimate / hparams.epochs)} each")
+    line, epoch_started = ProgressLine(), time.monotonic()
     while not trainer.finished:
         for event in trainer.run(max_batches=50):
             if isinstance(event, EpochStats):
+                line.clear()
                 print(epoch_line(event, args.json), flush=True)
+                epoch_started = time.monotonic()
             elif isinstance(event, Diverged):
+                line.clear()
                 print(f"error: {event.message}", file=sys.stderr)
                 return 3
+        elapsed = time.monotonic() - epoch_started
+        if elapsed > PROGRESS_AFTER and not trainer.finished:
+            line.show(epoch_progress(trainer, elapsed))
+    line.clear()
     result = trainer.result()
     if result.stopped_early:
         print(f"Stopped early after epoch {trainer.epoch}: the validation cost was lowest at epoch "
@@ -150,7 +220,8 @@ def train(args: argparse.Namespace) -> int:
         print("Done.")
     if args.save:
         try:
-            save_model(args.save, trainer.model, hparams, result.metrics())
+            with open(args.save, "wb") as handle:  # a path would get ".npz" added by NumPy (x.NPZ.npz)
+                save_model(handle, trainer.model, hparams, result.metrics())
         except OSError as error:
             print(f"error: could not save the model to {args.save}: {error.strerror or error}", file=sys.stderr)
             return 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from dataclasses import asdict, dataclass, fields
 
 from .model import ACTIVATIONS, INITS, MAX_LAYERS
@@ -28,6 +29,21 @@ MIN_LEARNING_RATE = 1e-6
 # Learning rates are 7 per decade (1, 1.5, 2, 3, 4, 6, 8), nearly even on a log scale, from 0.0001 (Adam and
 # RMSProp take small ones) to 1000; 1000 diverges on purpose. Written from decimal text so they print cleanly.
 LEARNING_RATES = tuple(float(f"{m}e{e}") for e in range(-4, 3) for m in (1, 1.5, 2, 3, 4, 6, 8)) + (1000.0,)
+
+
+# The text of a number a flag, a link or a values box may hold: plain ASCII decimal, as the lab writes
+# them (``format`` below; a learning rate may read 1e-05). Python's int() and float() also take "4_0"
+# (40), full-width or Arabic-Indic digits, surrounding whitespace, "inf" and "nan": checked first.
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+
+
+def number_from_text(text: str, kind: type):
+    """``kind(text)`` (int or float) for plain ASCII decimal text only; ValueError otherwise."""
+    pattern = _INTEGER_TEXT if kind is int else _DECIMAL_TEXT
+    if not isinstance(text, str) or pattern.fullmatch(text) is None:
+        raise ValueError(f"not a plain decimal {'integer' if kind is int else 'number'}: {text!r}")
+    return kind(text)
 
 
 @dataclass(frozen=True)
@@ -74,7 +90,7 @@ class Setting:
         if len(text) > 40:
             raise ValueError(f"expected {self.requirement()}, got a value {len(text)} characters long")
         try:
-            value = text if self.kind is str else self.kind(text)
+            value = text if self.kind is str else number_from_text(text, self.kind)
         except ValueError:
             raise ValueError(f"expected {self.requirement()}, got {text!r}") from None
         if self.kind is float and not math.isfinite(value):

@@ -12,7 +12,6 @@ stderr). A failed run's line has null test figures and its ``note``.
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 import math
@@ -20,7 +19,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from .cli import add_setting_flags, bounded_int, flag_error_parser, quiet_exit, writable_path
+from .cli import (PROGRESS_AFTER, ProgressLine, add_setting_flags, announce, bounded_int, flag_error_parser,
+                  quiet_exit, writable_path)
+from .estimate import estimated_seconds
 from .data import DataError, load_mnist
 from .evaluation import evaluate
 from .cluster import CONNECT_SECONDS, ClusterUnusable, SchedulerAddressError, check_address, find_scheduler
@@ -28,6 +29,7 @@ from .jobs import DaskBackend, ProcessBackend, available_cores
 from .settings import MAX_SEED, SETTINGS, Hyperparams
 from .run_events import RunStatus
 from .run_state import RunResult
+from .tables import csv_text
 
 MAX_RUNS = 200  # the largest grid a sweep takes
 MAX_SEEDS = 5
@@ -163,6 +165,15 @@ class Sweep:
             handle.stop()
 
 
+def sweep_progress(sweep_: Sweep) -> str:
+    """The runs ended, and where each run in flight stands (from its last chunk back)."""
+    standing = []
+    for handle in sweep_.active:
+        p = handle.progress()
+        standing.append(f"epoch {p.epoch + 1} of {p.hparams.epochs} at {p.batch / max(1, p.batches_per_epoch):.0%}")
+    return f"{len(sweep_.rows)} of {sweep_.total} runs ended; training: {', '.join(standing)}"
+
+
 def table_line(values: dict) -> str:
     hp = f"H {values['hidden_units']:>3} lr {values['learning_rate']:<6g} beta {values['momentum']:<4g} " \
          f"batch {values['batch_size']:>5} epochs {values['epochs']:>2} seed {values['seed']:>4} {values['activation']:<7} " \
@@ -213,8 +224,20 @@ def sweep(args: argparse.Namespace) -> int:
         if not args.json:
             where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{args.workers} local workers"
             print(f"{len(args.grid)} runs on {where}", flush=True)
-        sweep_.advance(report=lambda values: print(json.dumps(values) if args.json else table_line(values),
-                                                   flush=True))
+        announce(estimated_seconds(args.grid, in_flight), f"{len(args.grid)} runs on {in_flight} at a time")
+        line, news = ProgressLine(), time.monotonic()
+
+        def report(values: dict) -> None:
+            nonlocal news
+            line.clear()
+            print(json.dumps(values) if args.json else table_line(values), flush=True)
+            news = time.monotonic()
+
+        while not sweep_.finished:
+            sweep_.advance(1.0, report=report)
+            if time.monotonic() - news > PROGRESS_AFTER and sweep_.active:
+                line.show(sweep_progress(sweep_))
+        line.clear()
     except KeyboardInterrupt:
         sweep_.stop()  # no run goes on, nor sends its chunk again once the backend is shut down
         raise
@@ -227,10 +250,7 @@ def _report(args: argparse.Namespace, sweep_: "Sweep") -> int:
     """The table written, the summary line, and the exit code: 5 if a run failed."""
     rows = sweep_.rows
     if args.csv:
-        with open(args.csv, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+        write_csv(args.csv, rows)
     if not args.json:
         ended = sum(values["status"] == RunStatus.DIVERGED for values in rows)
         print(f"{len(rows)} runs in {time.perf_counter() - sweep_.started:.1f} s ({ended} diverged)"
@@ -239,6 +259,12 @@ def _report(args: argparse.Namespace, sweep_: "Sweep") -> int:
         print(f"error: a run failed, so the sweep stopped: {sweep_.failure}", file=sys.stderr)
         return 5
     return 0
+
+
+def write_csv(path, rows: list[dict]) -> None:
+    """The sweep's table as CSV at ``path``, formulas neutralised like every CSV the lab writes."""
+    with open(path, "w", newline="") as handle:
+        handle.write(csv_text(rows, COLUMNS))
 
 
 def main(argv=None) -> int:

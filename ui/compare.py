@@ -25,6 +25,7 @@ import streamlit as st
 
 from nn_core import SETTINGS, Hyperparams, RunResult, RunStatus, evaluate
 from nn_core.settings import BY_NAME
+from nn_core.tables import csv_text
 from nn_core.trainset import validation_size
 
 from . import runs, server
@@ -340,7 +341,8 @@ def result_rows(comparison: Comparison) -> list[dict]:
 
 
 def results_csv(comparison: Comparison) -> bytes:
-    return pd.DataFrame(result_rows(comparison)).to_csv(index=False).encode()
+    rows = result_rows(comparison)
+    return csv_text(rows, list(rows[0]) if rows else [NAME]).encode()  # formulas neutralised (nn_core.tables)
 
 
 def _changes(before: Hyperparams, after: Hyperparams) -> str:

@@ -29,7 +29,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import streamlit as st
 
 from nn_core import SETTINGS, Hyperparams, RunResult, RunStatus
-from nn_core.settings import BY_NAME
+from nn_core.settings import BY_NAME, number_from_text
 
 from . import settings as form  # a module, not its names: ui.settings draws the form with this module's help
 from .state import lab, setting_key
@@ -207,7 +207,7 @@ def parse(params: Mapping[str, str]) -> tuple[Exercise | None, list[str]]:
     if TARGET in params:
         text = params[TARGET]
         try:
-            target = float(text) if len(text) <= MAX_SHOWN else math.nan
+            target = number_from_text(text, float) if len(text) <= MAX_SHOWN else math.nan
             if not 0 < target <= 100:  # also NaN
                 raise ValueError
         except ValueError:
@@ -259,12 +259,53 @@ class Verdict:
     text: str  # numbers and the spec's labels only: safe as Markdown
 
 
-def verdict(exercise: Exercise, runs: list[RunResult], accuracies: dict[int, float], index: int) -> Verdict | None:
+def lineage(runs: list[RunResult], bases: Mapping[int, int], index: int) -> list[RunResult] | None:
+    """Run ``index`` and the runs it was trained on top of (a fine-tuning's base, its base's...),
+    newest first; None when one of them is an uploaded model, whose training the lab cannot know."""
+    chain, seen = [], set()
+    while index is not None and index not in seen:
+        seen.add(index)
+        run = runs[index]
+        if run.status == RunStatus.UPLOADED:
+            return None
+        chain.append(run)
+        index = bases.get(index)
+    return chain
+
+
+def epochs_trained(run: RunResult) -> int:
+    """The epochs a run trained, one it stopped part-way through included."""
+    begun = math.ceil(len(run.batch_costs) / run.batches_per_epoch) if run.batches_per_epoch else 0
+    return max(len(run.epochs), begun)
+
+
+def history_breaks(exercise: Exercise, chain: list[RunResult]) -> list[str]:
+    """Why a run with this history (``lineage``) breaks the exercise: any run in it off a lock or above
+    a limit, a locked setting changed while one trained, or more epochs in all than the limit."""
+    broken = []
+    for run in chain:
+        broken += exercise.breaks(run.hparams) + [f"{BY_NAME[c.name].label.lower()} was changed while it trained"
+                                                  for c in run.changes if c.name in exercise.locks]
+    highest = exercise.maxima.get("epochs")
+    total = sum(epochs_trained(run) for run in chain)
+    if len(chain) > 1 and highest is not None and total > highest:
+        broken.append(f"it trained {total} epochs in all, counting the run{'s' * (len(chain) > 2)} it was "
+                      f"fine-tuned from, and the exercise allows at most {highest}")
+    return list(dict.fromkeys(broken))
+
+
+def verdict(exercise: Exercise, runs: list[RunResult], accuracies: dict[int, float], index: int,
+            bases: Mapping[int, int] | None = None) -> Verdict | None:
     """The verdict on run ``index`` of a session's history (``accuracies``: the scored runs' test
-    accuracy, 0-1), or None when the exercise sets no goal."""
+    accuracy, 0-1; ``bases``: a fine-tuned run's index to its base run's), or None when the exercise
+    sets no goal. Only a run the exercise's limits allow counts, its whole history counted: a
+    fine-tuning adds its epochs to its base's, and an uploaded model (trained who knows how) never counts."""
     run = runs[index]
-    broken = exercise.breaks(run.hparams) + [
-        f"{BY_NAME[c.name].label.lower()} was changed while it trained" for c in run.changes if c.name in exercise.locks]
+    chain = lineage(runs, bases or {}, index)
+    if chain is None:
+        return Verdict(False, "This run does not count: it is, or was trained from, an uploaded model, whose "
+                              "training the lab cannot check against the exercise's limits. Train one here.")
+    broken = history_breaks(exercise, chain)
     if broken:
         return Verdict(False, f"This run does not count: {'; '.join(broken)}.")
     if exercise.goal == "rescue":
@@ -434,7 +475,7 @@ def session_verdict(index: int) -> Verdict | None:
     if exercise is None:
         return None
     session = lab()
-    return verdict(exercise, session.runs, {i: s.accuracy for i, s in session.scores.items()}, index)
+    return verdict(exercise, session.runs, {i: s.accuracy for i, s in session.scores.items()}, index, session.bases)
 
 
 # --- the built-in exercises ---------------------------------------------------------------------

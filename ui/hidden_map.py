@@ -9,10 +9,8 @@ server), while the section shows its progress and the rest of the page stays usa
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,10 +18,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from nn_core.hidden_map import MAX_SAMPLE, MIN_SAMPLE, SAMPLE, Layer, PcaMap, sample_rows, tsne_points
+from nn_core.hidden_map import MAX_SAMPLE, MIN_SAMPLE, SAMPLE, Layer, MapJob, MapQueue, PcaMap, sample_rows
 from nn_core.snapshots import IMAGE_SIDE
 
-from . import server
+from . import runs, server
 from .charts import PLOT_CONFIG, selected_points
 from .images import enlarge, png
 from .state import (EVALUATE_MAP_CACHE, EVALUATE_MAP_CHART, EVALUATE_MAP_EPOCH, EVALUATE_MAP_METHOD,
@@ -33,7 +31,6 @@ SAMPLES = (500, 1_000, 2_000, 3_000, 5_000)  # the sample slider's stops
 assert SAMPLES[0] == MIN_SAMPLE and SAMPLES[-1] == MAX_SAMPLE and SAMPLE in SAMPLES
 PCA, TSNE = "PCA", "t-SNE"
 MAX_MAPS = 64  # maps one session keeps (each (m, 2) float32 and m predictions: at most 45 KB)
-TSNE_SECONDS = 12.0  # a first guess of t-SNE's time for 2,000 images, until one has been measured here
 CLICKED_ZOOM = 5
 POLL_SECONDS = 0.5
 # Plotly's own ten colours (D3's category10), one per digit
@@ -42,22 +39,11 @@ DIGIT_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 
 
 @st.cache_resource
-def tsne_pool() -> ThreadPoolExecutor:
-    """One thread for the whole server's t-SNE maps: a request waits for the ones before it rather
-    than several sharing the cores with the training."""
-    return ThreadPoolExecutor(1, thread_name_prefix="t-SNE")
-
-
-_timing = {"seconds_per_point": TSNE_SECONDS / SAMPLE}  # the last t-SNE's measured time per image
-_timing_lock = threading.Lock()
-
-
-def _timed_tsne(layer: Layer) -> np.ndarray:
-    started = time.perf_counter()
-    points = tsne_points(layer)
-    with _timing_lock:
-        _timing["seconds_per_point"] = (time.perf_counter() - started) / len(points)
-    return points
+def map_queue() -> MapQueue:
+    """The whole server's t-SNE maps, one at a time: a request waits for the ones before it rather than
+    several sharing the cores with the training; a session that has gone has its maps dropped, or
+    ended in their child process (ui.server.session_alive, as for runs)."""
+    return MapQueue(owner_alive=server.session_alive)
 
 
 @dataclass
@@ -70,10 +56,10 @@ class Frame:
 
 @dataclass
 class Job:
-    """A t-SNE map being computed."""
+    """A t-SNE map being computed, or waiting for its turn."""
 
     key: tuple
-    future: Future
+    job: MapJob
     started: float
     points: int
 
@@ -142,35 +128,43 @@ def pca_map(cache: MapCache, frame: Frame, size: int) -> tuple[np.ndarray, np.nd
 def tsne_map(cache: MapCache, frame: Frame, size: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The t-SNE map if computed; else its job's progress, or a button starting it (None)."""
     key = (TSNE, frame.label, size)
+    queue = map_queue()
     job = cache.job
-    if job is not None and job.future.done():
+    if job is not None and job.job.done.is_set():
         cache.job = None
-        try:
-            points = job.future.result()
-            cache.keep(job.key, points, cache.predictions.pop(job.key))
-        except Exception as error:  # shown, and the button offered again
-            st.error(f"t-SNE failed: {type(error).__name__}: {str(error)[:200]}")
+        if job.job.result is not None:
+            cache.keep(job.key, job.job.result, cache.predictions.pop(job.key))
+        else:  # shown, and the button offered again
+            cache.predictions.pop(job.key, None)
+            st.error(f"t-SNE failed: {job.job.error or 'it was ended'}")
     if key in cache.maps:
         return cache.maps[key]
-    estimate = _timing["seconds_per_point"] * size
+    estimate, queued = queue.seconds_per_point * size, queue.seconds_ahead()
     if cache.job is None:
-        if st.button(f"Compute the t-SNE map of {frame.label} ({size:,} images, about {estimate:.0f} s)",
+        wait = f", after about {queued:.0f} s of other sessions' maps" if queued >= 1 else ""
+        if st.button(f"Compute the t-SNE map of {frame.label} ({size:,} images, about {estimate:.0f} s{wait})",
                      key=EVALUATE_MAP_TSNE):
             _, images, _ = sample_images(size)
             layer = Layer.of(frame_model(cache.run, frame), images)
             cache.predictions[key] = layer.predicted
-            cache.job = Job(key, tsne_pool().submit(_timed_tsne, layer), time.perf_counter(), size)
+            cache.job = Job(key, queue.submit(layer, runs.owner()), time.perf_counter(), size)
         else:
             st.caption("t-SNE places images so that neighbours in the hidden layer stay neighbours; it takes "
                        "a while, so it runs when asked, for one epoch at a time.")
             return None
     job = cache.job
-    elapsed = time.perf_counter() - job.started
-    expected = _timing["seconds_per_point"] * job.points
+    job.job.touch()  # this session still waits for it (the queue ends maps nobody waits for)
     what = job.key[1] + (f", {job.points:,} images" if job.points != size else "")
-    st.progress(min(0.95, elapsed / max(expected, 1e-3)),
-                text=f"t-SNE of {what}: {elapsed:.0f} s of about {expected:.0f} s (other sessions' maps may "
-                     "queue before it)")
+    expected, ahead = queue.expected(job.job), queue.seconds_ahead(job.job)
+    if job.job.started is None:  # other sessions' maps before it
+        waited = time.perf_counter() - job.started
+        st.progress(min(0.95, waited / max(waited + ahead + expected, 1e-3)),
+                    text=f"t-SNE of {what}: waiting for the maps of other sessions before it (about {ahead:.0f} s), "
+                         f"then about {expected:.0f} s; {waited:.0f} s so far")
+    else:
+        elapsed = time.monotonic() - job.job.started
+        st.progress(min(0.95, elapsed / max(expected, 1e-3)),
+                    text=f"t-SNE of {what}: {elapsed:.0f} s of about {expected:.0f} s")
     time.sleep(POLL_SECONDS)
     try:
         st.rerun(scope="fragment")

@@ -56,6 +56,7 @@ def collect_ended() -> int | None:
         result.origin = f"fine-tuned from #{tuning.base + 1} on {len(tuning.own)} of your digits"
     session.last_finished = index = keep_run(result)
     if tuning is not None:
+        session.bases[index] = tuning.base  # its history: an exercise counts the base's epochs too
         tuning.finish(index, result.model)
     return index
 

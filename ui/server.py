@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass
 
 import streamlit as st
@@ -21,6 +22,7 @@ from nn_core.data import load_shared, share
 from nn_core import cluster
 from nn_core.cluster import ClusterUnusable, SchedulerAddressError
 from nn_core.jobs import DaskBackend, ProcessBackend
+from nn_core.memory import release_memory
 
 SCHEDULER_VARIABLE = "NN_LAB_SCHEDULER"
 
@@ -40,6 +42,51 @@ def one_blas_thread():
     limits = threadpool_limits(limits=1, user_api="blas")
     OpenBLASController.clear_controlling_thread(force=True)
     return limits
+
+
+JANITOR_SECONDS = 5.0  # how often the server looks for sessions that have ended
+
+
+def _expire_closed_sessions(runtime) -> None:
+    """Forget the closed tabs' sessions whose TTL has passed. Streamlit keeps them in a TTL cache that
+    reaps expired entries only when it is next written (the next new tab): until then every model,
+    map and figure of the last visitors stays in memory however long ago they left. Run on the event
+    loop, whose thread is the only one that touches the session manager."""
+    cache = getattr(getattr(runtime._session_mgr, "_session_storage", None), "_cache", None)
+    expire = getattr(cache, "expire", None)
+    if callable(expire):
+        expire()
+
+
+@st.cache_resource
+def memory_janitor() -> threading.Thread:
+    """Once per server: a thread that frees an ended session's memory and gives it back to the system.
+    Streamlit drops a session ``server.disconnectedSessionTTL`` seconds after its tab has gone (.streamlit/
+    config.toml), once told to (``_expire_closed_sessions``); Python then frees its runs, maps and
+    figures, but the allocator keeps the pages (nn_core.memory): each time the server holds fewer
+    sessions than before, they are released."""
+    def watch() -> None:
+        from streamlit.runtime import Runtime
+
+        before = None
+        while True:
+            time.sleep(JANITOR_SECONDS)
+            if not Runtime.exists():
+                continue
+            runtime = Runtime.instance()
+            try:
+                runtime._get_async_objs().eventloop.call_soon_threadsafe(_expire_closed_sessions, runtime)
+                time.sleep(0.5)  # its turn on the event loop
+                now = runtime._session_mgr.num_sessions()
+            except Exception:  # noqa: BLE001  (Streamlit's internals moved: trim on every look)
+                now = -1
+            if before is None or now < before or now == -1:
+                release_memory()
+            before = now
+
+    thread = threading.Thread(target=watch, name="memory janitor", daemon=True)
+    thread.start()
+    return thread
 
 
 @st.cache_resource(show_spinner="Loading MNIST (once per server)…")

@@ -111,8 +111,14 @@ def _widget(setting: Setting, locked: bool = False, highest=None):
         return st.number_input(setting.label, setting.low, setting.high, step=1, **common)
     if setting.step_slider:
         low, high, step = setting.slider
+        options = [low] if highest is not None and highest <= low else None
+    else:
+        options = [value for value in setting.slider if highest is None or value <= highest]
+    if options is not None and len(options) == 1:  # an exercise's limit at the range's start: a slider of
+        return st.selectbox(setting.label, options, format_func=lambda value: shown(setting, value),  # one
+                            **{**common, "disabled": True})  # value is refused by Streamlit; shown fixed
+    if setting.step_slider:
         return st.slider(setting.label, low, high if highest is None else highest, step=step, **common)
-    options = [value for value in setting.slider if highest is None or value <= highest]
     return st.select_slider(setting.label, options, format_func=lambda value: shown(setting, value), **common)
 
 

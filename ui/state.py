@@ -41,6 +41,7 @@ DRAW_FOOL_TARGET, DRAW_PERTURB = "draw_fool_target", "draw_perturb"  # "Make it 
 DRAW_PERTURBATION = "draw_perturbation"  # ui.explain.Fooled: the last perturbation, with its input and model
 SWEEP_VARIED, SWEEP_SEEDS, SWEEP_EPOCHS = "sweep_varied", "sweep_seeds", "sweep_epochs"
 SWEEP_START, SWEEP_STOP, SWEEP_PICK, SWEEP_ADOPT = "sweep_start", "sweep_stop", "sweep_pick", "sweep_adopt"
+SWEEP_DOWNLOAD = "sweep_download"
 INSIDE_RUN = "inside_run"  # the Inside page's ui.inside.Inside: its stepped run and where it started from
 INSIDE_SOURCE, INSIDE_IMAGE = "inside_source", "inside_image"
 INSIDE_STEP, INSIDE_STEP_10, INSIDE_STEP_100, INSIDE_RESET = "inside_step", "inside_step_10", "inside_step_100", "inside_reset"
@@ -106,6 +107,7 @@ class Lab:
     digits: DigitSet = field(default_factory=DigitSet.empty)  # "my digits", labelled on Draw
     digit_uploads: dict[str, tuple[bool, str]] = field(default_factory=dict)  # a set file's id -> (added, message)
     tuning: Tuning | None = None  # the last fine-tuning on my digits
+    bases: dict[int, int] = field(default_factory=dict)  # a fine-tuned run's index -> its base run's (an exercise counts both)
     exercise: object | None = None  # the link's ui.exercise.Exercise (read once per session), if any
     exercise_read: bool = False
     exercise_notices: list[str] = field(default_factory=list)  # what the link had that was refused, shown once

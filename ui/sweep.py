@@ -13,10 +13,10 @@ import time
 import streamlit as st
 
 from nn_core import Hyperparams, RunStatus
-from nn_core.runs import TRAIN_SAMPLE
 from nn_core.settings import BY_NAME
-from nn_core.sweep import Sweep
-from nn_core.trainset import validation_size
+from nn_core.estimate import estimated_seconds, run_seconds  # noqa: F401  (the page's estimate)
+from nn_core.sweep import COLUMNS, Sweep
+from nn_core.tables import csv_text
 
 from . import charts, runs, server
 from .charts import PLOT_CONFIG
@@ -24,7 +24,7 @@ from .history import number_columns
 from .text import plain
 from .training import rerun_panel
 from .state import MAX_RUNS as SESSION_RUNS
-from .state import SWEEP_ADOPT, SWEEP_PICK, SWEEP_START, SWEEP_STOP, lab
+from .state import SWEEP_ADOPT, SWEEP_DOWNLOAD, SWEEP_PICK, SWEEP_START, SWEEP_STOP, lab
 
 MAX_RUNS = SESSION_RUNS  # the largest grid the page takes: every run a session keeps (its results are kept)
 PRESETS = {  # a sensible range of each setting, typed into the values box when it is chosen
@@ -39,16 +39,7 @@ PRESETS = {  # a sensible range of each setting, typed into the values box when 
     "init": ("lecun", "normal", "he", "zeros"),
     "optimizer": ("sgd", "momentum", "nesterov", "rmsprop", "adam"),
 }
-# A run's CPU seconds on one worker (one BLAS thread), fitted to 16 runs measured here in CPU time (from 16
-# to 512 units, 1-4 layers, batches of 1 to 60,000, Adam, augmentation, dropout, early stopping, 1,000
-# images; each within 30%), then to real sweeps on the worker processes (benchmarks/sweep_estimate.py).
-MAC_SECONDS = 3.9e-11  # per multiply-add of one image's forward pass (training one costs ~3: forward and back)
-BATCH_SECONDS = 3.6e-4  # per step, whatever its size: the update and the loop's own work
-AUGMENT_SECONDS = 3.1e-5  # per image rotated, sheared, scaled and shifted
-DROPOUT_SECONDS = 6.4e-8  # per hidden unit and image trained
-EPOCH_SECONDS = 0.07  # per epoch: the network's health and the bookkeeping
-JOB_OVERHEAD = 1.15  # the chunks' round trips between the server and its worker processes
-TEST_IMAGES = 10_000
+# The estimator is nn_core.estimate's, which the CLIs use too (names kept here for the page's callers).
 
 
 MAX_VALUES_CHARACTERS = 4000  # a values box's text: 60 values of up to 40 characters (Setting.parse) and commas
@@ -72,29 +63,6 @@ def parse_values(name: str, text: str) -> list:
     if not values:
         raise ValueError(f"{setting.label}: give at least one value")
     return list(dict.fromkeys(values))
-
-
-def run_seconds(hp: Hyperparams) -> float:
-    """A run's CPU seconds on one worker, from its settings (a diverging run ends sooner)."""
-    macs = 784 * hp.hidden_units + (hp.layers - 1) * hp.hidden_units ** 2 + 10 * hp.hidden_units  # per image
-    held_out = validation_size(hp.train_size) if hp.early_stop else 0
-    trained = hp.train_size - held_out
-    batches = hp.epochs * -(-trained // min(hp.batch_size, trained))
-    # After each epoch: a sample of the training images (all of them after the last), the test set and
-    # the held-out images are read once each
-    evaluated = (hp.epochs - 1) * min(TRAIN_SAMPLE, trained) + trained + hp.epochs * (TEST_IMAGES + held_out)
-    seconds = (3 * hp.epochs * trained + evaluated) * macs * MAC_SECONDS + batches * BATCH_SECONDS \
-        + hp.epochs * trained * (AUGMENT_SECONDS * (hp.augment == "on")
-                                 + DROPOUT_SECONDS * hp.hidden_units * hp.layers * (hp.dropout > 0)) \
-        + hp.epochs * EPOCH_SECONDS
-    return seconds * JOB_OVERHEAD
-
-
-def estimated_seconds(runs_: list[Hyperparams], workers: int) -> float:
-    """The wall time of a sweep whose ``workers`` have their cores to themselves: its runs' CPU time
-    shared out, or its longest run."""
-    seconds = [run_seconds(hp) for hp in runs_]
-    return max(sum(seconds) / max(1, workers), max(seconds, default=0.0))
 
 
 def workers() -> int:
@@ -178,6 +146,11 @@ def sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> N
         st.rerun()  # the whole page: the results below
 
 
+def results_csv(sweep: Sweep) -> bytes:
+    """The sweep's table as the CLI's --csv writes it (the same columns, formulas neutralised)."""
+    return csv_text(sweep.rows, COLUMNS).encode()
+
+
 def results_section() -> None:
     sweep = lab().sweep
     if sweep is None or not sweep.rows or not sweep.finished:
@@ -192,6 +165,8 @@ def results_section() -> None:
         st.plotly_chart(charts.sweep_heatmap_figure(scored, tuple(names), tuple(labels)), config=PLOT_CONFIG)
     if scored:
         st.plotly_chart(charts.sweep_parallel_figure(scored, names, labels), config=PLOT_CONFIG)
+    st.download_button("Download results", results_csv(sweep), file_name="sweep-results.csv", mime="text/csv",
+                       key=SWEEP_DOWNLOAD, on_click="ignore")
     indices = list(range(len(sweep.rows)))
     pick, button = st.columns([3, 1], vertical_alignment="bottom")
     names_shown = [row_label(i) for i in indices]  # a plain list: widgets may format options outside the script
