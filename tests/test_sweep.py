@@ -23,8 +23,8 @@ from nn_core.sweep import Sweep
 from tests.browser import ROOT, free_port
 
 KEYS = {"hidden_units", "learning_rate", "momentum", "batch_size", "epochs", "seed", "activation", "layers", "init",
-        "optimizer", "train_size", "l2", "dropout", "label_noise", "augment", "early_stop", "status",
-        "test_accuracy", "test_cost", "train_seconds", "note"}
+        "optimizer", "train_size", "l2", "dropout", "label_noise", "augment", "early_stop", "schedule", "lr_decay",
+        "step_epochs", "warmup", "status", "test_accuracy", "test_cost", "train_seconds", "note"}
 GRID = ["--lr", "0.4", "4", "1000", "--hidden", "16", "32", "--epochs", "2", "--seeds", "2"]
 
 
