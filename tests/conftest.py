@@ -21,6 +21,19 @@ def mnist():
 
 
 @pytest.fixture(scope="session")
+def default_run(mnist):
+    """The post's run (Train's defaults, to the bit), trained once for every test module that reads its
+    result (~4 s alone): a RunResult, its model a copy that a fine-tuning run copies again."""
+    from nn_core import Hyperparams, Trainer
+
+    trainer = Trainer(mnist, Hyperparams())
+    while not trainer.finished:
+        trainer.run(max_batches=1000)
+    assert trainer.status == "done"
+    return trainer.result()
+
+
+@pytest.fixture(scope="session")
 def app_url():
     """One Streamlit server for the browser tests of this session."""
     process, url = start_server()

@@ -68,3 +68,12 @@ def teaching() -> list[Digit]:
 def held_out() -> list[Digit]:
     """Five drawings of each digit in other sizes, places and slants, never taught."""
     return _drawings(HELD_OUT_PLACES, seed=51)
+
+
+def held_out_sample() -> list[Digit]:
+    """Two of ``held_out()``'s drawings of each digit (the same drawings, tremor and all), in two of its
+    placements chosen round-robin so that each placement is drawn four times: the browser test's set,
+    where every drawing costs seconds and is read twice."""
+    places = len(HELD_OUT_PLACES)
+    return [drawing for i, drawing in enumerate(held_out())  # label-major: i % places is the placement
+            if i % places in (drawing.label % places, (drawing.label + 1) % places)]

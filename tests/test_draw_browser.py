@@ -3,9 +3,10 @@
 One Streamlit session (one browser page) for the whole module: training is done once, through
 the Train page's button, and the Draw page is reached by the sidebar link so the session (and
 its model) is kept. Each digit of the stroke set is drawn with ``page.mouse``, its "Prediction"
-read, and the canvas cleared. By default a subset covering every style and every placement is
-drawn; DRAW_ALL=1 draws the whole set. Timings are printed (run with -s), not asserted. Then, at a
-phone's width, a drawn 3 is perturbed into an 8.
+read, and the canvas cleared. By default every style is drawn once, in a placement chosen round-robin
+so every placement is drawn too (22 drawings; tests/test_preprocess.py reads all 220 rasterised like
+the canvas, without a browser); DRAW_ALL=1 draws the whole set. Timings are printed (run with -s),
+not asserted. Then, at a phone's width, a drawn 3 is perturbed into an 8.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def draw_page(browser, app_url):
     context, page = new_page(browser)
     open_app(page, app_url)
     press(page, "Train")
-    wait_for_metric(page, "Test accuracy", 90_000)  # the metric appears once the run has finished
+    wait_for_metric(page, "Test accuracy", 300_000)  # the metric appears once the run has finished
     go_to(page, "Draw")
     main_area(page).get_by_role("button", name="Clear").wait_for(timeout=60_000)
     yield page
@@ -47,7 +48,7 @@ def test_empty_canvas_has_no_prediction(draw_page):
 
 
 def test_mouse_drawn_digits_are_recognised(draw_page):
-    chosen = digits() if os.environ.get("DRAW_ALL") else browser_subset()
+    chosen = digits() if os.environ.get("DRAW_ALL") else browser_subset()[::2]  # each style once
     results, server_ms, round_trip_ms = [], [], []
     for digit in chosen:
         released = draw(draw_page, digit.strokes, digit.name)

@@ -10,7 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from nn_core import Hyperparams, LocalBackend, Trainer, evaluate
+from nn_core import Hyperparams, LocalBackend, evaluate
 from nn_core.handwriting import (MAX_DRAWINGS, MIN_DRAWINGS, DigitSet, DigitSetError, TrainingMix, fine_tuning,
                                  variations, vary)
 from nn_core.preprocess import to_mnist
@@ -31,10 +31,8 @@ def hand():
 
 
 @pytest.fixture(scope="module")
-def default_model(mnist):
-    trainer = Trainer(mnist, Hyperparams())
-    trainer.run()
-    return trainer.result()
+def default_model(default_run):
+    return default_run  # conftest's default run, trained once a session
 
 
 def test_a_set_keeps_what_the_network_saw_and_round_trips_through_npz(hand):

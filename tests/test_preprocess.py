@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from nn_core import Hyperparams, Trainer
 from nn_core import preprocess as pp
 from tests.digit_strokes import CANVAS, PLACEMENTS, STYLES, Placement, digits, rasterise
 
@@ -19,14 +18,10 @@ def blank(alpha: int = 255) -> np.ndarray:
     return rgba
 
 
-@pytest.fixture(scope="session")
-def default_model(mnist):
-    """The model the app trains with default settings (~3 s)."""
-    trainer = Trainer(mnist, Hyperparams())
-    while not trainer.finished:
-        trainer.run(max_batches=1000)
-    assert trainer.status == "done"
-    return trainer.model
+@pytest.fixture(scope="module")
+def default_model(default_run):
+    """The model the app trains with default settings (conftest's default run, trained once a session)."""
+    return default_run.model
 
 
 @pytest.fixture(scope="module")

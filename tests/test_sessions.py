@@ -9,6 +9,8 @@ the two sessions (shared buffers, a model in a cache) would show up as a wrong f
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from nn_core import Hyperparams, Trainer
@@ -44,7 +46,16 @@ def two_pages(browser):
         context.close()
 
 
-def test_two_sessions_train_at_once_each_with_its_own_result_and_stop_works(app_url, two_pages, mnist):
+@pytest.fixture
+def expected(mnist):
+    """nn_core's own final test accuracy for A's and for B's settings, computed here in a thread while
+    the pages train (the test waits on the server meanwhile): futures, (A's, B's)."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    yield pool.submit(final_test_accuracy, mnist, A_SETTINGS), pool.submit(final_test_accuracy, mnist, B_SETTINGS)
+    pool.shutdown(cancel_futures=True)  # after a failure: the one computing still ends, the other never starts
+
+
+def test_two_sessions_train_at_once_each_with_its_own_result_and_stop_works(app_url, two_pages, expected):
     a, b = two_pages
     open_app(a, app_url + A_QUERY)
     open_app(b, app_url + B_QUERY)
@@ -72,7 +83,6 @@ def test_two_sessions_train_at_once_each_with_its_own_result_and_stop_works(app_
     assert exceptions(a) == [] and exceptions(b) == []
 
     # Each page shows exactly its own settings' result, as nn_core computes it alone.
-    expected_a = final_test_accuracy(mnist, A_SETTINGS)
-    expected_b = final_test_accuracy(mnist, B_SETTINGS)
+    expected_a, expected_b = (future.result() for future in expected)
     assert f"{shown_accuracy(a):.2%}" == f"{expected_a:.2%}" and expected_a >= 0.97
     assert f"{b_accuracy:.2%}" == f"{expected_b:.2%}"
