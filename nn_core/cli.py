@@ -218,15 +218,19 @@ def train(args: argparse.Namespace) -> int:
               f"{result.final.test_accuracy:.2%}).", file=sys.stderr if args.json else sys.stdout)
     if not args.json:
         print("Done.")
-    if args.save:
-        try:
-            with open(args.save, "wb") as handle:  # a path would get ".npz" added by NumPy (x.NPZ.npz)
-                save_model(handle, trainer.model, hparams, result.metrics())
-        except OSError as error:
-            print(f"error: could not save the model to {args.save}: {error.strerror or error}", file=sys.stderr)
-            return 2
-        if not args.json:
-            print(f"Saved model to {args.save}")
+    return _save(args, trainer.model, hparams, result) if args.save else 0
+
+
+def _save(args: argparse.Namespace, model, hparams: Hyperparams, result) -> int:
+    """The trained model written to ``--save``: 0, or 2 with the reason when it cannot be written."""
+    try:
+        with open(args.save, "wb") as handle:  # a path would get ".npz" added by NumPy (x.NPZ.npz)
+            save_model(handle, model, hparams, result.metrics())
+    except OSError as error:
+        print(f"error: could not save the model to {args.save}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    if not args.json:
+        print(f"Saved model to {args.save}")
     return 0
 
 

@@ -138,10 +138,9 @@ def epochs_fraction(history_steps: int, hparams: Hyperparams, train_images: int)
     return history_steps / per_epoch
 
 
-def main(argv=None) -> int:
-    """``python -m nn_core.lr_find``: the range test on the settings Train's flags describe."""
-    from .cli import add_setting_flags, flag_error_parser, quiet_exit, _flag_type
-    from .data import DataError, load_mnist
+def _parser():
+    """Train's setting flags, the range test's own, and --json."""
+    from .cli import _flag_type, add_setting_flags, flag_error_parser
 
     parser = flag_error_parser("python -m nn_core.lr_find", __doc__.splitlines()[0])
     add_setting_flags(parser)
@@ -150,40 +149,51 @@ def main(argv=None) -> int:
                             metavar=setting.name.upper(), help=f"{setting.help} {setting.requirement().capitalize()}"
                             f"; default {setting.format(setting.default)}.")
     parser.add_argument("--json", action="store_true", help="one JSON object per batch, then the suggestion")
+    return parser
+
+
+def _run(args, hparams: Hyperparams) -> int:
+    """The range test on MNIST, printing its batches (every tenth, or each as JSON) and the suggestion."""
+    from .data import DataError, load_mnist
+
+    try:
+        data = load_mnist()
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    history = []
+    for step in steps(data, hparams, args.steps, args.start_lr, args.end_lr):
+        history.append(step)
+        if args.json:
+            print(json.dumps(step.__dict__), flush=True)
+        elif step.step % 10 == 1:
+            print(f"step {step.step:4d}: learning rate {step.learning_rate:.3g}, cost {step.cost:.4f} "
+                  f"(smoothed {step.smoothed:.4f})", flush=True)
+    suggestion = suggest(history)
+    share = epochs_fraction(len(history), hparams, len(data.train_labels))
+    if args.json:
+        print(json.dumps({**(suggestion.as_json() if suggestion else {"suggested_lr": None}),
+                          "steps": len(history), "epochs": round(share, 3)}))
+    elif suggestion is None:
+        print(f"No suggestion: the cost never fell and turned within {len(history)} batches.")
+    else:
+        print(f"Suggested learning rate: {suggestion.learning_rate:g}. {suggestion.rule} "
+              f"({len(history)} batches, {share:.0%} of an epoch.)")
+    return 0
+
+
+def main(argv=None) -> int:
+    """``python -m nn_core.lr_find``: the range test on the settings Train's flags describe."""
+    from .cli import quiet_exit
+
+    parser = _parser()
     args = parser.parse_args(argv)
     hparams = Hyperparams(**{setting.name: getattr(args, setting.name) for setting in SETTINGS})
     try:
         check_range(args.steps, args.start_lr, args.end_lr)
     except ValueError as error:
         parser.error(str(error))
-
-    def run() -> int:
-        try:
-            data = load_mnist()
-        except DataError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        history = []
-        for step in steps(data, hparams, args.steps, args.start_lr, args.end_lr):
-            history.append(step)
-            if args.json:
-                print(json.dumps(step.__dict__), flush=True)
-            elif step.step % 10 == 1:
-                print(f"step {step.step:4d}: learning rate {step.learning_rate:.3g}, cost {step.cost:.4f} "
-                      f"(smoothed {step.smoothed:.4f})", flush=True)
-        suggestion = suggest(history)
-        share = epochs_fraction(len(history), hparams, len(data.train_labels))
-        if args.json:
-            print(json.dumps({**(suggestion.as_json() if suggestion else {"suggested_lr": None}),
-                              "steps": len(history), "epochs": round(share, 3)}))
-        elif suggestion is None:
-            print(f"No suggestion: the cost never fell and turned within {len(history)} batches.")
-        else:
-            print(f"Suggested learning rate: {suggestion.learning_rate:g}. {suggestion.rule} "
-                  f"({len(history)} batches, {share:.0%} of an epoch.)")
-        return 0
-
-    return quiet_exit(run)
+    return quiet_exit(lambda: _run(args, hparams))
 
 
 if __name__ == "__main__":
