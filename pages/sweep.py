@@ -7,7 +7,8 @@ from nn_core.settings import BY_NAME
 from nn_core.sweep import MAX_SEEDS, grid, grid_size
 from ui import exercise
 from ui import sweep as sw
-from ui.settings import read_settings_from_link, train_settings
+from ui.links import read_settings_from_link
+from ui.settings import train_settings
 from ui.state import SWEEP_EPOCHS, SWEEP_SEEDS, SWEEP_VARIED, sweep_values_key
 from ui.text import plain
 

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from nn_core import SETTINGS, Hyperparams, LocalBackend, Mnist
 from ui import exercise as ex
-from ui.settings import parse_link_value
+from ui.links import parse_link_value
 from ui.state import Lab, setting_key
 from ui.text import WORD_JOINER
 

@@ -13,7 +13,7 @@ from nn_core.handwriting import DigitSet, fine_tuning
 from nn_core.persist import FORMAT
 from nn_core.settings import BY_NAME, MIN_LEARNING_RATE
 from nn_core.training import Change
-from ui.settings import parse_link_value
+from ui.links import parse_link_value
 from ui.sweep import parse_values
 
 LR = BY_NAME["learning_rate"]

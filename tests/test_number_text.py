@@ -8,7 +8,7 @@ import pytest
 from nn_core import cli, sweep
 from nn_core.settings import BY_NAME, SETTINGS
 from ui import exercise as ex
-from ui.settings import parse_link_value
+from ui.links import parse_link_value
 from ui.sweep import parse_values
 
 ODD = ["4_0", "６４", "٦٤", "1_000", " 64", "64 ", "\t8", "inf", "nan", "0x10", "1e", "4.0.0", "", "−4"]
