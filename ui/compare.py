@@ -30,6 +30,9 @@ from nn_core.trainset import validation_size
 from . import runs, server
 from .charts import PLOT_CONFIG, log_axis, smoothed_batch_costs
 from .livechart import chart_width, live_chart
+from .liveview import POLL_SECONDS
+
+COMPARE_PANEL = "compare_panel"  # its fragment's key
 from .state import (COMPARE_ADOPT, COMPARE_DOWNLOAD, COMPARE_EDITOR_ROUND, COMPARE_LIVE_ACCURACY,
                     COMPARE_LIVE_BATCH_COST, COMPARE_LIVE_TEST_COST, COMPARE_PICK, COMPARE_PRESET, COMPARE_RESET,
                     COMPARE_RUN, COMPARE_START, COMPARE_STOP, COMPARE_TABLE, MAX_RUNS, compare_editor_key, lab)
@@ -288,8 +291,7 @@ class Comparison:
         if going and not going[0].trains_in_background:
             for handle in going:
                 handle.poll(seconds / len(going))
-        elif going:
-            going[0].poll()
+        # runs on workers go on by themselves: their progress is read below, never waited for
         for index, handle in enumerate(self.handles):
             if self.results[index] is None and handle.progress().finished:
                 result = handle.claim()
@@ -531,9 +533,15 @@ def check_table(frame: pd.DataFrame) -> tuple[list[str], list[Hyperparams]] | No
     return names, variants
 
 
-@st.fragment
 def compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: str) -> None:
-    """Start / Stop, each variant's progress and the live charts, rerunning itself while any trains."""
+    """Start / Stop, each variant's progress and the live charts: a fragment that reruns itself every
+    POLL_SECONDS while variants train on the workers (reading their progress, never waiting for it)."""
+    current = comparison()
+    polling = current is not None and not current.finished and current.handles[0].trains_in_background
+    st.fragment(_compare_panel, run_every=POLL_SECONDS if polling else None, key=COMPARE_PANEL)(checked, preset)
+
+
+def _compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: str) -> None:
     current = comparison()
     going = current is not None and not current.finished
     left, right = st.columns(2)
@@ -546,6 +554,8 @@ def compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: s
         current = Comparison(names, variants, preset)
         current.start(runs.backend(), runs.owner())
         st.session_state[COMPARE_RUN] = current
+        if current.handles[0].trains_in_background:
+            st.rerun()  # the whole page once: the panel is drawn again polling
         going = True
     if stop and going:
         current.stop()
@@ -559,9 +569,8 @@ def compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: s
     progress_section(current)
     show_charts(current)
     if not current.finished:
-        from .training import rerun_panel
-
-        rerun_panel()
+        if not current.handles[0].trains_in_background:
+            st.rerun()  # runs that train in the polling thread (LocalBackend: tests): the next slice
     elif going:
         st.rerun()  # the whole page: the results below
 

@@ -9,6 +9,7 @@ text.
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from nn_core import SETTINGS, Hyperparams, Setting
 from nn_core.settings import BY_NAME, FULL_BATCH
@@ -91,6 +92,13 @@ def change_running_run(setting: Setting) -> None:
             in_effect = change.value
     if value != in_effect:
         run.change(setting.name, value)
+    # Only the Train page's live panel reruns (it shows the change), not the whole page.
+    from .training import LIVE_PANEL
+
+    try:
+        st.rerun(LIVE_PANEL)
+    except StreamlitAPIException:  # not drawn in this session's last run: the page's own rerun
+        pass
 
 
 def _widget(setting: Setting, locked: bool = False, highest=None):
