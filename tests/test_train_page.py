@@ -216,13 +216,16 @@ def test_a_polls_view_is_sent_only_what_is_new(mnist):
         first = backend.step(at)  # the first poll after it: the first points, appended
         assert not first.get("complete") and first["base"] == view["seq"]
         assert "figure" not in first["charts"]["cost"] and first["units"]["n"] == 64  # the units as raw codes
+        assert first["charts"]["cost"]["extend"]["from"] == [0]
         known_x = first["charts"]["cost"]["extend"]["x"][0]
         known_y = first["charts"]["cost"]["extend"]["y"][0]
+        # The browser acknowledges what it has drawn (as liveview.js does every few messages).
+        at.session_state["train_live"] = {"ack": first["seq"]}
         second = backend.step(at)  # the second poll: only the points after those
         assert not second.get("complete") and second["base"] == first["seq"]
         assert set(second["charts"]) == {"cost"}  # no epoch ended: the other charts are not sent at all
         change = second["charts"]["cost"]
-        assert "figure" not in change and change["extend"]["i"] == [0]
+        assert "figure" not in change and change["extend"]["i"] == [0] and change["extend"]["from"] == [len(known_x)]
         new_x = change["extend"]["x"][0]
         assert new_x and min(new_x) > max(known_x)  # new points only, after the old ones
         whole = shown("train_live", at.session_state)["cost"]["data"][0]
@@ -230,6 +233,10 @@ def test_a_polls_view_is_sent_only_what_is_new(mnist):
         assert whole["x"][:known] == known_x and whole["y"][:known] == known_y  # the old points did not move
         assert len(whole["x"]) == known + len(new_x)
         assert second["units"]["n"] == 64  # the units moved: their new codes
+        # Unacknowledged, a message holds everything since the last acknowledged one (none is lost).
+        third = backend.step(at)
+        assert third["base"] == first["seq"] and third["charts"]["cost"]["extend"]["from"] == [known]
+        assert third["charts"]["cost"]["extend"]["x"][0][: len(new_x)] == new_x
         for _ in range(30):  # the rest of the run; at an epoch's end its rows come as new points too
             if session(at).current is None:
                 break

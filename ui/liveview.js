@@ -1,12 +1,14 @@
 // One live view: a run's charts (and its live units) in one element (the front end of ui/liveview.py).
 //
 // Python sends either a complete view ({complete: true, blocks, charts: {name: {figure}}, ...}: on a new
-// run, or when this element asks for it) or only what changed since the message numbered `base`:
-// per chart, new points to append ({extend: {i, x, y}}: Plotly.extendTraces), changed layout keys
-// ({relayout}: Plotly.relayout) or, rarely, a whole figure ({figure}: Plotly.react); new unit images;
-// changed notes. Each message carries its number `seq`. A message that does not follow the one drawn
-// (a remount after a page switch or a reconnect, or a message lost on the way) makes the element ask
-// for the whole view once: it sets its state "need", which reruns the fragment it is in.
+// run, or when this element asks for it) or what changed since the message numbered `base`, the last
+// one this element acknowledged: per chart, new points to append ({extend: {i, from, x, y}}:
+// Plotly.extendTraces, skipping the points the trace already has), changed layout keys ({relayout}:
+// Plotly.relayout, skipped when already applied) or, rarely, a whole figure ({figure}: Plotly.react);
+// new unit images; changed notes. Each message carries its number `seq`; every ACK_EVERY messages the
+// element acknowledges the one it has drawn (its state "ack": Python then sends only what is newer).
+// An element without the base (a remount after a page switch or a reconnect) asks for the whole view
+// once: it sets its state "need". Each state change reruns the fragment the element is in.
 //
 // plotly.js is the file inside the Python plotly package, served by the app's own server (data.library,
 // relative to the app's root), loaded once per page. The first chart's width in px goes back as the
@@ -18,6 +20,7 @@ const LIBRARY = "__nnLabPlotly";
 const COLORWAY = ["#0068c9", "#83c9ff", "#ff2b2b", "#ffabab", "#29b09d", "#7defa1", "#ff8700", "#ffd16a",
                   "#6d3fc0", "#d5dae5"];
 const AXIS = /^[xy]axis\d*$/;
+const ACK_EVERY = 4;  // messages drawn between acknowledgements (each one reruns the fragment)
 
 function appRoot() {
   const own = [...document.querySelectorAll("script[src]")].map(s => s.src).find(src => /\/static\/js\//.test(src));
@@ -115,7 +118,7 @@ function build(view, blocks) {
           cell.appendChild(caption);
         }
         row.appendChild(cell);
-        view.charts[chart.name] = {div, drawn: false, run: null};
+        view.charts[chart.name] = {div, drawn: false, run: null, applied: {}};
       }
       view.root.appendChild(row);
     } else if (block.kind === "heading" || block.kind === "note") {
@@ -179,6 +182,13 @@ function drawUnits(view, units) {
 async function applyChart(Plotly, view, name, change, run, look, config) {
   const chart = view.charts[name];
   if (!chart) return;
+  if (change.figure && !change.complete) {
+    const text = JSON.stringify(change.figure);
+    if (chart.applied.figure === text) return;  // in an earlier message since the base: drawn already
+    chart.applied = {figure: text};
+  } else if (change.figure) {
+    chart.applied = {};
+  }
   if (change.figure) {
     const layout = themedLayout(change.figure.layout || {}, look);
     const options = {responsive: true, ...config, ...(change.figure.config || {})};
@@ -194,10 +204,29 @@ async function applyChart(Plotly, view, name, change, run, look, config) {
   }
   if (!chart.drawn) return;
   if (change.extend && change.extend.i.length) {
-    await Plotly.extendTraces(chart.div, {x: change.extend.x, y: change.extend.y}, change.extend.i);
+    // Only the points past what each trace has (an earlier message since the base may have brought some).
+    const indices = [], xs = [], ys = [];
+    change.extend.i.forEach((trace, k) => {
+      const has = ((chart.div.data[trace] || {}).x || []).length, start = change.extend.from[k];
+      if (has < start) throw new Error("a gap in the points");
+      if (has - start < change.extend.x[k].length) {
+        indices.push(trace);
+        xs.push(change.extend.x[k].slice(has - start));
+        ys.push(change.extend.y[k].slice(has - start));
+      }
+    });
+    if (indices.length) await Plotly.extendTraces(chart.div, {x: xs, y: ys}, indices);
   }
-  if (change.relayout && Object.keys(change.relayout).length) {
-    await Plotly.relayout(chart.div, themedUpdate(change.relayout, look));
+  if (change.relayout) {
+    const update = {};
+    for (const [key, value] of Object.entries(change.relayout)) {
+      const text = JSON.stringify(value);
+      if (chart.applied[key] !== text) {
+        update[key] = value;
+        chart.applied[key] = text;
+      }
+    }
+    if (Object.keys(update).length) await Plotly.relayout(chart.div, themedUpdate(update, look));
   }
 }
 
@@ -206,12 +235,16 @@ async function apply(view, message) {
   const look = theme(view.parent);
   if (message.complete) build(view, message.blocks || []);
   for (const [name, change] of Object.entries(message.charts || {})) {
-    await applyChart(Plotly, view, name, change, message.run, look, message.config || {});
+    await applyChart(Plotly, view, name, message.complete ? {...change, complete: true} : change, message.run, look,
+                     message.config || {});
   }
   for (const [id, text] of Object.entries(message.notes || {})) {
     if (view.notes[id]) view.notes[id].textContent = text;
   }
-  if (message.units) drawUnits(view, message.units);
+  if (message.units && message.units.version !== view.unitsVersion) {
+    view.unitsVersion = message.units.version;
+    drawUnits(view, message.units);
+  }
   else if (message.complete && view.units) view.units.box.style.display = "none";
 }
 
@@ -223,8 +256,10 @@ async function drain(view) {
       await apply(view, view.queue.shift());
     }
   } catch (error) {
-    view.root.textContent = `The live view could not be drawn: ${error.message}`;
-    view.seq = null;  // ask for the whole view with the next message
+    // Not drawable from what it has (a gap): ask for the whole view.
+    view.queue = [];
+    view.seq = null;
+    view.setStateValue("need", `${Date.now()}-${Math.random()}`);
   } finally {
     view.busy = false;
   }
@@ -256,11 +291,19 @@ export default function liveView({data, parentElement, setStateValue}) {
       delete parentElement[STATE];
     };
   }
+  view.setStateValue = setStateValue;
   if (data.seq === view.seq && data.run === view.run) return view.cleanup;  // drawn already
   if (data.complete) {
     view.queue = [data];  // the whole view: what was still waiting is in it
-  } else if (data.base === view.seq && data.run === view.run && view.seq !== null) {
+    view.acked = data.seq;  // its own base
+  } else if (data.run === view.run && view.seq !== null && data.base <= view.seq && data.seq > view.seq) {
     view.queue.push(data);
+    if (data.seq - view.acked >= ACK_EVERY) {
+      view.acked = data.seq;
+      view.ackPending = data.seq;  // acknowledged once it is drawn
+    }
+  } else if (data.run === view.run && view.seq !== null && data.seq < view.seq) {
+    return view.cleanup;  // an older message than the one drawn: nothing new in it
   } else {
     // Not the message after the one drawn: ask for the whole view once (a new value each time).
     if (view.asked !== data.seq) {
@@ -271,6 +314,12 @@ export default function liveView({data, parentElement, setStateValue}) {
   }
   view.seq = data.seq;
   view.run = data.run;
-  drain(view).then(() => reportWidth(view, data.width, setStateValue));
+  drain(view).then(() => {
+    if (view.ackPending !== undefined && view.seq !== null) {
+      setStateValue("ack", view.ackPending);
+      view.ackPending = undefined;
+    }
+    reportWidth(view, data.width, setStateValue);
+  });
   return view.cleanup;
 }

@@ -11,9 +11,12 @@ costs reach a new decade), new unit images as raw bytes drawn on a ``<canvas>``.
 never moves, a run's batch-cost line is on a fixed grid (``cost_grid``): a point every
 ``total_batches / GRID_POINTS`` batches of the PLANNED run, each the mean of the window before it.
 
-Messages are numbered; each names the one it follows (``base``). An element that was not given that
-one (a remount after a page switch or a reconnect, a message lost when a rerun cleared the send
-queue) sets its state ``need`` to a new value, and the next rerun sends the complete view once.
+Messages are numbered. Each holds what changed since the message the element last acknowledged
+(``base``; its state ``ack``, set every few messages), so a message the front end never handed the
+element (Streamlit's front end gives a component only the newest of updates that arrive together)
+loses nothing: the element skips what it has. An element that does not have the base (a remount
+after a page switch or a reconnect) sets its state ``need`` to a new value, and the next rerun sends
+the complete view once.
 
 What the element was sent is kept in the session (``_FEEDS``), so a poll's message is built from
 what the run has now against what was sent: nothing is rebuilt from scratch per poll but the new
@@ -141,7 +144,7 @@ def _chart_diff(spec: dict, sent: dict) -> dict | None:
     if signature != sent["signature"]:
         return {"figure": spec}
     change = {}
-    indices, xs, ys = [], [], []
+    indices, starts, xs, ys = [], [], [], []
     for i, (trace, now, before) in enumerate(zip(spec["data"], ends, sent["ends"])):
         if now is None:
             continue
@@ -152,10 +155,11 @@ def _chart_diff(spec: dict, sent: dict) -> dict | None:
             return {"figure": spec}  # a point changed: the whole figure
         if length > old_length:
             indices.append(i)
+            starts.append(old_length)
             xs.append(trace["x"][old_length:])
             ys.append(trace["y"][old_length:])
     if indices:
-        change["extend"] = {"i": indices, "x": xs, "y": ys}
+        change["extend"] = {"i": indices, "from": starts, "x": xs, "y": ys}
     layout = {k: json.dumps(v, sort_keys=True, default=str) for k, v in spec["layout"].items()}
     relayout = {k: spec["layout"][k] for k, text in layout.items() if sent["layout"].get(k) != text}
     relayout |= {k: None for k in sent["layout"] if k not in layout}
@@ -189,49 +193,68 @@ def _blocks(view: View) -> list:
 def _units(units: dict) -> dict:
     codes = np.ascontiguousarray(units["codes"], np.uint8)
     return {"codes": base64.b64encode(codes.tobytes()).decode(), "n": int(codes.shape[0]),
+            "version": str(units.get("version")),
             "columns": int(units.get("columns", 16)), "caption": units.get("caption", "")}
+
+
+MAX_UNACKNOWLEDGED = 32  # messages the element may leave unacknowledged before it is sent the whole view
+
+
+def _acknowledged(key: str):
+    state = st.session_state.get(key)
+    ack = state.get("ack") if isinstance(state, Mapping) else None
+    return ack if isinstance(ack, int) and not isinstance(ack, bool) else None
 
 
 def live_view(key: str, run: str, view: View) -> dict:
     """Draw ``view`` in the element ``key`` as the view of ``run`` (any string naming what is shown: a
-    run while it trains, "idle", a result); returns what the element was sent this time."""
+    run while it trains, "idle", a result); returns what the element was sent this time.
+
+    Each message holds what changed since the last message the element acknowledged (its state
+    "ack", set every few messages, see liveview.js), not since the last one sent: Streamlit's front end
+    hands a component only the newest of the updates that arrive together, so one left out loses
+    nothing. The element skips the points it already has (each appended run of points says where it
+    starts)."""
     feeds = st.session_state.setdefault(_FEEDS, {})
     sent = feeds.get(key)
     need = _need(key)
     blocks = _blocks(view)
     structure = json.dumps(blocks, sort_keys=True)
     specs = {chart.name: _spec(chart.figure) for chart in view.charts()}
-    complete = sent is None or sent["run"] != run or sent["need"] != need or sent["structure"] != structure
-    seq = 1 if sent is None else sent["seq"]
-    message: dict = {"library": library_path(), "run": run, "config": view.config, "width": browser_width(key)}
+    record = {"charts": {name: _record(spec) for name, spec in specs.items()}, "notes": dict(view.notes),
+              "units": (view.units or {}).get("version")}
+    ack = _acknowledged(key)
+    if sent is not None and ack is not None and sent["acked"] < ack <= sent["seq"] and ack in sent["records"]:
+        sent["acked"] = ack
+        sent["records"] = {seq: kept for seq, kept in sent["records"].items() if seq >= ack}
+    complete = (sent is None or sent["run"] != run or sent["need"] != need or sent["structure"] != structure
+                or len(sent["records"]) > MAX_UNACKNOWLEDGED)
+    head = {"library": library_path(), "run": run, "config": view.config, "width": browser_width(key)}
     if complete:
-        seq += 1
-        message |= {"complete": True, "seq": seq, "base": None, "blocks": blocks,
-                    "charts": {name: {"figure": spec} for name, spec in specs.items()},
-                    "notes": dict(view.notes), "units": _units(view.units) if view.units else None}
-        sent = feeds[key] = {"run": run, "need": need, "structure": structure, "seq": seq,
-                             "charts": {name: _record(spec) for name, spec in specs.items()},
-                             "notes": dict(view.notes), "units": (view.units or {}).get("version"), "specs": specs}
+        seq = 1 if sent is None else sent["seq"] + 1
+        message = head | {"complete": True, "seq": seq, "base": None, "blocks": blocks,
+                          "charts": {name: {"figure": spec} for name, spec in specs.items()},
+                          "notes": dict(view.notes), "units": _units(view.units) if view.units else None}
+        # The complete view is the base of what follows: an element that missed it sees a gap, and asks.
+        feeds[key] = {"run": run, "need": need, "structure": structure, "seq": seq, "acked": seq,
+                      "records": {seq: record}, "specs": specs, "message": message}
+    elif record == sent["records"][sent["seq"]]:
+        message = sent["message"]  # nothing new: the last message again (the element has it, or still needs it)
     else:
+        seq, base = sent["seq"] + 1, sent["acked"]
+        before = sent["records"][base]
         charts = {}
         for name, spec in specs.items():
-            change = _chart_diff(spec, sent["charts"][name])
+            change = _chart_diff(spec, before["charts"][name])
             if change is not None:
                 charts[name] = change
-                sent["charts"][name] = _record(spec)
-        notes = {k: v for k, v in view.notes.items() if sent["notes"].get(k) != v}
-        units = None
-        if view.units and view.units.get("version") != sent["units"]:
-            units = _units(view.units)
-            sent["units"] = view.units.get("version")
-        sent["notes"], sent["specs"] = dict(view.notes), specs
-        if charts or notes or units:
-            message |= {"seq": seq + 1, "base": seq, "charts": charts, "notes": notes, "units": units}
-            sent["seq"] = seq + 1
-        else:
-            message |= {"seq": seq, "base": None}  # nothing new: the element has it, or asks for all
-    _view(key=key, data=message, default={"width": None, "need": None}, on_width_change=_nothing,
-          on_need_change=_nothing)
+        notes = {k: v for k, v in view.notes.items() if before["notes"].get(k) != v}
+        units = _units(view.units) if view.units and view.units.get("version") != before["units"] else None
+        message = head | {"seq": seq, "base": base, "charts": charts, "notes": notes, "units": units}
+        sent |= {"seq": seq, "specs": specs, "message": message}
+        sent["records"][seq] = record
+    _view(key=key, data=message, default={"width": None, "need": None, "ack": None}, on_width_change=_nothing,
+          on_need_change=_nothing, on_ack_change=_nothing)
     return message
 
 
