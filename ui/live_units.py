@@ -1,11 +1,12 @@
 """Train's hidden units as they learn: while a run trains, its first hidden layer's units (a page of
-them at larger widths) as 28x28 weight images, redrawn with every update of the charts; after it, a
-slider over the epochs the run kept (nn_core.snapshots) replays them.
+them at larger widths) as 28x28 weight images in the live view (ui/liveview.py), sent as their raw
+uint8 codes and coloured on a <canvas> by the browser; after it, a slider over the epochs the run
+kept (nn_core.snapshots) replays them as one palette PNG.
 
-Each update is one composite PNG of the page's units, made from the uint8 images the run's progress
-carries (nn_core.snapshots.unit_images): no float matrix reaches the page, and the browser decodes
-one small image per update. ``NN_LAB_LIVE_UNITS=0`` in the server's environment leaves them out,
-for ``python -m benchmarks.live_charts --live-units both`` to measure what they cost.
+The codes come from the run's progress (nn_core.runs.Progress.units, made on first use: only a page
+that draws them pays for them); no float matrix reaches the page. ``NN_LAB_LIVE_UNITS=0`` in the
+server's environment leaves the live units out, for ``python -m benchmarks.live_charts --live-units
+both`` to measure what they cost.
 """
 
 from __future__ import annotations
