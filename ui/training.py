@@ -31,6 +31,7 @@ from .text import plain
 LIVE_VIEW = "train_live"
 CONTROLS, LIVE_PANEL = "train_controls", "train_live_panel"  # the panel's two fragments' keys
 _EPOCH_SPECS = "_train_live_epoch_specs"  # the live view's per-epoch figures, made once per epoch
+_LAST_VIEW = "_train_live_last_view"  # (progress, view) of the last poll
 TRAIN_READING = "train_reading"  # the container of the gap's reading (its key: a CSS class to find it by)
 
 
@@ -229,10 +230,15 @@ def live_panel(hparams: Hyperparams) -> None:
     if waiting:
         status.warning(plain(waiting, limit=400))
     run_id = f"run-{len(session.runs)}-{session.current_started}"
-    view = View(blocks=[("row", live_curve_charts(progress, run_id)), ("units", None),
-                        *health_blocks(progress.epochs, progress.hparams, running=True)],
-                notes={"health": health_note(progress.epochs, running=True)}, config=PLOT_CONFIG,
-                palette=units_palette(), units=live_units_view(progress))
+    last = st.session_state.get(_LAST_VIEW)
+    if last is not None and last[0] is progress:  # no news since the last poll (a run on workers keeps its
+        view = last[1]  # snapshot until a chunk returns): the same view, sent as it was, at next to no cost
+    else:
+        view = View(blocks=[("row", live_curve_charts(progress, run_id)), ("units", None),
+                            *health_blocks(progress.epochs, progress.hparams, running=True)],
+                    notes={"health": health_note(progress.epochs, running=True)}, config=PLOT_CONFIG,
+                    palette=units_palette(), units=live_units_view(progress))
+        st.session_state[_LAST_VIEW] = (progress, view)
     live_view(LIVE_VIEW, run_id, view)
     show_reading(progress.epochs, progress.hparams)
     units_section()
