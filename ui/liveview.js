@@ -20,7 +20,7 @@ const LIBRARY = "__nnLabPlotly";
 const COLORWAY = ["#0068c9", "#83c9ff", "#ff2b2b", "#ffabab", "#29b09d", "#7defa1", "#ff8700", "#ffd16a",
                   "#6d3fc0", "#d5dae5"];
 const AXIS = /^[xy]axis\d*$/;
-const ACK_EVERY = 4;  // messages drawn between acknowledgements (each one reruns the fragment)
+const ACK_EVERY = 8;  // messages drawn between acknowledgements (each one reruns the fragment)
 
 function appRoot() {
   const own = [...document.querySelectorAll("script[src]")].map(s => s.src).find(src => /\/static\/js\//.test(src));

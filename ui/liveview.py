@@ -41,7 +41,8 @@ import streamlit as st
 from .livechart import MAX_WIDTH, figure_spec, library_path
 
 GRID_POINTS = 600  # batch-cost points over a whole planned run (about one per pixel of a half-page chart)
-POLL_SECONDS = 0.5  # how often a running run's fragment reruns (st.fragment(run_every=...))
+POLL_SECONDS = 1.0  # how often a running run's fragment reruns (st.fragment(run_every=...)): each rerun costs the
+# browser a redraw of the fragment (measured at load 27: 0.5 s made the renderer spend 1.6x the old page's)
 _FEEDS = "_live_view_feeds"  # session state: per element key, what it was sent
 
 _view = st.components.v2.component("nn_lab.live_view", js=Path(__file__).with_name("liveview.js").read_text(),

@@ -1,9 +1,13 @@
 """The Train page's panel: Train and Stop, live progress while a run trains, then its result.
 
-The panel is a fragment that polls the session's run handle (which trains a slice of CPU time per
-poll on the local backend), redraws progress and charts, and reruns itself, so Stop and every other
-widget answer while a run is going (a plain loop ignores clicks). When the run has ended, the thread
-that claims its result records it in the session and reruns the whole page.
+Two fragments. Train and Stop are one (a click reruns them alone; Train then reruns the whole page
+once, so the settings form is drawn locked). The live panel is the other: while a run trains on the
+workers it reruns itself every ``ui.liveview.POLL_SECONDS`` (``st.fragment(run_every=...)``), reads the
+run's progress without waiting for it, and sends the live view (ui/liveview.py) only what is new;
+when the run has ended it records it and reruns the whole page once (its history, the active model),
+which draws the panel without run_every. Moving the learning rate or momentum mid-run reruns the live
+panel alone (ui.settings.change_running_run). A run of ``LocalBackend`` (AppTest's) trains in the
+polling thread, a slice per rerun of the whole script, as before.
 """
 
 from __future__ import annotations
