@@ -64,7 +64,7 @@ def test_the_live_view_appends_and_survives_a_page_switch(page, app_url):
     page.evaluate(TAG, VIEW)
     view = page.evaluate(OBSERVE, VIEW)
     assert all(calls(view[name], "newPlot") == 1 and calls(view[name], "react") == 0 for name in RUN_CHARTS), view
-    assert calls(view["cost"], "extendTraces") >= 3, view["cost"]  # new batch costs, poll by poll
+    assert calls(view["cost"], "extendTraces") >= 1, view["cost"]  # new batch costs, appended (newPlot drew none)
     assert calls(view["accuracy"], "extendTraces") >= 1  # an epoch's row, appended
     assert page_runs() - before <= 2, page_runs() - before  # Train's click (and at most one more): polls rerun the panel alone
     history = view["cost"]["points"][0]

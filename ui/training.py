@@ -36,6 +36,7 @@ LIVE_VIEW = "train_live"
 CONTROLS, LIVE_PANEL = "train_controls", "train_live_panel"  # the panel's two fragments' keys
 _EPOCH_SPECS = "_train_live_epoch_specs"  # the live view's per-epoch figures, made once per epoch
 _LAST_VIEW = "_train_live_last_view"  # (progress, view) of the last poll
+_PAGE_BEHIND = "_train_page_behind"  # a result shown by the live panel alone: the whole page reruns next
 TRAIN_READING = "train_reading"  # the container of the gap's reading (its key: a CSS class to find it by)
 
 
@@ -202,6 +203,8 @@ def live_panel(hparams: Hyperparams) -> None:
     run = session.current
     # The messages, or the progress, above the view: one place either way.
     status = st.container()
+    if run is None and st.session_state.pop(_PAGE_BEHIND, False):
+        st.rerun()  # the result is shown: now the whole page, once
     if run is None:
         if session.full:
             status.warning(full_message())
@@ -223,8 +226,14 @@ def live_panel(hparams: Hyperparams) -> None:
     # of LocalBackend (tests) trains in the polling thread, a slice per poll.
     progress = run.progress() if run.trains_in_background else run.poll()
     if progress.finished:
-        runs.collect_ended()
-        st.rerun()  # the whole page: history, active model and download change; this panel stops polling
+        index = runs.collect_ended()
+        if index is None or not run.trains_in_background:
+            st.rerun()  # the whole page: history, active model and download change
+        # The result here at once; the whole page (history, active model, download; this panel without
+        # run_every) follows at the panel's next poll, so nothing drawn here is dropped by a rerun.
+        st.session_state[_PAGE_BEHIND] = True
+        show_result(index, status)
+        return
     status.progress(progress.total_batches_done / progress.total_batches,
                     text=progress_text(progress, session.current_started))
     if progress.changes:
