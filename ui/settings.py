@@ -9,7 +9,6 @@ text.
 from __future__ import annotations
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from nn_core import SETTINGS, Hyperparams, Setting
 from nn_core.settings import BY_NAME, FULL_BATCH
@@ -92,13 +91,9 @@ def change_running_run(setting: Setting) -> None:
             in_effect = change.value
     if value != in_effect:
         run.change(setting.name, value)
-    # Only the Train page's live panel reruns (it shows the change), not the whole page.
-    from .training import LIVE_PANEL
-
-    try:
-        st.rerun(LIVE_PANEL)
-    except StreamlitAPIException:  # not drawn in this session's last run: the page's own rerun
-        pass
+    # The whole page reruns (the slider is in the page's form). A keyed rerun of the live panel alone
+    # (st.rerun("train_live_panel") here) left the panel's run_every polls unanswered for the rest of
+    # the run in Chromium (measured: its progress froze), so it is not used.
 
 
 def _widget(setting: Setting, locked: bool = False, highest=None):

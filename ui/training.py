@@ -5,8 +5,9 @@ once, so the settings form is drawn locked). The live panel is the other: while 
 workers it reruns itself every ``ui.liveview.POLL_SECONDS`` (``st.fragment(run_every=...)``), reads the
 run's progress without waiting for it, and sends the live view (ui/liveview.py) only what is new;
 when the run has ended it records it and reruns the whole page once (its history, the active model),
-which draws the panel without run_every. Moving the learning rate or momentum mid-run reruns the live
-panel alone (ui.settings.change_running_run). A run of ``LocalBackend`` (AppTest's) trains in the
+which draws the panel without run_every. Moving the learning rate or momentum mid-run still reruns
+the whole page (see ui.settings.change_running_run: a keyed rerun of the panel alone froze its polls).
+A run of ``LocalBackend`` (AppTest's) trains in the
 polling thread, a slice per rerun of the whole script, as before.
 """
 
@@ -170,8 +171,7 @@ def training_panel(hparams: Hyperparams) -> None:
     """Train / Stop (a fragment of their own: a click reruns them alone), then the live panel: a
     fragment that reruns itself every POLL_SECONDS while a run trains on the workers, reading its
     progress without waiting for it, and reruns the whole page once when the run has ended (its
-    history, the active model). Moving the learning rate or momentum mid-run reruns the live panel
-    alone (ui.settings.change_running_run)."""
+    history, the active model)."""
     session = lab()
     run = session.current
     controls(hparams)
