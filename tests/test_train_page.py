@@ -18,7 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nn_core import SETTINGS, Hyperparams, LocalBackend, Mnist, Trainer, load_model
-from nn_core.jobs import _ExecutorBackend
+from nn_core.jobs import ExecutorBackend
 from nn_core.runs import TRAIN_SAMPLE
 from ui.liveview import shown
 from ui.state import Lab, setting_key
@@ -158,7 +158,7 @@ def test_the_live_view_is_one_element_before_during_and_after_a_run(new_app):
     assert sum(low <= tick <= high for tick in axis["tickvals"]) >= 2  # the span is labelled
 
 
-class GatedBackend(_ExecutorBackend):
+class GatedBackend(ExecutorBackend):
     """Runs as chained chunk tasks (nn_core.jobs, as on the server's workers) on a thread of this
     process, each chunk ``BATCHES`` batches, each waiting for the test to let it go: the run goes on
     in the background, and the test decides what it has done between two polls of the page."""

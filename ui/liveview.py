@@ -217,11 +217,8 @@ def live_view(key: str, run: str, view: View) -> dict:
     nothing. The element skips the points it already has (each appended run of points says where it
     starts)."""
     feeds = st.session_state.setdefault(_FEEDS, {})
-    sent = feeds.get(key)
-    need = _need(key)
-    ack = _acknowledged(key)
-    if sent is not None and sent.get("view") is view and sent["run"] == run and sent["need"] == need \
-            and (ack is None or ack <= sent["acked"] or ack not in sent["records"]):
+    sent, need, ack = feeds.get(key), _need(key), _acknowledged(key)
+    if _unchanged(sent, view, run, need, ack):
         _show(key, sent["message"])  # the same view as last time: its last message again, nothing rebuilt
         return sent["message"]
     blocks = _blocks(view)
@@ -240,26 +237,38 @@ def live_view(key: str, run: str, view: View) -> dict:
         message = head | {"complete": True, "seq": seq, "base": None, "blocks": blocks,
                           "charts": {name: {"figure": spec} for name, spec in specs.items()},
                           "notes": dict(view.notes), "units": _units(view.units) if view.units else None}
-        # The complete view is the base of what follows: an element that missed it sees a gap, and asks.
+        # the base of what follows: an element that missed it sees a gap, and asks
         feeds[key] = {"run": run, "need": need, "structure": structure, "seq": seq, "acked": seq,
                       "records": {seq: record}, "specs": specs, "message": message}
     elif record == sent["records"][sent["seq"]]:
         message = sent["message"]  # nothing new: the last message again (the element has it, or still needs it)
     else:
-        seq, base = sent["seq"] + 1, sent["acked"]
-        before = sent["records"][base]
-        charts = {}
-        for name, spec in specs.items():
-            change = _chart_diff(spec, before["charts"][name])
-            if change is not None:
-                charts[name] = change
-        notes = {k: v for k, v in view.notes.items() if before["notes"].get(k) != v}
-        units = _units(view.units) if view.units and view.units.get("version") != before["units"] else None
-        message = head | {"seq": seq, "base": base, "charts": charts, "notes": notes, "units": units}
-        sent |= {"seq": seq, "specs": specs, "message": message}
-        sent["records"][seq] = record
+        message = _update(sent, head, view, specs, record)
     feeds[key]["view"] = view
     _show(key, message)
+    return message
+
+
+def _unchanged(sent: dict | None, view: View, run: str, need, ack) -> bool:
+    """The very view last sent for this run, with nothing newly acknowledged: nothing to rebuild."""
+    return (sent is not None and sent.get("view") is view and sent["run"] == run and sent["need"] == need
+            and (ack is None or ack <= sent["acked"] or ack not in sent["records"]))
+
+
+def _update(sent: dict, head: dict, view: View, specs: dict, record: dict) -> dict:
+    """A message of what changed since the last acknowledged one (its ``base``), recorded in ``sent``."""
+    seq, base = sent["seq"] + 1, sent["acked"]
+    before = sent["records"][base]
+    charts = {}
+    for name, spec in specs.items():
+        change = _chart_diff(spec, before["charts"][name])
+        if change is not None:
+            charts[name] = change
+    notes = {k: v for k, v in view.notes.items() if before["notes"].get(k) != v}
+    units = _units(view.units) if view.units and view.units.get("version") != before["units"] else None
+    message = head | {"seq": seq, "base": base, "charts": charts, "notes": notes, "units": units}
+    sent |= {"seq": seq, "specs": specs, "message": message}
+    sent["records"][seq] = record
     return message
 
 

@@ -123,9 +123,8 @@ def changes_sentence(hparams: Hyperparams, changes, batches_per_epoch: int, ende
     return f" Changed while it {'trained' if ended else 'trains'}: {words}."
 
 
-def show_result(index: int, status) -> None:
-    """The outcome of an ended run: what happened and its figures (in ``status``, the place of the
-    progress bar), and its curves."""
+def _outcome(index: int, status) -> None:
+    """What happened to an ended run, in one message in ``status``."""
     session = lab()
     run = session.runs[index]
     done = len(run.batch_costs)
@@ -148,6 +147,14 @@ def show_result(index: int, status) -> None:
         epochs = len(run.epochs)
         status.success(f"Run #{index + 1} finished: {epochs} epoch{'s' if epochs != 1 else ''}. It is the "
                        f"active model, used by the Evaluate and Draw pages.{changed}")
+
+
+def show_result(index: int, status) -> None:
+    """The outcome of an ended run: what happened and its figures (in ``status``, the place of the
+    progress bar), and its curves."""
+    session = lab()
+    run = session.runs[index]
+    _outcome(index, status)
     score = session.scores.get(index)
     if score is not None:
         a, b, c = status.columns(3)
@@ -197,43 +204,35 @@ def controls(hparams: Hyperparams) -> None:
         run.stop()  # the live panel sees the run end at its next poll
 
 
-def live_panel(hparams: Hyperparams) -> None:
-    """The live run's progress and view, or the last run's result (or the empty charts before one)."""
-    session = lab()
-    run = session.current
-    # The messages, or the progress, above the view: one place either way.
-    status = st.container()
-    if run is None and st.session_state.pop(_PAGE_BEHIND, False):
-        st.rerun()  # the result is shown: now the whole page, once
-    if run is None:
-        if session.full:
-            status.warning(full_message())
-        if session.last_finished is None:
-            status.info("Press **Train** to train the network with these settings (about 3 seconds with the "
-                        "post's defaults). Moving a slider changes the next run, not the last result.")
-            # The charts the run will fill, already there: their axes (and, for the post's settings, its
-            # test cost to beat), and the browser loads plotly.js now rather than in the middle of the
-            # first run (about a second of a core in headless Chromium, measured).
-            live_view(LIVE_VIEW, "idle", View(blocks=[("row", curve_charts([], [], 1, hparams))],
-                                              config=PLOT_CONFIG))
-            show_reading([], None)
-            units_section()  # where a run's units will be, so the sections after keep their places
-        else:
-            show_result(session.last_finished, status)
+def _idle_panel(session, hparams: Hyperparams, status) -> None:
+    """No run training: the last run's result, or the empty charts before the first one."""
+    if session.full:
+        status.warning(full_message())
+    if session.last_finished is not None:
+        show_result(session.last_finished, status)
         return
+    status.info("Press **Train** to train the network with these settings (about 3 seconds with the "
+                "post's defaults). Moving a slider changes the next run, not the last result.")
+    # The charts the run will fill, already there: their axes (and, for the post's settings, its
+    # test cost to beat), and the browser loads plotly.js now rather than in the middle of the
+    # first run (about a second of a core in headless Chromium, measured).
+    live_view(LIVE_VIEW, "idle", View(blocks=[("row", curve_charts([], [], 1, hparams))], config=PLOT_CONFIG))
+    show_reading([], None)
+    units_section()  # where a run's units will be, so the sections after keep their places
 
-    # A run on the workers goes on without this thread: its progress is read, not waited for. A run
-    # of LocalBackend (tests) trains in the polling thread, a slice per poll.
-    progress = run.progress() if run.trains_in_background else run.poll()
-    if progress.finished:
-        index = runs.collect_ended()
-        if index is None or not run.trains_in_background:
-            st.rerun()  # the whole page: history, active model and download change
-        # The result here at once; the whole page (history, active model, download; this panel without
-        # run_every) follows at the panel's next poll, so nothing drawn here is dropped by a rerun.
-        st.session_state[_PAGE_BEHIND] = True
-        show_result(index, status)
-        return
+
+def _ended(run, status) -> None:
+    """The run has ended: its result here at once; the whole page (history, active model, download; this
+    panel without run_every) follows at the panel's next poll, so nothing drawn here is dropped by a rerun."""
+    index = runs.collect_ended()
+    if index is None or not run.trains_in_background:
+        st.rerun()  # the whole page: history, active model and download change
+    st.session_state[_PAGE_BEHIND] = True
+    show_result(index, status)
+
+
+def _running_status(run, progress, session, status) -> None:
+    """The progress bar, the changes made so far and what the run waits for, above the view."""
     status.progress(progress.total_batches_done / progress.total_batches,
                     text=progress_text(progress, session.current_started))
     if progress.changes:
@@ -242,17 +241,39 @@ def live_panel(hparams: Hyperparams) -> None:
     waiting = getattr(run, "waiting_for", lambda: None)()  # a Dask scheduler left without workers
     if waiting:
         status.warning(plain(waiting, limit=400))
-    run_id = f"run-{len(session.runs)}-{session.current_started}"
+
+
+def _running_view(progress, run_id: str) -> View:
+    """The live view of ``progress``: rebuilt only when the progress changed (a run on workers keeps its
+    snapshot until a chunk returns; with no news the same view is sent as it was, at next to no cost)."""
     last = st.session_state.get(_LAST_VIEW)
-    if last is not None and last[0] is progress:  # no news since the last poll (a run on workers keeps its
-        view = last[1]  # snapshot until a chunk returns): the same view, sent as it was, at next to no cost
-    else:
-        view = View(blocks=[("row", live_curve_charts(progress, run_id)), ("units", None),
-                            *health_blocks(progress.epochs, progress.hparams, running=True)],
-                    notes={"health": health_note(progress.epochs, running=True)}, config=PLOT_CONFIG,
-                    palette=units_palette(), units=live_units_view(progress))
-        st.session_state[_LAST_VIEW] = (progress, view)
-    live_view(LIVE_VIEW, run_id, view)
+    if last is not None and last[0] is progress:
+        return last[1]
+    view = View(blocks=[("row", live_curve_charts(progress, run_id)), ("units", None),
+                        *health_blocks(progress.epochs, progress.hparams, running=True)],
+                notes={"health": health_note(progress.epochs, running=True)}, config=PLOT_CONFIG,
+                palette=units_palette(), units=live_units_view(progress))
+    st.session_state[_LAST_VIEW] = (progress, view)
+    return view
+
+
+def live_panel(hparams: Hyperparams) -> None:
+    """The live run's progress and view, or the last run's result (or the empty charts before one)."""
+    session = lab()
+    run = session.current
+    status = st.container()  # the messages, or the progress, above the view: one place either way
+    if run is None and st.session_state.pop(_PAGE_BEHIND, False):
+        st.rerun()  # the result is shown: now the whole page, once
+    if run is None:
+        return _idle_panel(session, hparams, status)
+    # A run on the workers goes on without this thread: its progress is read, not waited for. A run
+    # of LocalBackend (tests) trains in the polling thread, a slice per poll.
+    progress = run.progress() if run.trains_in_background else run.poll()
+    if progress.finished:
+        return _ended(run, status)
+    _running_status(run, progress, session, status)
+    run_id = f"run-{len(session.runs)}-{session.current_started}"
+    live_view(LIVE_VIEW, run_id, _running_view(progress, run_id))
     show_reading(progress.epochs, progress.hparams)
     units_section()
     if not run.trains_in_background:
