@@ -16,6 +16,11 @@ session (browser context) presses Train with the defaults. Per run:
   metric and Stop disabled again, after the full-page rerun: ``tests.browser.RUN_END_WATCH``);
 - the accuracy shown.
 
+``--sessions 2`` measures, after the solo runs, each app's click-to-result with two sessions pressing
+Train at the same moment (each its own browser context), and prints each session's against the
+app's solo median. With two apps given, the last lines are the second app's medians over the first's
+(e.g. ``--app /work/main --app .``: new over old).
+
 ``--live-units both`` runs each app twice, with the first layer's live units on Train and without them
 (``NN_LAB_LIVE_UNITS=0`` in that server's environment), taking turns, and prints the ratios of the
 renderer's and the server's CPU with them to without.
@@ -118,6 +123,29 @@ def one_run(browser_processes: Browser, browser, url: str, server: psutil.Proces
         context.close()
 
 
+def together(browser, url: str, server: psutil.Process, sessions: int) -> list[dict]:
+    """``sessions`` new sessions press Train at once; each one's click-to-metric and click-to-settled."""
+    opened = [new_page(browser) for _ in range(sessions)]
+    try:
+        for _, page in opened:
+            open_app(page, url)
+        opened[0][1].wait_for_timeout(1000)
+        for _, page in opened:
+            watch_run_end(page)
+            page.evaluate(METRIC_WATCH)
+        clicked = []
+        for _, page in opened:  # one after the other as fast as the driver can: within a few ms
+            clicked.append(time.time())
+            page.get_by_role("button", name="Train", exact=True).first.click()
+        if not wait_until(lambda: all(run_end_time(page) is not None for _, page in opened), 600):
+            raise RuntimeError("the runs did not end within 600 s")
+        return [{"click_to_result": run_end_time(page) - at, "click_to_metric": page.evaluate("window.nnMetricShown") - at,
+                 "accuracy": shown_accuracy(page)} for (_, page), at in zip(opened, clicked)]
+    finally:
+        for context, _ in opened:
+            context.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app", type=Path, action="append",
@@ -125,6 +153,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="measured runs per app (default 5)")
     parser.add_argument("--live-units", choices=("on", "off", "both"), default="on",
                         help="Train's live hidden units: on (default), off, or both side by side")
+    parser.add_argument("--sessions", type=int, default=1, choices=(1, 2, 3, 4),
+                        help="also measure this many sessions pressing Train at once (default 1: solo only)")
     args = parser.parse_args()
     apps = [path.resolve() for path in args.app or [ROOT]]
     modes = {"on": ["1"], "off": ["0"], "both": ["1", "0"]}[args.live_units]
@@ -132,6 +162,7 @@ def main() -> None:
     servers = {f"{app}{'' if args.live_units == 'on' else ' units ' + ('on' if mode == '1' else 'off')}":
                start_server({"NN_LAB_LIVE_UNITS": mode}, root=app) for app in apps for mode in modes}
     results: dict[str, list[dict]] = {label: [] for label in servers}
+    many: dict[str, list[list[dict]]] = {label: [] for label in servers}
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
@@ -148,6 +179,20 @@ def main() -> None:
                           f"{row['browser']:.2f}), workers {row['workers']:.2f} CPU-s, server {row['server']:.2f} "
                           f"CPU-s, renderer/workers {row['renderer'] / row['workers']:.2f}, accuracy "
                           f"{row['accuracy']:.2%}, load average {row['load']:.2f}", flush=True)
+            if args.sessions > 1:
+                for _ in range(args.repeat):
+                    for app, (process, url) in servers.items():
+                        rows = together(browser, url, psutil.Process(process.pid), args.sessions)
+                        load = os.getloadavg()[0]
+                        for row in rows:
+                            row["load"] = load
+                        many[app].append(rows)
+                        metric = ", ".join(f"{r['click_to_metric']:.2f}" for r in rows)
+                        settled = ", ".join(f"{r['click_to_result']:.2f}" for r in rows)
+                        accuracy = ", ".join(f"{r['accuracy']:.2%}" for r in rows)
+                        print(f"  {app}: {args.sessions} sessions at once: click-to-metric {metric} s, "
+                              f"click-to-settled {settled} s, accuracy {accuracy}, load average {load:.2f}",
+                              flush=True)
             browser.close()
     finally:
         for process, _ in servers.values():
@@ -160,7 +205,28 @@ def main() -> None:
               f"{median('click_to_result'):.2f} s; renderer {median('renderer'):.2f} CPU-s (all Chromium "
               f"{median('browser'):.2f}) against workers {median('workers'):.2f} CPU-s: "
               f"{statistics.median(r['renderer'] / r['workers'] for r in rows):.2f}x; server "
-              f"{median('server'):.2f} CPU-s; accuracy {accuracies}; load average {median('load'):.2f}")
+              f"{median('server'):.2f} CPU-s: {statistics.median(r['server'] / r['workers'] for r in rows):.2f}x the "
+              f"workers'; accuracy {accuracies}; load average {median('load'):.2f}")
+        if many[app]:
+            solo = median("click_to_metric")
+            slowest = [max(r["click_to_metric"] for r in rows) for rows in many[app]]
+            print(f"{app}: {args.sessions} sessions at once: the slower's click-to-metric median "
+                  f"{statistics.median(slowest):.2f} s, {statistics.median(slowest) / solo:.2f}x solo "
+                  f"({solo:.2f} s); load average {statistics.median(r[0]['load'] for r in many[app]):.2f}")
+    if len(apps) == 2 and args.live_units != "both":  # the second app's figures over the first's
+        first, second = (results[str(app)] for app in apps)
+        for kind in ("renderer", "server", "workers", "click_to_metric", "click_to_result"):
+            a, b = statistics.median(r[kind] for r in first), statistics.median(r[kind] for r in second)
+            print(f"{apps[1].name} / {apps[0].name}: {kind} median {b:.2f} / {a:.2f} = {b / a:.2f}x")
+        for kind, ratio in (("renderer/workers", "renderer"), ("server/workers", "server")):
+            a = statistics.median(r[ratio] / r["workers"] for r in first)
+            b = statistics.median(r[ratio] / r["workers"] for r in second)
+            print(f"{apps[1].name} / {apps[0].name}: {kind} {b:.2f} / {a:.2f} = {b / a:.2f}x")
+        if many[str(apps[0])] and many[str(apps[1])]:
+            a = statistics.median(max(r["click_to_metric"] for r in rows) for rows in many[str(apps[0])])
+            b = statistics.median(max(r["click_to_metric"] for r in rows) for rows in many[str(apps[1])])
+            print(f"{apps[1].name} / {apps[0].name}: {args.sessions} sessions, the slower's click-to-metric "
+                  f"{b:.2f} / {a:.2f} = {b / a:.2f}x")
     if args.live_units == "both":  # each app with its units against without, runs paired by turn
         for app in apps:
             on, off = results[f"{app} units on"], results[f"{app} units off"]

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -50,10 +51,26 @@ class Progress(Position):
     train_seconds: float
     diverged: Diverged | None = None
     changes: tuple = ()  # run_state.Change: learning rate or momentum changed while it trains
-    # The first hidden layer's units as they stand, (H, 28, 28) uint8 (128 + 127 w / units_limit, see
-    # nn_core.snapshots.unit_images): cheap to draw on every poll, never the float parameters.
-    units: np.ndarray | None = None
-    units_limit: float = 1.0
+    # The run's parameters as they stand (the state's own array, not copied: a state is never changed
+    # in place once made), for ``units`` alone: read only by a page that draws them.
+    params: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def _unit_images(self) -> tuple[np.ndarray | None, float]:
+        if self.params is None:
+            return None, 1.0
+        return unit_images(self.params, self.hparams.hidden_units)
+
+    @property
+    def units(self) -> np.ndarray | None:
+        """The first hidden layer's units as they stand, (H, 28, 28) uint8 (128 + 127 w / units_limit,
+        see nn_core.snapshots.unit_images): made on first use, so a run whose page does not draw them
+        (Compare, Sweep) never pays for them; never the float parameters."""
+        return self._unit_images[0]
+
+    @property
+    def units_limit(self) -> float:
+        return self._unit_images[1]
 
     @property
     def total_batches(self) -> int:
@@ -61,8 +78,7 @@ class Progress(Position):
 
     @classmethod
     def of(cls, state: RunState) -> "Progress":
-        units, limit = unit_images(state.params, state.hparams.hidden_units)
-        return cls(epoch=state.epoch, batch=state.batch, units=units, units_limit=limit, **state.outline())
+        return cls(epoch=state.epoch, batch=state.batch, params=state.params, **state.outline())
 
 
 class LocalRun:

@@ -137,15 +137,19 @@ class Sweep:
     def finished(self) -> bool:
         return not self.pending and not self.active
 
-    def advance(self, seconds: float | None = None, report=None) -> None:
+    def advance(self, seconds: float | None = None, report=None, wait: bool = True) -> None:
         """Start runs while a worker is free and record those that ended (``report``: called with
-        each new row), for about ``seconds`` or until the sweep has ended."""
+        each new row), for about ``seconds`` or until the sweep has ended. ``wait=False``: one pass,
+        reading each run's progress without waiting for news (a page that polls again later)."""
         deadline = None if seconds is None else time.perf_counter() + seconds
-        while not self.finished and (deadline is None or time.perf_counter() < deadline):
+        passes = 0
+        while not self.finished and (wait or not passes) and (
+                deadline is None or time.perf_counter() < deadline or not (wait or passes)):
+            passes += 1
             while self.pending and len(self.active) < self.in_flight:
                 self.active.append(self.backend.start(self.pending.pop(0), owner=self.owner))
             for handle in list(self.active):
-                if handle.poll(0.1, every=0.0).finished:
+                if (handle.poll(0.1, every=0.0) if wait else handle.progress()).finished:
                     self.active.remove(handle)
                     if (result := handle.claim()) is not None:
                         result.snapshots = ()  # a sweep keeps up to 200 runs: not their epochs' parameters

@@ -59,8 +59,9 @@ def progress_epoch(page) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def plot(page, key: str, script: str):
-    return main_area(page).locator(f".st-key-{key} .js-plotly-plot").evaluate(script)
+def plot(page, chart: str, script: str):
+    """``script`` run on the Train live view's plot ``chart`` (ui/liveview.js)."""
+    return main_area(page).locator(f".st-key-train_live [data-chart={chart}].js-plotly-plot").evaluate(script)
 
 
 def test_a_run_takes_a_new_learning_rate_while_it_trains_and_replays_to_the_bit(page, app_url):
@@ -98,10 +99,11 @@ def test_a_run_takes_a_new_learning_rate_while_it_trains_and_replays_to_the_bit(
     # its history row: the table's column and the run's label (the active model's choice)
     active = main.locator("[data-testid='stSelectbox']").filter(has_text="Active model")
     expect(active.get_by_role("combobox")).to_have_value(re.compile(re.escape(note.group(0))))
-    # the charts: epochs 1..20, and the change marked where it applied, its batch in the hover text
-    epochs = plot(page, "train_live_accuracy", "gd => gd.data.find(t => t.name === 'test accuracy').x")
+    # the charts: epochs 1..20, and the change marked where it applied, its batch in the hover text; a
+    # slider moved mid-run reran the live panel alone (ui.settings.change_running_run), not the page
+    epochs = plot(page, "accuracy", "gd => gd.data.find(t => t.name === 'test accuracy').x")
     assert epochs == list(range(1, 21))
-    marks = plot(page, "train_live_cost", "gd => gd.layout.annotations.filter(a => (a.name || '').startsWith("
+    marks = plot(page, "cost", "gd => gd.layout.annotations.filter(a => (a.name || '').startsWith("
                                           "'change')).map(a => a.hovertext)")
     batches = [int(re.search(r"from batch ([\d,]+)", mark).group(1).replace(",", "")) for mark in marks]
     assert len(batches) == 1, marks  # one click, one change

@@ -20,6 +20,7 @@ from nn_core import Hyperparams, LocalBackend, Mnist, Trainer
 from nn_core.runs import TRAIN_SAMPLE
 from nn_core.settings import SETTINGS
 from nn_core.training import CHANGEABLE
+from tests.test_train_page import live_figures
 from ui.state import Lab, setting_key
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -77,7 +78,7 @@ def test_moving_the_learning_rate_during_a_run_changes_it_without_restarting(sma
     assert list(history["changed during the run"]) == [words]
     assert words in at.selectbox(key="train_active_pick").format_func(0)
     # both charts mark it where it happened, its exact batch in the hover text
-    cost, accuracy = [json.loads(chart.proto.json)["figure"] for chart in at.get("bidi_component")][:2]
+    cost, accuracy = live_figures(at)[:2]
     for figure in (cost, accuracy):
         lines = [shape for shape in figure["layout"].get("shapes", []) if shape.get("name") == "change 1"]
         notes = [note for note in figure["layout"].get("annotations", []) if note.get("name") == "change 1"]

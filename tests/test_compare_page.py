@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from nn_core import Hyperparams, LocalBackend, Mnist, RunStatus
 from ui import compare as cmp
+from ui.liveview import shown
 from ui.state import COMPARE_RUN, COMPARE_TABLE, Lab
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -56,7 +57,8 @@ def errors(at: AppTest) -> list[str]:
 
 
 def live_figures(at: AppTest) -> dict[str, dict]:
-    return {chart.key: json.loads(chart.proto.json)["figure"] for chart in at.get("bidi_component")}
+    """The figures Compare's live view shows now, by chart (named by the keys its charts once had)."""
+    return shown("compare_live", at.session_state)
 
 
 def run_to_end(at: AppTest) -> cmp.Comparison:

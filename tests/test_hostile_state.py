@@ -137,3 +137,17 @@ def test_a_live_charts_width_from_the_browser_is_used_only_if_a_screen_can_have_
     monkeypatch.setattr(st, "session_state", {"chart": state})
     assert chart_width("chart") == DEFAULT_WIDTH  # a width of 1e999 (infinity) raised OverflowError
     assert reported_width({"width": 812}) == 812
+
+
+@pytest.mark.parametrize("state", [{"width": float("inf"), "need": 5, "ack": "3"}, {"need": "x" * 10_000, "ack": True},
+                                   {"ack": 1e300, "need": ["a"]}, {"ack": -7}, 5, "x", None, [1, 2]])
+def test_the_live_views_state_from_the_browser_is_read_only_as_what_it_can_be(state, monkeypatch):
+    import streamlit as st
+
+    from ui.liveview import _acknowledged, _need, browser_width
+
+    monkeypatch.setattr(st, "session_state", {"view": state})
+    assert browser_width("view") is None and _need("view") is None
+    assert _acknowledged("view") in (None, -7)  # an int the element never had is simply not found in the records
+    monkeypatch.setattr(st, "session_state", {"view": {"width": 812, "need": "1-0.5", "ack": 4}})
+    assert (browser_width("view"), _need("view"), _acknowledged("view")) == (812, "1-0.5", 4)

@@ -86,6 +86,6 @@ def test_a_figure_becomes_plain_json_without_its_template():
 def test_plotly_js_is_the_file_inside_the_plotly_package():
     library = PLOTLY_FOLDER / "plotly.min.js"
     assert library.stat().st_size > 1_000_000
-    source = (Path(__file__).resolve().parent.parent / "ui" / "livechart.js").read_text()
+    source = (Path(__file__).resolve().parent.parent / "ui" / "liveview.js").read_text()
     assert "cdn" not in source.lower() and "https://" not in source  # no network: the app's own server
-    assert "Plotly.react" in source and "Plotly.newPlot" in source
+    assert "Plotly.extendTraces" in source and "Plotly.newPlot" in source

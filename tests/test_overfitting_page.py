@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from nn_core import LocalBackend
 from nn_core.reading import gap_reading, noise_reading
+from tests.test_train_page import live_figures as train_page_figures
 from ui.state import Lab, setting_key
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -51,7 +52,7 @@ def train(at: AppTest, **values) -> AppTest:
 
 
 def live_figures(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.json)["figure"] for chart in at.get("bidi_component")][:2]
+    return train_page_figures(at)[:2]
 
 
 def names(figure: dict) -> list[str]:

@@ -23,13 +23,14 @@ from nn_core.preprocess import to_mnist
 from tests.digit_strokes import STYLES, Placement, rasterise
 from tests.personal_hand import teaching
 from tests.test_draw_page import canvas_state
+from tests.test_train_page import LIVE_CHARTS
+from ui.liveview import shown
 from ui.state import Lab, setting_key
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 SUBSET = 10_000
 TIMEOUT = 60
-HEALTH_KEYS = ["train_live_health_saturated", "train_live_health_grad_norm", "train_live_health_distinct_units",
-               "train_live_health_weights"]
+HEALTH_KEYS = ["saturated", "grad_norm", "distinct_units", "weights"]  # the Train view's health charts
 # (hidden layers, optimizer, learning rate, activation, initialisation): a rate that suits each optimizer
 # (Adam and RMSProp take ~1000x smaller ones than momentum); three sigmoid layers barely move under plain
 # SGD in two epochs (their gradients vanish on the way down), so that case is ReLU with He's initialisation.
@@ -73,8 +74,9 @@ def settings(at: AppTest) -> dict:
 
 
 def live_figures(at: AppTest) -> dict[str, dict]:
-    """The figures given to the page's live charts, by key."""
-    return {chart.key: json.loads(chart.proto.json)["figure"] for chart in at.get("bidi_component")}
+    """The figures the Train panel's live view shows now, by chart, in the view's order."""
+    figures = shown("train_live", at.session_state)
+    return {name: figures[name] for name in LIVE_CHARTS if name in figures}
 
 
 def plotly_titles(at: AppTest) -> list[str]:
@@ -125,9 +127,10 @@ def test_a_deep_network_from_a_link_to_train_evaluate_draw_and_fine_tuning(subse
     assert accuracy > 0.6, accuracy  # it learned (chance is 10%)
     assert abs(accuracy - run.final.test_accuracy) < 0.00006
     figures = live_figures(at)
-    assert list(figures)[:2] == ["train_live_cost", "train_live_accuracy"] and list(figures)[2:] == HEALTH_KEYS
+    assert list(figures)[:2] == ["cost", "accuracy"] and list(figures)[2:] == HEALTH_KEYS
     check_health(figures, layers, epochs=2)
-    assert "Network health" in [s.value for s in at.subheader]
+    view = json.loads(next(c for c in at.get("bidi_component") if c.key == "train_live").proto.json)
+    assert {"kind": "heading", "text": "Network health"} in view["blocks"]
     row = at.dataframe[0].value.iloc[0]
     assert (row["layers"], row["optimizer"], row["init"], row["activation"]) == (layers, optimizer, init, activation)
 

@@ -11,7 +11,9 @@ from playwright.sync_api import Error as PlaywrightError
 from tests.browser import exceptions, go_to, main_area, new_page, open_app, press, run_end_time, wait_idle, wait_until, \
     watch_run_end
 
-UNITS_IMAGE = ".st-key-train_units [data-testid='stImage'] img"
+UNITS_IMAGE = ".st-key-train_units [data-testid='stImage'] img"  # a finished run's replay
+LIVE_UNITS = ".st-key-train_live .nn-live-units"  # the live view's canvas (ui/liveview.js) and its caption
+LIVE_PIXELS = "(s) => { const c = document.querySelector(s + ' canvas'); return c && c.width ? c.toDataURL() : null; }"
 
 # Evaluate's map: the plotly.js plot with one trace per digit, and a point's place on the page.
 MAP_POINT = """(index) => {
@@ -52,14 +54,14 @@ def see_it_learn(page, app_url):
     seen = []
 
     def two_live_images():
-        src = units_src(page)
+        src = page.evaluate(LIVE_PIXELS, LIVE_UNITS)
         if src and src not in seen and run_end_time(page) is None:
             seen.append(src)
         return len(seen) >= 2
 
     assert wait_until(two_live_images, 120), (seen, main_area(page).inner_text()[-800:])
     assert run_end_time(page) is None  # both taken while it trained
-    caption = main_area(page).locator(".st-key-train_units [data-testid='stCaptionContainer']").first.inner_text()
+    caption = main_area(page).locator(f"{LIVE_UNITS} .nn-live-caption").first.inner_text()
     assert "live: epoch" in caption
 
     assert wait_until(lambda: run_end_time(page) is not None, 180)

@@ -28,8 +28,9 @@ def test_train_with_defaults_reaches_97_percent(page, app_url):
     assert metric_value(page, "Training time").inner_text().endswith(" s")
     # The run's two charts (the costs and the accuracy, live charts kept from the run): waited for, as
     # the page has just rerun.
-    for key in ("train_live_cost", "train_live_accuracy"):
-        expect(main_area(page).locator(f".st-key-{key} .js-plotly-plot")).to_be_visible(timeout=CHART_TIMEOUT_MS)
+    for chart in ("cost", "accuracy"):
+        expect(main_area(page).locator(f".st-key-train_live [data-chart={chart}].js-plotly-plot")).to_be_visible(
+            timeout=CHART_TIMEOUT_MS)
     # The post's reference curve is drawn for the post's settings.
     expect(main_area(page).get_by_text("post's test cost").first).to_be_attached(timeout=CHART_TIMEOUT_MS)
     assert exceptions(page) == []

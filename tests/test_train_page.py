@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nn_core import SETTINGS, Hyperparams, LocalBackend, Mnist, load_model
+from nn_core import SETTINGS, Hyperparams, LocalBackend, Mnist, Trainer, load_model
+from nn_core.jobs import ExecutorBackend
+from nn_core.runs import TRAIN_SAMPLE
+from ui.liveview import shown
 from ui.state import Lab, setting_key
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -69,9 +76,13 @@ def train(at: AppTest, **values) -> AppTest:
     return at
 
 
+LIVE_CHARTS = ["cost", "accuracy", "saturated", "grad_norm", "distinct_units", "weights"]  # the view's, in order
+
+
 def live_figures(at: AppTest) -> list[dict]:
-    """The figures given to the page's live charts (ui/livechart.py), in order."""
-    return [json.loads(chart.proto.json)["figure"] for chart in at.get("bidi_component")]
+    """The figures the Train panel's live view shows now (ui/liveview.py), in order."""
+    figures = shown("train_live", at.session_state)
+    return [figures[name] for name in LIVE_CHARTS if name in figures]
 
 
 def chart_traces(at: AppTest) -> list[list[str]]:
@@ -124,19 +135,19 @@ def test_short_run_gives_metrics_and_an_active_model(new_app):
     assert metrics(at) == shown and len(session(at).runs) == 1
 
 
-def test_the_live_charts_are_the_same_two_elements_before_during_and_after_a_run(new_app):
-    """The Train panel's charts are live charts with fixed keys (the browser keeps one plot each),
-    from the empty charts before a run to its result; the cost axis is labelled with plain numbers."""
+def test_the_live_view_is_one_element_before_during_and_after_a_run(new_app):
+    """The Train panel's charts are one live view with a fixed key (the browser keeps it), from the
+    empty charts before a run to its result; the cost axis is labelled with plain numbers."""
     at = new_app()
-    keys = [chart.key for chart in at.get("bidi_component")]
-    assert keys == ["train_live_cost", "train_live_accuracy"]
+    assert [chart.key for chart in at.get("bidi_component")] == ["train_live"]
     before = live_figures(at)
     assert [t["name"] for t in before[0]["data"]] == ["batch cost (smoothed)", "train cost", "test cost",
                                                       "post's test cost"]
     assert before[0]["data"][0]["x"] == [] and "template" not in before[0]["layout"]
     at = train(at, epochs=2)
-    assert [chart.key for chart in at.get("bidi_component")][:2] == keys  # then the network's health (ui/health.py)
+    assert [chart.key for chart in at.get("bidi_component")] == ["train_live"]
     cost, accuracy = live_figures(at)[:2]
+    assert len(live_figures(at)) == 6  # then the network's health (ui/health.py)
     batch = cost["data"][0]
     assert 10 < len(batch["x"]) <= 601  # 2 x 16 batches of the subset, smoothed; at most the width's points
     assert len(accuracy["data"][1]["y"]) == 2  # test accuracy after each epoch
@@ -145,6 +156,100 @@ def test_the_live_charts_are_the_same_two_elements_before_during_and_after_a_run
     assert all(label in {"0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1", "2", "5", "10"} for label in axis["ticktext"])
     low, high = min(batch["y"]), max(batch["y"])
     assert sum(low <= tick <= high for tick in axis["tickvals"]) >= 2  # the span is labelled
+
+
+class GatedBackend(ExecutorBackend):
+    """Runs as chained chunk tasks (nn_core.jobs, as on the server's workers) on a thread of this
+    process, each chunk ``BATCHES`` batches, each waiting for the test to let it go: the run goes on
+    in the background, and the test decides what it has done between two polls of the page."""
+
+    BATCHES = 5
+    workers = 1
+
+    def __init__(self, data: Mnist):
+        super().__init__(data)
+        self.pool = ThreadPoolExecutor(1)
+        self.gate = threading.Semaphore(0)
+        self.done = threading.Semaphore(0)
+
+    def submit(self, state, defer_evaluation: bool = False):
+        return self.pool.submit(self._chunk, state)
+
+    def _chunk(self, state):
+        self.gate.acquire()
+        trainer = Trainer.resume(self.data, state, threads=1, train_sample=TRAIN_SAMPLE)
+        trainer.run(max_batches=self.BATCHES)
+        self.done.release()
+        return replace(trainer.state(), mix=None)
+
+    def step(self, at: AppTest) -> dict:
+        """Let one chunk train, wait until the run has it, poll the page; what the view was sent."""
+        run = session(at).current
+        before = run.progress().total_batches_done
+        self.gate.release()
+        assert self.done.acquire(timeout=TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while run.progress().total_batches_done == before and not run.progress().finished:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        at.run()
+        assert not at.exception, at.exception
+        return json.loads(next(c for c in at.get("bidi_component") if c.key == "train_live").proto.json)
+
+
+def test_a_polls_view_is_sent_only_what_is_new(mnist):
+    """Polled twice while its run trains in the background, the live view is sent the layout and the
+    points so far once, then only the points after them: old points never move (a fixed grid)."""
+    small = Mnist(mnist.train_images[:SUBSET], mnist.train_labels[:SUBSET], mnist.test_images, mnist.test_labels)
+    backend = GatedBackend(small)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["lab"] = Lab(backend=backend)
+    at.query_params["epochs"] = "3"
+    at.run()
+    try:
+        at.button(key="train_start").click().run()
+        assert session(at).current is not None and session(at).current.trains_in_background
+        # The click's own run draws the whole view of the run, once: its layout, no batch yet.
+        view = json.loads(next(c for c in at.get("bidi_component") if c.key == "train_live").proto.json)
+        assert view["complete"] and [b["kind"] for b in view["blocks"]][:2] == ["row", "units"]
+        assert view["charts"]["cost"]["figure"]["data"][0]["x"] == []
+        first = backend.step(at)  # the first poll after it: the first points, appended
+        assert not first.get("complete") and first["base"] == view["seq"]
+        assert "figure" not in first["charts"]["cost"] and first["units"]["n"] == 64  # the units as raw codes
+        assert first["charts"]["cost"]["extend"]["from"] == [0]
+        known_x = first["charts"]["cost"]["extend"]["x"][0]
+        known_y = first["charts"]["cost"]["extend"]["y"][0]
+        # The browser acknowledges what it has drawn (as liveview.js does every few messages).
+        at.session_state["train_live"] = {"ack": first["seq"]}
+        second = backend.step(at)  # the second poll: only the points after those
+        assert not second.get("complete") and second["base"] == first["seq"]
+        assert set(second["charts"]) == {"cost"}  # no epoch ended: the other charts are not sent at all
+        change = second["charts"]["cost"]
+        assert "figure" not in change and change["extend"]["i"] == [0] and change["extend"]["from"] == [len(known_x)]
+        new_x = change["extend"]["x"][0]
+        assert new_x and min(new_x) > max(known_x)  # new points only, after the old ones
+        whole = shown("train_live", at.session_state)["cost"]["data"][0]
+        known = len(known_x)
+        assert whole["x"][:known] == known_x and whole["y"][:known] == known_y  # the old points did not move
+        assert len(whole["x"]) == known + len(new_x)
+        assert second["units"]["n"] == 64  # the units moved: their new codes
+        # Unacknowledged, a message holds everything since the last acknowledged one (none is lost).
+        third = backend.step(at)
+        assert third["base"] == first["seq"] and third["charts"]["cost"]["extend"]["from"] == [known]
+        assert third["charts"]["cost"]["extend"]["x"][0][: len(new_x)] == new_x
+        for _ in range(30):  # the rest of the run; at an epoch's end its rows come as new points too
+            if session(at).current is None:
+                break
+            message = backend.step(at)
+            if "accuracy" in message.get("charts", {}) and not message.get("complete"):
+                assert "figure" not in message["charts"]["accuracy"]  # appended, not redrawn
+        assert session(at).current is None and len(session(at).runs) == 1
+        assert [c.key for c in at.get("bidi_component")] == ["train_live"]
+        assert len(live_figures(at)[1]["data"][1]["y"]) == 3  # the result: test accuracy after each epoch
+    finally:
+        for _ in range(40):
+            backend.gate.release()
+        backend.pool.shutdown(wait=True)
 
 
 def test_maximum_learning_rate_diverges_and_keeps_the_previous_model(new_app):

@@ -30,7 +30,11 @@ from nn_core.trainset import validation_size
 
 from . import runs, server
 from .charts import PLOT_CONFIG, log_axis, smoothed_batch_costs
-from .livechart import chart_width, live_chart
+from .livechart import DEFAULT_WIDTH
+from .liveview import POLL_SECONDS, Chart, View, browser_width, cost_grid, live_view
+
+COMPARE_PANEL = "compare_panel"  # its fragment's key
+COMPARE_VIEW = "compare_live"  # its live view's key (its charts are named by the keys they once had)
 from .state import (COMPARE_ADOPT, COMPARE_DOWNLOAD, COMPARE_EDITOR_ROUND, COMPARE_LIVE_ACCURACY,
                     COMPARE_LIVE_BATCH_COST, COMPARE_LIVE_TEST_COST, COMPARE_PICK, COMPARE_PRESET, COMPARE_RESET,
                     COMPARE_RUN, COMPARE_START, COMPARE_STOP, COMPARE_TABLE, MAX_RUNS, compare_editor_key, lab)
@@ -297,8 +301,7 @@ class Comparison:
         if going and not going[0].trains_in_background:
             for handle in going:
                 handle.poll(seconds / len(going))
-        elif going:
-            going[0].poll()
+        # runs on workers go on by themselves: their progress is read below, never waited for
         for index, handle in enumerate(self.handles):
             if self.results[index] is None and handle.progress().finished:
                 result = handle.claim()
@@ -431,9 +434,11 @@ def epoch_figure(shown, what: str, title: str, planned: int) -> go.Figure:
     return figure
 
 
-def batch_cost_figure(shown, max_points: int) -> go.Figure:
+def batch_cost_figure(shown, max_points: int, grid: bool = False) -> go.Figure:
     """Each variant's batch cost (a moving mean over a tenth of an epoch) against the images it has
-    trained on, downsampled to ``max_points`` points a line; a cross where one diverged."""
+    trained on, downsampled to ``max_points`` points a line; a cross where one diverged. ``grid``:
+    while the variants train, each line on the live view's fixed grid (its points never move, so each
+    poll appends)."""
     figure = go.Figure()
     values = []
     for name, colour, run in shown:
@@ -441,10 +446,13 @@ def batch_cost_figure(shown, max_points: int) -> go.Figure:
         # its batches bound (a backend may hold fewer images than MNIST's 60,000, as in tests).
         per_epoch = min(training_images(run.hparams), run.batches_per_epoch * run.hparams.batch_size)
         images = per_epoch / run.batches_per_epoch
-        x, y = smoothed_batch_costs(run.batch_costs, run.batches_per_epoch, max_points)
+        if grid:
+            x, y = cost_grid(run.batch_costs, run.batches_per_epoch, run.batches_per_epoch * run.hparams.epochs)
+        else:
+            x, y = smoothed_batch_costs(run.batch_costs, run.batches_per_epoch, max_points)
         x = [round(epoch * run.batches_per_epoch * images) for epoch in x]
         values += y
-        figure.add_scatter(x=x, y=y, name=name, mode="lines" if len(x) > 1 else "markers",
+        figure.add_scatter(x=x, y=y, name=name, mode="lines" if len(x) > 1 or grid else "markers",
                            line={"color": colour, "width": 1.5})
         if run.diverged is not None and math.isfinite(run.diverged.cost):
             figure.add_scatter(x=[round((len(run.batch_costs) + 1) * images)], y=[run.diverged.cost],
@@ -457,18 +465,17 @@ def batch_cost_figure(shown, max_points: int) -> go.Figure:
 
 
 def show_charts(comparison: Comparison | None) -> None:
-    """The three live charts (empty before a comparison), each one plot updated in place."""
+    """The three charts (empty before a comparison) in one live view (ui/liveview.py): while the
+    variants train, each poll appends their new points; when they have ended, the figures as always."""
     shown = curves(comparison)
     planned = max((hp.epochs for hp in comparison.variants), default=9) if comparison else 9
-    left, right = st.columns(2)
-    with left:
-        live_chart(epoch_figure(shown, "test_cost", "Test cost by epoch", planned), key=COMPARE_LIVE_TEST_COST,
-                   config=PLOT_CONFIG)
-    with right:
-        live_chart(epoch_figure(shown, "test_accuracy", "Test accuracy by epoch", planned),
-                   key=COMPARE_LIVE_ACCURACY, config=PLOT_CONFIG)
-    live_chart(batch_cost_figure(shown, chart_width(COMPARE_LIVE_BATCH_COST)), key=COMPARE_LIVE_BATCH_COST,
-               config=PLOT_CONFIG)
+    live = comparison is not None and not comparison.finished
+    batch = batch_cost_figure(shown, browser_width(COMPARE_VIEW) or DEFAULT_WIDTH, grid=live)
+    charts = [Chart(COMPARE_LIVE_TEST_COST, epoch_figure(shown, "test_cost", "Test cost by epoch", planned)),
+              Chart(COMPARE_LIVE_ACCURACY, epoch_figure(shown, "test_accuracy", "Test accuracy by epoch", planned))]
+    run = "idle" if comparison is None else f"compare-{id(comparison)}-{'live' if live else 'ended'}"
+    live_view(COMPARE_VIEW, run, View(blocks=[("row", charts), ("row", [Chart(COMPARE_LIVE_BATCH_COST, batch)])],
+                                      config=PLOT_CONFIG))
 
 
 # --- the page's sections -------------------------------------------------------------------------
@@ -541,9 +548,15 @@ def check_table(frame: pd.DataFrame) -> tuple[list[str], list[Hyperparams]] | No
     return names, variants
 
 
-@st.fragment
 def compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: str) -> None:
-    """Start / Stop, each variant's progress and the live charts, rerunning itself while any trains."""
+    """Start / Stop, each variant's progress and the live charts: a fragment that reruns itself every
+    POLL_SECONDS while variants train on the workers (reading their progress, never waiting for it)."""
+    current = comparison()
+    polling = current is not None and not current.finished and current.handles[0].trains_in_background
+    st.fragment(_compare_panel, run_every=POLL_SECONDS if polling else None, key=COMPARE_PANEL)(checked, preset)
+
+
+def _compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: str) -> None:
     current = comparison()
     going = current is not None and not current.finished
     left, right = st.columns(2)
@@ -556,6 +569,8 @@ def compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: s
         current = Comparison(names, variants, preset)
         current.start(runs.backend(), runs.owner())
         st.session_state[COMPARE_RUN] = current
+        if current.handles[0].trains_in_background:
+            st.rerun()  # the whole page once: the panel is drawn again polling
         going = True
     if stop and going:
         current.stop()
@@ -569,9 +584,8 @@ def compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: s
     progress_section(current)
     show_charts(current)
     if not current.finished:
-        from .training import rerun_panel
-
-        rerun_panel()
+        if not current.handles[0].trains_in_background:
+            st.rerun()  # runs that train in the polling thread (LocalBackend: tests): the next slice
     elif going:
         st.rerun()  # the whole page: the results below
 

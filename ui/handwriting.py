@@ -15,7 +15,10 @@ from .images import enlarge, png, tile
 from .state import (DRAW_CANVAS_ROUND, DRAW_DOWNLOAD, DRAW_FIELD, DRAW_REMOVE, DRAW_REMOVE_PICK, DRAW_TUNE,
                     DRAW_TUNE_STOP, DRAW_UPLOAD, full_message, lab)
 from .text import plain
-from .training import progress_text, rerun_panel
+from .liveview import POLL_SECONDS
+from .training import progress_text
+
+TUNE_PANEL = "draw_tune_panel"  # its fragment's key
 
 THUMB_ZOOM = 2  # 28 px -> 56 px
 THUMBS_PER_DIGIT = 24  # shown per digit; the count gives the rest
@@ -154,9 +157,17 @@ def show_report(session, tuning: Tuning) -> None:
         st.success(report(session, tuning))
 
 
-@st.fragment
 def fine_tune_panel() -> None:
-    """Fine-tune on my digits, with progress and Stop, then what changed."""
+    """Fine-tune on my digits, with progress and Stop, then what changed: a fragment that reruns itself
+    every POLL_SECONDS while the fine-tuning trains on the workers."""
+    session = lab()
+    tuning = session.tuning
+    running = tuning is not None and tuning.index is None and session.current is tuning.run
+    polling = running and tuning.run.trains_in_background
+    st.fragment(_fine_tune_panel, run_every=POLL_SECONDS if polling else None, key=TUNE_PANEL)()
+
+
+def _fine_tune_panel() -> None:
     session = lab()
     tuning = session.tuning
     running = tuning is not None and tuning.index is None and session.current is tuning.run
@@ -173,16 +184,20 @@ def fine_tune_panel() -> None:
             st.warning(problem)
             return
         tuning, running = session.tuning, True
+        if tuning.run.trains_in_background:
+            st.rerun()  # the whole page once: the panel is drawn again polling
     if not running:
         if tuning is not None and tuning.index is not None:
             show_report(session, tuning)
         return
     if stop:
         tuning.run.stop()
-    progress = tuning.run.poll()
+    # on workers: read, never waited for; in the polling thread (LocalBackend: tests): a slice of training
+    progress = tuning.run.progress() if tuning.run.trains_in_background else tuning.run.poll()
     if progress.finished:
         runs.collect_ended()
         st.rerun()  # the whole page: the fine-tuned model is the active one
     st.progress(progress.total_batches_done / progress.total_batches,
                 text="Fine-tuning · " + progress_text(progress, session.current_started))
-    rerun_panel()
+    if not tuning.run.trains_in_background:
+        st.rerun()  # the next slice

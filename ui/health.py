@@ -21,7 +21,7 @@ from nn_core import EpochStats, Hyperparams, health
 from nn_core.model import weight_names
 
 from .charts import PLOT_CONFIG, log_axis
-from .livechart import figure_spec, live_chart
+from .livechart import figure_spec
 
 HEIGHT = 300  # px, each of the three line charts
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
@@ -34,7 +34,6 @@ BAND_OPACITY = (0.15, 0.25, 0.35, 0.5)
 BAND_COLOUR = "31, 119, 180"  # Plotly's first colour, as "r, g, b"
 # The figures in the order they are shown, with their help's key in health.HELP.
 FIGURES = ("saturated", "grad_norm", "distinct_units", "weights")
-LIVE_KEYS = {name: f"train_live_health_{name}" for name in FIGURES}  # Train's live charts (fixed keys)
 
 
 def measured(epochs: list[EpochStats]) -> list[EpochStats]:
@@ -148,29 +147,19 @@ def _live_specs(epochs: tuple[EpochStats, ...], hparams: Hyperparams) -> dict[st
     return {name: figure_spec(figure) for name, figure in health_figures(list(epochs), hparams).items()}
 
 
-def health_section(epochs: list[EpochStats], hparams: Hyperparams, live: bool = False, running: bool = False) -> None:
-    """The network's health: three line charts side by side, the weights' distribution under them,
-    each with its help. ``live``: Train's charts, drawn once and updated in place (their keys are
-    fixed, so each keeps its one plot from a run's first epoch to its result); else plain charts.
-    ``running``: the run is still training (its figures come epoch by epoch)."""
+def health_section(epochs: list[EpochStats], hparams: Hyperparams) -> None:
+    """The network's health (Evaluate; Train draws the same figures in its live view, see
+    ui.training.health_blocks): three line charts side by side, the weights' distribution under them,
+    each with its help."""
     st.subheader("Network health")
     if not measured(epochs):
-        st.caption("The network's health is measured at the end of each epoch: its figures appear after the "
-                   "first." if running else "No epoch of this run ended, so there are no health figures.")
-        if not running:
-            return
-    figures = _live_specs(tuple(epochs), hparams) if live else health_figures(epochs, hparams)
+        st.caption("No epoch of this run ended, so there are no health figures.")
+        return
+    figures = health_figures(epochs, hparams)
     columns = st.columns(3)
     for name, column in zip(FIGURES[:3], columns):
         with column:
-            _chart(figures[name], name, live)
+            st.plotly_chart(figures[name], config=PLOT_CONFIG, key=f"health_{name}")
             st.caption(health.HELP[name])
-    _chart(figures["weights"], "weights", live)
+    st.plotly_chart(figures["weights"], config=PLOT_CONFIG, key="health_weights")
     st.caption(health.HELP["weights"])
-
-
-def _chart(figure: go.Figure | dict, name: str, live: bool) -> None:
-    if live:
-        live_chart(figure, key=LIVE_KEYS[name], config=PLOT_CONFIG)
-    else:
-        st.plotly_chart(figure, config=PLOT_CONFIG, key=f"health_{name}")

@@ -1,11 +1,12 @@
 """Train's hidden units as they learn: while a run trains, its first hidden layer's units (a page of
-them at larger widths) as 28x28 weight images, redrawn with every update of the charts; after it, a
-slider over the epochs the run kept (nn_core.snapshots) replays them.
+them at larger widths) as 28x28 weight images in the live view (ui/liveview.py), sent as their raw
+uint8 codes and coloured on a <canvas> by the browser; after it, a slider over the epochs the run
+kept (nn_core.snapshots) replays them as one palette PNG.
 
-Each update is one composite PNG of the page's units, made from the uint8 images the run's progress
-carries (nn_core.snapshots.unit_images): no float matrix reaches the page, and the browser decodes
-one small image per update. ``NN_LAB_LIVE_UNITS=0`` in the server's environment leaves them out,
-for ``python -m benchmarks.live_charts --live-units both`` to measure what they cost.
+The codes come from the run's progress (nn_core.runs.Progress.units, made on first use: only a page
+that draws them pays for them); no float matrix reaches the page. ``NN_LAB_LIVE_UNITS=0`` in the
+server's environment leaves the live units out, for ``python -m benchmarks.live_charts --live-units
+both`` to measure what they cost.
 """
 
 from __future__ import annotations
@@ -49,14 +50,40 @@ def sheet(units: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def draw_units(units: np.ndarray, limit: float, caption: str) -> None:
-    """A page of the units (chosen here when the layer is wider than a page) and the caption."""
+def _page(units: np.ndarray, limit: float, caption: str) -> tuple[np.ndarray, str]:
+    """A page of the units (chosen here when the layer is wider than a page) and its caption."""
     shown = unit_page(len(units), TRAIN_UNITS_PER_PAGE, TRAIN_UNITS_PAGE)
     page = units[shown.start : shown.stop]
     which = f"units {shown.start}-{shown.stop - 1} of {len(units)}" if len(page) < len(units) else f"{len(units)} units"
+    return page, (f"{caption} · {which}; red excites, blue inhibits, white is 0; colour limit ±{limit:.2f} "
+                  "(the 99th percentile of |weight|).")
+
+
+def draw_units(units: np.ndarray, limit: float, caption: str) -> None:
+    """A page of the units and the caption, as an image (a finished run's replay)."""
+    page, text = _page(units, limit, caption)
     st.image(sheet(page), output_format="PNG", width=min(COLUMNS, len(page)) * (28 + 2) * ZOOM)
-    st.caption(f"{caption} · {which}; red excites, blue inhibits, white is 0; colour limit ±{limit:.2f} "
-               "(the 99th percentile of |weight|).")
+    st.caption(text)
+
+
+def units_palette() -> np.ndarray:
+    """(256, 3) uint8: the colour of each unit image code (the live view draws the codes on a canvas)."""
+    return _PALETTE
+
+
+def live_units_view(progress) -> dict | None:
+    """The running run's first layer as the live view draws it: a page of its uint8 unit images (raw
+    codes, coloured by the browser) and the caption; None when live units are off. The progress makes
+    the images only here, on first use (nn_core.runs.Progress.units)."""
+    if not enabled():
+        return None
+    units = progress.units
+    if units is None:
+        return None
+    epoch = min(progress.epoch + 1, progress.hparams.epochs)
+    page, caption = _page(units, progress.units_limit,
+                          f"The first hidden layer's units, live: epoch {epoch}, batch {progress.batch}")
+    return {"codes": page, "caption": caption, "columns": COLUMNS, "version": progress.total_batches_done}
 
 
 def section():
@@ -65,17 +92,6 @@ def section():
     place = st.container(key=TRAIN_UNITS)
     place.html(f"<style>.st-key-{TRAIN_UNITS} img {{image-rendering: pixelated}}</style>")
     return place
-
-
-def live_units(progress) -> None:
-    """The running run's first layer, as its latest progress has it."""
-    place = section()
-    if not enabled() or progress.units is None:
-        return
-    with place:
-        epoch = min(progress.epoch + 1, progress.hparams.epochs)
-        draw_units(progress.units, progress.units_limit,
-                   f"The first hidden layer's units, live: epoch {epoch}, batch {progress.batch}")
 
 
 def replay_units(run) -> None:

@@ -1,22 +1,11 @@
-"""Live Plotly charts drawn once and updated in place, for whatever a page redraws while something runs.
+"""What the live view (ui/liveview.py) draws with: plotly.js served from the installed ``plotly``
+package, and figures as plain JSON.
 
-``st.plotly_chart`` builds a new Plotly figure on every update (its element's identity is a hash of
-the figure, so each redraw purges the old chart and draws a new one: a few hundred ms of a core in
-the browser, per chart, per update). ``live_chart`` is a Streamlit components-v2 element with a fixed
-key: the browser keeps one plotly.js plot per key and hands each update to ``Plotly.react`` on it
-(``ui/livechart.js``), which changes the traces in place.
-
-Any Plotly figure works (``live_chart(figure, key=...)``), or its traces and layout as JSON-able
-dicts (``{"data": [...], "layout": {...}}``); a figure's template is left out, as the chart takes the
-app's theme in the browser. plotly.js is the file shipped inside the installed ``plotly`` package
-(``plotly/package_data/plotly.min.js``), served by the app's own server (a components-v1 declaration
-used only as a static route for that folder), loaded once per page: no network, no CDN.
-
-``chart_width`` is the width the browser reported for a chart (for downsampling a long line to one
-point per pixel), or None until it has.
-
-Under AppTest (no browser) the element is recorded like any other (``at.get("bidi_component")``, its
-JSON data holding the figure), so page tests can read what a live chart was given.
+plotly.js is the file shipped inside the ``plotly`` package (``plotly/package_data/plotly.min.js``),
+served by the app's own server (a components-v1 declaration used only as a static route for that
+folder), loaded once per page: no network, no CDN. ``figure_spec`` turns a Plotly figure into the
+JSON-able dicts the view is sent, without its template (the chart takes the app's theme in the
+browser). ``reported_width`` reads a width the browser reported, if a screen can have it.
 """
 
 from __future__ import annotations
@@ -34,8 +23,6 @@ LIBRARY_NAME = "plotly_js"  # declared in this module: served at component/ui.li
 DEFAULT_WIDTH = 600  # px: a chart's width until its browser has said (half of a wide page)
 MAX_WIDTH = 10_000  # px: no screen is wider; a larger width in a chart's state is not a browser's
 
-_live_chart = st.components.v2.component(
-    "nn_lab.live_chart", js=(Path(__file__).with_name("livechart.js")).read_text(), isolate_styles=False)
 _library = None
 
 
@@ -61,18 +48,6 @@ def figure_spec(figure) -> dict:
     return spec
 
 
-def live_chart(figure, key: str, config: dict | None = None) -> int | None:
-    """Draw ``figure`` in the live chart ``key`` (drawn on first use, updated in place after) and
-    return the chart's width in px as the browser last reported it (None before it has)."""
-    spec = figure_spec(figure)
-    if config:
-        spec["config"] = config
-    width = reported_width(st.session_state.get(key))
-    _live_chart(key=key, data={"figure": spec, "library": library_path(), "width": width},
-                default={"width": width}, on_width_change=_ignore)
-    return width
-
-
 def chart_width(key: str) -> int:
     """The live chart ``key``'s plot width in px as its browser reported it, else DEFAULT_WIDTH."""
     return reported_width(st.session_state.get(key)) or DEFAULT_WIDTH
@@ -85,7 +60,3 @@ def reported_width(state) -> int | None:
     if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0 < width <= MAX_WIDTH:
         return None  # also NaN, which compares false
     return int(width)
-
-
-def _ignore() -> None:
-    """The width is read on the next draw; nothing to do when it changes."""

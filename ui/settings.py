@@ -37,6 +37,9 @@ def change_running_run(setting: Setting) -> None:
             in_effect = change.value
     if value != in_effect:
         run.change(setting.name, value)
+    # The whole page reruns (the slider is in the page's form). A keyed rerun of the live panel alone
+    # (st.rerun("train_live_panel") here) left the panel's run_every polls unanswered for the rest of
+    # the run in Chromium (measured: its progress froze), so it is not used.
 
 
 def _widget(setting: Setting, locked: bool = False, highest=None):

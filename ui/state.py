@@ -57,8 +57,6 @@ COMPARE_LIVE_BATCH_COST = "compare_live_batch_cost"
 EXERCISE_TITLE, EXERCISE_TEXT, EXERCISE_HIDE = "exercise_title", "exercise_text", "exercise_hide"
 EXERCISE_LOCK, EXERCISE_TARGET = "exercise_lock", "exercise_target"
 EXERCISE_MAX_HIDDEN, EXERCISE_MAX_EPOCHS = "exercise_max_hidden", "exercise_max_epochs"
-KICK = "panel_kick"  # ui.training.rerun_panel's element (one panel polls per page)
-KICK_ROUND = "panel_kick_round"  # counts its kicks: each new round is one trigger in the browser
 MAX_RUNS = 50  # runs one session keeps in all, each a model of ~0.2-1.6 MB: its history (uploads included)
 # and the runs of its sweep and its comparison that are not in the history (ended, training or to come)
 

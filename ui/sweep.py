@@ -22,7 +22,9 @@ from . import charts, runs, server
 from .charts import PLOT_CONFIG
 from .history import number_columns
 from .text import plain
-from .training import rerun_panel
+from .liveview import POLL_SECONDS
+
+SWEEP_PANEL = "sweep_panel"  # its fragment's key
 from .state import MAX_RUNS as SESSION_RUNS
 from .state import SWEEP_ADOPT, SWEEP_DOWNLOAD, SWEEP_PICK, SWEEP_START, SWEEP_STOP, lab
 
@@ -115,9 +117,15 @@ def row_label(index: int) -> str:
 TABLE_FORMATS = {"learning_rate": "%g", "test_accuracy": "%.4f", "test_cost": "%.4f", "train_seconds": "%.2f"}
 
 
-@st.fragment
 def sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> None:
-    """Run sweep / Stop, then the runs filling in while it goes, rerunning itself until it ends."""
+    """Run sweep / Stop, then the runs filling in while it goes: a fragment that reruns itself every
+    POLL_SECONDS while the sweep trains on the workers."""
+    sweep = lab().sweep
+    polling = sweep is not None and not sweep.finished and getattr(runs.backend(), "workers", None) is not None
+    st.fragment(_sweep_panel, run_every=POLL_SECONDS if polling else None, key=SWEEP_PANEL)(planned, varied, ready)
+
+
+def _sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> None:
     session = lab()
     sweep = session.sweep
     going = sweep is not None and not sweep.finished
@@ -125,13 +133,18 @@ def sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> N
     if left.button("Run sweep", type="primary", key=SWEEP_START, disabled=going or not ready, width="stretch"):
         start(varied, planned)
         sweep, going = session.sweep, True
+        if getattr(runs.backend(), "workers", None) is not None:
+            st.rerun()  # the whole page once: the panel is drawn again polling
     if right.button("Stop", key=SWEEP_STOP, disabled=not going, width="stretch") and going:
         sweep.stop()
     if sweep is None:
         st.info("Press **Run sweep** to train the grid.")
         return
     if going:
-        sweep.advance(0.5)
+        # On workers: start what a free worker can take and record what ended, without waiting for news
+        # (the fragment polls again). In the polling thread (LocalBackend: tests): a slice of training.
+        background = getattr(runs.backend(), "workers", None) is not None
+        sweep.advance(0.5, wait=not background)
     done = len(sweep.rows)
     st.progress(done / max(1, sweep.total), text=f"{done} of {sweep.total} runs ended"
                 + (f" · {len(sweep.active)} training" if sweep.active else "")
@@ -140,8 +153,8 @@ def sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> N
         st.error(f"A run failed, so the sweep stopped: {plain(sweep.failure, limit=400)}")
     if sweep.rows:
         st.dataframe(sweep.rows, hide_index=True, column_config=number_columns(TABLE_FORMATS))
-    if not sweep.finished:
-        rerun_panel()
+    if not sweep.finished and getattr(runs.backend(), "workers", None) is None:
+        st.rerun()  # runs that train in the polling thread (LocalBackend: tests): the next slice
     elif going:
         st.rerun()  # the whole page: the results below
 

@@ -1,99 +1,44 @@
 """The Train page's panel: Train and Stop, live progress while a run trains, then its result.
 
-The panel is a fragment that polls the session's run handle (which trains a slice of CPU time per
-poll on the local backend), redraws progress and charts, and reruns itself, so Stop and every other
-widget answer while a run is going (a plain loop ignores clicks). When the run has ended, the thread
-that claims its result records it in the session and reruns the whole page.
+Two fragments. Train and Stop are one (a click reruns them alone; Train then reruns the whole page
+once, so the settings form is drawn locked). The live panel is the other: while a run trains on the
+workers it reruns itself every ``ui.liveview.POLL_SECONDS`` (``st.fragment(run_every=...)``), reads the
+run's progress without waiting for it, and sends the live view (ui/liveview.py) only what is new;
+when the run has ended it records it and reruns the whole page once (its history, the active model),
+which draws the panel without run_every. Moving the learning rate or momentum mid-run still reruns
+the whole page (see ui.settings.change_running_run: a keyed rerun of the panel alone froze its polls).
+A run of ``LocalBackend`` (AppTest's) trains in the
+polling thread, a slice per rerun of the whole script, as before.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from nn_core import Hyperparams, Progress, RunStatus
+from nn_core import health as core_health
 from nn_core.reading import gap_reading, noise_reading
 from nn_core.training import describe_changes
 
 from . import exercise, runs
-from .charts import PLOT_CONFIG, accuracy_figure, best_epoch, mark_changes, training_cost_figure
-from .health import health_section
-from .livechart import chart_width, live_chart
-from .live_units import live_units, replay_units, section as units_section
-from .state import KICK, KICK_ROUND, TRAIN_START, TRAIN_STOP, full_message, lab
+from . import health
+from .charts import PLOT_CONFIG, accuracy_figure, best_epoch, log_axis, mark_changes, training_cost_figure
+from .live_units import live_units_view, replay_units, section as units_section, units_palette
+from .livechart import DEFAULT_WIDTH
+from .liveview import POLL_SECONDS, Chart, View, browser_width, cost_grid, live_view
+from .state import TRAIN_START, TRAIN_STOP, full_message, lab
 from .text import plain
 
-# The live charts' keys: fixed, so the browser keeps each chart's one plot from the empty charts shown
-# before a run, through every update of the run (see ui/livechart.py).
-LIVE_COST, LIVE_ACCURACY = "train_live_cost", "train_live_accuracy"
+# The live view's key: fixed, so the browser keeps its one element (and its plots) from the empty
+# charts shown before a run, through every poll of the run, to its result (see ui/liveview.py).
+LIVE_VIEW = "train_live"
+CONTROLS, LIVE_PANEL = "train_controls", "train_live_panel"  # the panel's two fragments' keys
+_EPOCH_SPECS = "_train_live_epoch_specs"  # the live view's per-epoch figures, made once per epoch
+_LAST_VIEW = "_train_live_last_view"  # (progress, view) of the last poll
+_PAGE_BEHIND = "_train_page_behind"  # a result shown by the live panel alone: the whole page reruns next
 TRAIN_READING = "train_reading"  # the container of the gap's reading (its key: a CSS class to find it by)
-
-
-SENT_TIMEOUT = 0.25  # s: the longest a rerun waits for what the run before it drew to leave the server
-
-
-def wait_until_sent(timeout: float = SENT_TIMEOUT) -> None:
-    """Until what this script run has drawn has left the server for the browser (its session's queue
-    flushed, every 5 ms by Streamlit's event loop), at most ``timeout``.
-
-    A rerun clears its session's queue of the deltas not yet sent when it starts: drawn and then
-    rerun at once, a run's result (or a live update) was often dropped, and the browser saw the
-    result only when the full-page rerun that follows reached this panel, drawn last on its page
-    (0.6-1 s later, measured). Streamlit has no public call for this; where its internals differ
-    (AppTest's runtime) this returns at once."""
-    try:
-        from streamlit.runtime import Runtime
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-        session = Runtime.instance()._session_mgr.get_active_session_info(get_script_run_ctx().session_id).session
-        queue = session._browser_queue
-        queue.is_empty()
-    except Exception:  # another Streamlit, AppTest's mock runtime, no session: nothing to wait for
-        return
-    deadline = time.monotonic() + timeout
-    while not queue.is_empty() and time.monotonic() < deadline:
-        time.sleep(0.002)
-
-
-_kick = st.components.v2.component("nn_lab.kick", js=Path(__file__).with_name("kick.js").read_text(),
-                                   isolate_styles=False)
-
-
-def in_browser() -> bool:
-    """This script run serves a browser session (not AppTest's runtime, which has no browser)."""
-    try:
-        from streamlit.runtime import Runtime
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-        return Runtime.instance()._session_mgr.get_active_session_info(get_script_run_ctx().session_id) is not None
-    except Exception:
-        return False
-
-
-def rerun_panel() -> None:
-    """Run the fragment again, once what it drew has been sent.
-
-    A fragment drawn by a full-page run (the first run after Train, a slider moved mid-run, a page
-    switched back to) may not rerun alone, and falling back to a full-page rerun made every later poll
-    one too: the whole page, its settings form and history, redrawn about ten times a second for the
-    rest of the run. There an invisible element in the fragment asks the browser for one trigger
-    instead, which reruns only the fragment; from then on it reruns itself. (AppTest has no browser:
-    there the whole page reruns.)"""
-    wait_until_sent()
-    try:
-        st.rerun(scope="fragment")
-    except StreamlitAPIException:
-        if not in_browser():
-            st.rerun()
-    round_ = st.session_state[KICK_ROUND] = st.session_state.get(KICK_ROUND, 0) + 1
-    _kick(key=KICK, data={"round": round_}, on_go_change=_nothing)
-
-
-def _nothing() -> None:
-    """The trigger only reruns the fragment."""
 
 
 def progress_text(progress: Progress, started: float) -> str:
@@ -105,23 +50,57 @@ def progress_text(progress: Progress, started: float) -> str:
             f" · {done:,}/{total:,} batches · ETA {eta}")
 
 
-def show_curves(epochs, batch_costs, batches_per_epoch: int, hparams: Hyperparams, diverged=None,
-                stopped_early: bool = False, changes=()) -> None:
-    """The cost and accuracy charts: empty before a run, filled in place as it trains, its result
-    after (the batch costs downsampled to the cost chart's width). The same two live charts
-    throughout, so the browser draws each once and then only updates it. Under them, the run's
-    train/test gap read in one line (and, with label noise, what the network makes of the noise)."""
-    cost = training_cost_figure(epochs, batch_costs, batches_per_epoch, hparams, diverged,
-                                max_points=chart_width(LIVE_COST))
+def curve_charts(epochs, batch_costs, batches_per_epoch: int, hparams: Hyperparams, diverged=None,
+                 changes=(), max_points: int = 400) -> list[Chart]:
+    """The cost and accuracy charts of a run that is not training (empty before a run, its result
+    after: the batch costs downsampled to the cost chart's width), as the page has always drawn them."""
+    cost = training_cost_figure(epochs, batch_costs, batches_per_epoch, hparams, diverged, max_points=max_points)
     accuracy = accuracy_figure(epochs, hparams.epochs)
     for figure in (cost, accuracy):  # where the learning rate or momentum was changed during the run
         mark_changes(figure, hparams, changes, batches_per_epoch)
-    left, right = st.columns(2)
-    with left:
-        live_chart(cost, key=LIVE_COST, config=PLOT_CONFIG)
-    with right:
-        live_chart(accuracy, key=LIVE_ACCURACY, config=PLOT_CONFIG)
-    show_reading(epochs, hparams, stopped_early)
+    return [Chart("cost", cost), Chart("accuracy", accuracy)]
+
+
+def health_blocks(epochs, hparams: Hyperparams, running: bool) -> list:
+    """The network's health as the view's blocks: a heading, a note, three line charts side by side
+    and the weights' distribution under them, each with its help (see ui/health.py). An ended run
+    without a measured epoch has the heading and the note alone."""
+    figures = health._live_specs(tuple(epochs), hparams)
+    row = [Chart(name, figures[name], core_health.HELP[name]) for name in health.FIGURES[:3]]
+    blocks = [("heading", "Network health"), ("note", "health")]
+    if running or health.measured(epochs):
+        blocks += [("row", row), ("row", [Chart("weights", figures["weights"], core_health.HELP["weights"])])]
+    return blocks
+
+
+def health_note(epochs, running: bool) -> str:
+    if health.measured(epochs):
+        return ""
+    return ("The network's health is measured at the end of each epoch: its figures appear after the first."
+            if running else "No epoch of this run ended, so there are no health figures.")
+
+
+def live_curve_charts(progress: Progress, run_id: str) -> list[Chart]:
+    """A running run's cost and accuracy charts: the figures of its epochs so far (made once per epoch
+    and per change of a setting), the batch costs on the view's fixed grid, the cost axis's ticks
+    over everything shown."""
+    key = (run_id, len(progress.epochs), len(progress.changes))
+    cache = st.session_state.get(_EPOCH_SPECS)
+    if cache is None or cache[0] != key:
+        from .livechart import figure_spec
+
+        charts = curve_charts(progress.epochs, [], progress.batches_per_epoch, progress.hparams,
+                              changes=progress.changes)
+        cache = st.session_state[_EPOCH_SPECS] = (key, [figure_spec(chart.figure) for chart in charts])
+    cost, accuracy = cache[1]
+    x, y = cost_grid(progress.batch_costs, progress.batches_per_epoch, progress.total_batches)
+    shown = list(y) + [v for trace in cost["data"][1:] for v in (trace.get("y") or [])
+                       if isinstance(v, (int, float))]
+    axis = {k: v for k, v in cost["layout"].get("yaxis", {}).items() if k not in ("tickvals", "ticktext", "tickmode",
+                                                                                    "dtick")}
+    cost = {"data": [{**cost["data"][0], "x": x, "y": y, "mode": "lines"}, *cost["data"][1:]],
+            "layout": {**cost["layout"], "yaxis": {**axis, **log_axis(shown)}}}
+    return [Chart("cost", cost), Chart("accuracy", accuracy)]
 
 
 def show_reading(epochs, hparams: Hyperparams, stopped_early: bool = False) -> None:
@@ -144,9 +123,8 @@ def changes_sentence(hparams: Hyperparams, changes, batches_per_epoch: int, ende
     return f" Changed while it {'trained' if ended else 'trains'}: {words}."
 
 
-def show_result(index: int, status) -> None:
-    """The outcome of an ended run: what happened and its figures (in ``status``, the place of the
-    progress bar), and its curves."""
+def _outcome(index: int, status) -> None:
+    """What happened to an ended run, in one message in ``status``."""
     session = lab()
     run = session.runs[index]
     done = len(run.batch_costs)
@@ -169,6 +147,14 @@ def show_result(index: int, status) -> None:
         epochs = len(run.epochs)
         status.success(f"Run #{index + 1} finished: {epochs} epoch{'s' if epochs != 1 else ''}. It is the "
                        f"active model, used by the Evaluate and Draw pages.{changed}")
+
+
+def show_result(index: int, status) -> None:
+    """The outcome of an ended run: what happened and its figures (in ``status``, the place of the
+    progress bar), and its curves."""
+    session = lab()
+    run = session.runs[index]
+    _outcome(index, status)
     score = session.scores.get(index)
     if score is not None:
         a, b, c = status.columns(3)
@@ -179,19 +165,29 @@ def show_result(index: int, status) -> None:
     verdict = exercise.session_verdict(index)  # an exercise's goal, checked after every run
     if verdict is not None:
         (status.success if verdict.reached else status.info)(verdict.text)
-    show_curves(run.epochs, run.batch_costs, run.batches_per_epoch, run.hparams, run.diverged,
-                stopped_early=run.stopped_early, changes=run.changes)
+    charts = curve_charts(run.epochs, run.batch_costs, run.batches_per_epoch, run.hparams, run.diverged,
+                          changes=run.changes, max_points=browser_width(LIVE_VIEW) or DEFAULT_WIDTH)
+    view = View(blocks=[("row", charts), *health_blocks(run.epochs, run.hparams, running=False)],
+                notes={"health": health_note(run.epochs, running=False)}, config=PLOT_CONFIG)
+    live_view(LIVE_VIEW, f"result-{index}-{id(run)}", view)
+    show_reading(run.epochs, run.hparams, stopped_early=run.stopped_early)
     replay_units(run)  # the first layer's units, with a slider over the epochs the run kept
-    health_section(run.epochs, run.hparams, live=True)
 
 
-@st.fragment
 def training_panel(hparams: Hyperparams) -> None:
-    """Train / Stop, then either a poll of the live run or the last run's result.
+    """Train / Stop (a fragment of their own: a click reruns them alone), then the live panel: a
+    fragment that reruns itself every POLL_SECONDS while a run trains on the workers, reading its
+    progress without waiting for it, and reruns the whole page once when the run has ended (its
+    history, the active model)."""
+    session = lab()
+    run = session.current
+    controls(hparams)
+    polling = run is not None and run.trains_in_background
+    st.fragment(live_panel, run_every=POLL_SECONDS if polling else None, key=LIVE_PANEL)(hparams)
 
-    Draw it last on its page (into a container placed where it belongs): when it falls back to a
-    full-page rerun, everything after it in the script would not be drawn.
-    """
+
+@st.fragment(key=CONTROLS)
+def controls(hparams: Hyperparams) -> None:
     session = lab()
     run = session.current
     left, right = st.columns(2)
@@ -202,35 +198,41 @@ def training_panel(hparams: Hyperparams) -> None:
     if train_clicked and run is None:
         runs.start_run(hparams)
         # The whole page, so that the settings form is drawn locked (but for the learning rate and
-        # momentum, which the run takes while it trains): this fragment cannot redraw it.
+        # momentum, which the run takes while it trains), and the live panel polls.
         st.rerun()
-    # The messages, or the progress, above the charts: one place either way, so the live charts keep
-    # their place (and the browser its plots) when a click on Train turns the first into the second.
-    status = st.container()
-    if run is None:
-        if session.full:
-            status.warning(full_message())
-        if session.last_finished is None:
-            status.info("Press **Train** to train the network with these settings (about 3 seconds with the "
-                        "post's defaults). Moving a slider changes the next run, not the last result.")
-            # The charts the run will fill, already there: their axes (and, for the post's settings, its
-            # test cost to beat), and the browser loads plotly.js now rather than in the middle of the
-            # first run (about a second of a core in headless Chromium, measured).
-            show_curves([], [], 1, hparams)
-            units_section()  # where a run's units will be, so the sections after keep their places
-        else:
-            show_result(session.last_finished, status)
-        return
+    if stop_clicked and run is not None:
+        run.stop()  # the live panel sees the run end at its next poll
 
-    if stop_clicked:
-        run.stop()
-    progress = run.poll()  # trains a slice, or waits for the next chunk: each backend knows how long
-    if progress.finished:
-        index = runs.collect_ended()
-        if index is not None:
-            show_result(index, status)  # at once, here; the full rerun below takes longer to reach the fragment
-            wait_until_sent()  # the result reaches the browser before the rerun could drop it
+
+def _idle_panel(session, hparams: Hyperparams, status) -> None:
+    """No run training: the last run's result, or the empty charts before the first one."""
+    if session.full:
+        status.warning(full_message())
+    if session.last_finished is not None:
+        show_result(session.last_finished, status)
+        return
+    status.info("Press **Train** to train the network with these settings (about 3 seconds with the "
+                "post's defaults). Moving a slider changes the next run, not the last result.")
+    # The charts the run will fill, already there: their axes (and, for the post's settings, its
+    # test cost to beat), and the browser loads plotly.js now rather than in the middle of the
+    # first run (about a second of a core in headless Chromium, measured).
+    live_view(LIVE_VIEW, "idle", View(blocks=[("row", curve_charts([], [], 1, hparams))], config=PLOT_CONFIG))
+    show_reading([], None)
+    units_section()  # where a run's units will be, so the sections after keep their places
+
+
+def _ended(run, status) -> None:
+    """The run has ended: its result here at once; the whole page (history, active model, download; this
+    panel without run_every) follows at the panel's next poll, so nothing drawn here is dropped by a rerun."""
+    index = runs.collect_ended()
+    if index is None or not run.trains_in_background:
         st.rerun()  # the whole page: history, active model and download change
+    st.session_state[_PAGE_BEHIND] = True
+    show_result(index, status)
+
+
+def _running_status(run, progress, session, status) -> None:
+    """The progress bar, the changes made so far and what the run waits for, above the view."""
     status.progress(progress.total_batches_done / progress.total_batches,
                     text=progress_text(progress, session.current_started))
     if progress.changes:
@@ -239,8 +241,40 @@ def training_panel(hparams: Hyperparams) -> None:
     waiting = getattr(run, "waiting_for", lambda: None)()  # a Dask scheduler left without workers
     if waiting:
         status.warning(plain(waiting, limit=400))
-    show_curves(progress.epochs, progress.batch_costs, progress.batches_per_epoch, progress.hparams,
-                changes=progress.changes)
-    live_units(progress)  # the first layer's units as they stand, redrawn with the charts
-    health_section(progress.epochs, progress.hparams, live=True, running=True)
-    rerun_panel()
+
+
+def _running_view(progress, run_id: str) -> View:
+    """The live view of ``progress``: rebuilt only when the progress changed (a run on workers keeps its
+    snapshot until a chunk returns; with no news the same view is sent as it was, at next to no cost)."""
+    last = st.session_state.get(_LAST_VIEW)
+    if last is not None and last[0] is progress:
+        return last[1]
+    view = View(blocks=[("row", live_curve_charts(progress, run_id)), ("units", None),
+                        *health_blocks(progress.epochs, progress.hparams, running=True)],
+                notes={"health": health_note(progress.epochs, running=True)}, config=PLOT_CONFIG,
+                palette=units_palette(), units=live_units_view(progress))
+    st.session_state[_LAST_VIEW] = (progress, view)
+    return view
+
+
+def live_panel(hparams: Hyperparams) -> None:
+    """The live run's progress and view, or the last run's result (or the empty charts before one)."""
+    session = lab()
+    run = session.current
+    status = st.container()  # the messages, or the progress, above the view: one place either way
+    if run is None and st.session_state.pop(_PAGE_BEHIND, False):
+        st.rerun()  # the result is shown: now the whole page, once
+    if run is None:
+        return _idle_panel(session, hparams, status)
+    # A run on the workers goes on without this thread: its progress is read, not waited for. A run
+    # of LocalBackend (tests) trains in the polling thread, a slice per poll.
+    progress = run.progress() if run.trains_in_background else run.poll()
+    if progress.finished:
+        return _ended(run, status)
+    _running_status(run, progress, session, status)
+    run_id = f"run-{len(session.runs)}-{session.current_started}"
+    live_view(LIVE_VIEW, run_id, _running_view(progress, run_id))
+    show_reading(progress.epochs, progress.hparams)
+    units_section()
+    if not run.trains_in_background:
+        st.rerun()  # the next slice (AppTest's runs: the whole script again)
