@@ -7,8 +7,9 @@ A comparison lives in the session (``COMPARE_RUN``) as a ``Comparison``: the var
 handles on the session's backend, and each one's result as it ends. The page's fragment polls the
 handles, redraws the progress and the charts, and reruns itself until every variant has ended.
 
-The pure parts (presets, ``parse_table``, ``estimated_seconds``, ``batch_groups``, ``result_rows``,
-``step_sentences``) make no Streamlit call.
+The presets are ui/compare_presets.py, the time estimate ``nn_core.estimate`` (Sweep's and the CLIs').
+The pure parts (``parse_table``, ``batch_groups``, ``result_rows``, ``step_sentences``) make no
+Streamlit call.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from nn_core import SETTINGS, Hyperparams, RunResult, RunStatus, evaluate
+from nn_core.estimate import estimated_seconds
 from nn_core.settings import BY_NAME
 from nn_core.tables import csv_text
 from nn_core.trainset import validation_size
 
 from . import runs, server
+from .compare_presets import BY_PRESET, PRESETS, Preset, preset_variants
 from .charts import PLOT_CONFIG, log_axis, smoothed_batch_costs
 from .livechart import DEFAULT_WIDTH
 from .liveview import POLL_SECONDS, Chart, View, browser_width, cost_grid, live_view
@@ -55,77 +58,9 @@ COLUMNS = ("learning_rate", "momentum", "optimizer", "batch_size", "hidden_units
 assert sorted(COLUMNS) == sorted(s.name for s in SETTINGS)
 RESULT_COLUMNS = ("status", "test_accuracy", "test_cost", "train_seconds")
 
-# How long a comparison may take, estimated before it starts (all its variants, on the backend's workers).
+# How long a comparison may take, estimated before it starts (all its variants, on the backend's workers)
+# by nn_core.estimate, the estimator Sweep and the CLIs use.
 MAX_SECONDS = 300
-# Seconds of training on one worker: per batch, per (image x hidden unit) of the forward and backward
-# passes (the default run: 4,221 batches, 540,000 images x 64 units, in ~1.8 s), and after each epoch
-# the evaluation of the test set and a 10,000-image training sample (forward only, ~1/3 of the cost).
-SECONDS_PER_BATCH, SECONDS_PER_CELL, SECONDS_PER_EPOCH = 60e-6, 3.6e-8, 0.03
-EVALUATED_IMAGES = 20_000
-AUGMENT_FACTOR = 1.6  # warping each batch's images (measured roughly: a run with augmentation on)
-
-
-# --- presets -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Preset:
-    """Rows of (name, settings changed); ``base``: "post" (the post's settings) or "train" (Train's);
-    ``ladder``: each step is measured against the row before it, else against the first row."""
-
-    name: str
-    about: str
-    rows: tuple[tuple[str, dict], ...]
-    base: str = "train"
-    ladder: bool = False
-
-
-PART_1 = {"batch_size": 60_000, "optimizer": "sgd", "init": "normal", "learning_rate": 1.0}
-PRESETS = (
-    Preset("The post's three changes",
-           "The post's story, seed 138, 9 epochs: Part 1's full-batch gradient descent from N(0, 1) weights, then "
-           "each of its three changes in turn. The last row is the post's run (Train's default).",
-           (("Part 1: full batch, N(0,1)", PART_1),
-            ("+ mini-batches of 128", PART_1 | {"batch_size": 128}),
-            ("+ momentum (β 0.9, lr 4)", PART_1 | {"batch_size": 128, "optimizer": "momentum", "momentum": 0.9,
-                                                  "learning_rate": 4.0}),
-            ("+ N(0, 1/n) weights", {})),
-           base="post", ladder=True),
-    Preset("Optimizers",
-           "Each optimizer at a learning rate that suits it (measured with 64 sigmoid units: RMSProp and Adam "
-           "take about a thousand times smaller steps), β 0.9, on Train's other settings.",
-           (("SGD, lr 1", {"optimizer": "sgd", "learning_rate": 1.0}),
-            ("momentum, lr 4", {"optimizer": "momentum", "learning_rate": 4.0, "momentum": 0.9}),
-            ("Nesterov, lr 4", {"optimizer": "nesterov", "learning_rate": 4.0, "momentum": 0.9}),
-            ("RMSProp, lr 0.003", {"optimizer": "rmsprop", "learning_rate": 0.003, "momentum": 0.9}),
-            ("Adam, lr 0.003", {"optimizer": "adam", "learning_rate": 0.003, "momentum": 0.9}))),
-    Preset("Initialisations", "The four ways the weights can start, on Train's other settings.",
-           (("zeros", {"init": "zeros"}), ("N(0, 1)", {"init": "normal"}), ("N(0, 1/n) (lecun)", {"init": "lecun"}),
-            ("N(0, 2/n) (He)", {"init": "he"}))),
-    Preset("Depth", "One to four hidden layers of Train's width, on Train's other settings.",
-           tuple((f"{k} hidden layer{'s' * (k > 1)}", {"layers": k}) for k in range(1, 5)), ladder=True),
-    Preset("Overfitting",
-           "1,000 training images, 512 hidden units, 50 epochs, learning rate 1: a network that memorises its "
-           "images; then each remedy on its own.",
-           (("1,000 images, 512 units", {}), ("+ dropout 0.5", {"dropout": 0.5}), ("+ L2 0.001", {"l2": 0.001}),
-            ("+ augmentation", {"augment": "on"}), ("+ early stopping (patience 5)", {"early_stop": 5})),
-           base="post"),
-    Preset("Schedules",
-           "The post's run with its constant learning rate of 4, then the same rate under a schedule: halved every "
-           "3 epochs, annealed along a half cosine, and one cycle (a warm-up over the first 30% of the run, then "
-           "a half cosine down). Same seed, so every variant trains on the same batches in the same order.",
-           (("constant (the post)", {}), ("step: x0.5 every 3 epochs", {"schedule": "step"}),
-            ("cosine", {"schedule": "cosine"}), ("one-cycle", {"schedule": "one-cycle"})),
-           base="post"),
-)
-OVERFITTING = {"train_size": 1000, "hidden_units": 512, "epochs": 50, "learning_rate": 1.0}
-BY_PRESET = {preset.name: preset for preset in PRESETS}
-
-
-def preset_variants(preset: Preset, train: Hyperparams) -> list[tuple[str, Hyperparams]]:
-    """The preset's rows as (name, settings): its changes over the post's settings or Train's."""
-    base = Hyperparams() if preset.base == "post" else train
-    common = OVERFITTING if preset.name == "Overfitting" else {}
-    return [(name, Hyperparams(**(base.as_dict() | common | changes))) for name, changes in preset.rows]
 
 
 # --- the table -----------------------------------------------------------------------------------
@@ -217,21 +152,6 @@ def training_images(hp: Hyperparams) -> int:
     """Images a run trains on per epoch: its subset, less the validation images early stopping holds out."""
     images = min(hp.train_size, 60_000)
     return images - validation_size(images) if hp.early_stop else images
-
-
-def estimated_seconds(variants: list[Hyperparams], workers: int) -> float:
-    """Wall time of training every variant on ``workers`` workers (they share them), from the measured
-    speed of the default run: a guide, good to a factor of about two."""
-    def one(hp: Hyperparams) -> float:
-        images = training_images(hp)
-        width = hp.hidden_units * (1 + (hp.layers - 1) * hp.hidden_units / 784)  # deeper: H x H more per image
-        batches = hp.epochs * -(-images // hp.batch_size)
-        train = (batches * SECONDS_PER_BATCH + hp.epochs * images * width * SECONDS_PER_CELL) \
-            * (AUGMENT_FACTOR if hp.augment == "on" else 1)
-        evaluation = hp.epochs * (SECONDS_PER_EPOCH + EVALUATED_IMAGES * width * SECONDS_PER_CELL / 3)
-        return train + evaluation
-    total = sum(map(one, variants))
-    return max(total / max(1, workers), max(map(one, variants), default=0.0))
 
 
 def batch_groups(names: list[str], variants: list[Hyperparams]) -> list[list[str]]:
