@@ -15,7 +15,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from nn_core.preprocess import SIDE, decode_canvas_png, to_mnist
 from ui.canvas import canvas_png, drawn_canvas, stroke_count
-from ui.charts import PLOT_CONFIG, probability_figure
+from ui.charts_common import PLOT_CONFIG, probability_figure
 from ui.explain import why_this_digit
 from ui.handwriting import fine_tune_panel, label_buttons, my_digits_section
 from ui.images import enlarge

@@ -8,7 +8,7 @@ from sklearn.metrics import classification_report, confusion_matrix
 
 from nn_core import Hyperparams, Mnist, Trainer, evaluate
 from nn_core.diagnostics import diagnose, top_probabilities, unit_weight_images
-from ui.charts import cell_from_selection
+from ui.charts_evaluate import cell_from_selection
 from ui.images import diverging_rgb, enlarge, symmetric_limit
 
 

@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 from nn_core import Hyperparams, Mnist, Trainer
 from nn_core.handwriting import DigitSet
 from ui.canvas import MAX_DATA_URL_CHARACTERS, stroke_count
-from ui.charts import cell_from_selection, selected_points
+from ui.charts_common import selected_points
+from ui.charts_evaluate import cell_from_selection
 from ui.state import Lab
 from tests.digit_strokes import STYLES, Placement, rasterise
 

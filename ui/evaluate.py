@@ -13,7 +13,8 @@ from nn_core.diagnostics import (TOP_IMAGES, Diagnostics, Favourites, diagnose, 
                                   unit_weight_images)
 
 from . import server
-from .charts import cell_from_selection, confusion_figure, epoch_curves_figure, selected_points
+from .charts_common import selected_points
+from .charts_evaluate import cell_from_selection, confusion_figure, epoch_curves_figure
 from .images import diverging_rgb, enlarge, symmetric_limit
 from .units import unit_page
 from .state import (EVALUATE_CACHE, EVALUATE_CELL_FOR, EVALUATE_CHART, EVALUATE_PREDICTED, EVALUATE_RATES,

@@ -16,7 +16,7 @@ from .exercise_link import (GOALS, HIDE, HIDE_PAGE, KEYS, LOCK, MAX_EPOCHS, MAX_
                             MAX_LINK, MAX_TITLE, MAXIMA, NEVER_LEARNS_BELOW, PAGES, PREFIX, SETTING_KEYS, TARGET,
                             TEXT, TITLE, UNHIDEABLE, Exercise, app_root, link_length, link_params, parse, query,
                             settings_params)
-from .exercise_verdict import Verdict, lineage, verdict  # noqa: F401
+from .exercise_verdict import Verdict, verdict  # noqa: F401
 from .links import shown
 from .state import lab, setting_key
 from .text import plain

@@ -22,7 +22,7 @@ from nn_core.hidden_map import MAX_SAMPLE, MIN_SAMPLE, SAMPLE, Layer, MapJob, Ma
 from nn_core.snapshots import IMAGE_SIDE
 
 from . import runs, server
-from .charts import PLOT_CONFIG, selected_points
+from .charts_common import PLOT_CONFIG, selected_points
 from .images import enlarge, png
 from .state import (EVALUATE_MAP_CACHE, EVALUATE_MAP_CHART, EVALUATE_MAP_EPOCH, EVALUATE_MAP_METHOD,
                     EVALUATE_MAP_SAMPLE, EVALUATE_MAP_TSNE)

@@ -10,7 +10,8 @@ import streamlit as st
 from nn_core import ModelFileError, RunResult, RunStatus, load_model, model_bytes
 
 from . import runs, server
-from .charts import PLOT_CONFIG, runs_test_cost_figure
+from .charts_common import PLOT_CONFIG
+from .charts_train import runs_test_cost_figure
 from .state import (MAX_RUNS, TRAIN_ACTIVE_PICK, TRAIN_COMPARE_PICK, TRAIN_DOWNLOAD, TRAIN_UPLOAD, Lab, full_message,
                     lab)
 from .text import plain

@@ -14,23 +14,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from nn_core.diagnostics import column_images
-from nn_core.inside import ROWS_KEPT, STATE, InsideRun, Step, corrections, kind_symbols, kinds, numbers
-from nn_core.optim import ADAM_BETA2, EPSILON
+from nn_core.inside import ROWS_KEPT, InsideRun, Step
 from nn_core.runs import TRAIN_SAMPLE
 
 from . import server
-from .charts import PLOT_CONFIG, probability_figure, vector_figure
+from .charts_common import PLOT_CONFIG, probability_figure
 from .images import diverging_rgb, enlarge, png, symmetric_limit, tile
-from .inside_charts import chosen_weights_figure, layer_matrix_figure, norms_figure
+from .inside_charts import layer_matrix_figure, vector_figure
+# The optimizer's section (the page calls it as ``inside.optimizer_section``; tests read tex_number here).
+from .inside_optimizer import (STEP_TEX, STEP_WORDS, optimizer_section, optimizer_settings,  # noqa: F401
+                               tex_number)
 from .settings import train_settings
 from .state import (INSIDE_IMAGE, INSIDE_RESET, INSIDE_RUN, INSIDE_SOURCE, INSIDE_STEP, INSIDE_STEP_10,
                     INSIDE_STEP_100, lab)
-
-INSIDE_WEIGHT = "inside_weight"  # the weight whose update is worked with its numbers (a label of chosen_labels)
 
 SOURCES = {"fresh": "A fresh model with Train's settings", "active": "The active model"}
 STEP_BUTTONS = (("Step", INSIDE_STEP, 1), ("Step 10", INSIDE_STEP_10, 10), ("Step 100", INSIDE_STEP_100, 100))
@@ -88,18 +87,6 @@ def current() -> Inside | None:
 def source_choice() -> None:
     st.radio("Start from", list(SOURCES), format_func=SOURCES.__getitem__, key=INSIDE_SOURCE, horizontal=True,
              on_change=reset, help="Changing this starts over.")
-
-
-def optimizer_settings(hp) -> str:
-    """The optimizer and the numbers its formula uses, as text."""
-    if hp.optimizer == "sgd":
-        return f"plain gradient descent (sgd) · learning rate α = {hp.learning_rate:g}"
-    if hp.optimizer == "adam":
-        return (f"adam · learning rate α = {hp.learning_rate:g} · β1 = {hp.momentum:g}, β2 = {ADAM_BETA2:g}, "
-                f"ε = {EPSILON:g}")
-    beta = "decay β" if hp.optimizer == "rmsprop" else "β"
-    epsilon = f", ε = {EPSILON:g}" if hp.optimizer == "rmsprop" else ""
-    return f"{hp.optimizer} · learning rate α = {hp.learning_rate:g} · {beta} = {hp.momentum:g}{epsilon}"
 
 
 def describe(inside: Inside) -> None:
@@ -243,10 +230,10 @@ def units_caption(units: range, hidden_units: int) -> str:
 
 
 def backward_section(step: Step, units: range) -> None:
+    """The backward pass: the output layer's gradients, then each hidden layer's, last to first."""
     s, model = step.stages, step.before
     m, H, L, out = s.m, model.hidden_units, model.layers, model.layers + 1
     rows, cols = slice(0, MAX_ROWS), slice(units.start, units.stop)
-    f, _, derivative = ACTIVATION_TEX[model.activation]
     st.latex(rf"dZ_{{{out}}} = A_{{{out}}} - Y \quad {dims(m, 10)}")
     st.latex(rf"dW_{{{out}}} = \frac{{1}}{{m}} A_{{{L}}}^{{\top}} dZ_{{{out}}} \quad {dims(H, m)}{dims(m, 10)} \to "
              rf"{dims(H, 10)}, \qquad db_{{{out}}} = \frac{{1}}{{m}} \sum_i dZ_{{{out},i\cdot}} \quad (10)")
@@ -258,171 +245,43 @@ def backward_section(step: Step, units: range) -> None:
     right.plotly_chart(vector_figure(s.db[L], f"db{out}", x_title="digit"), config=PLOT_CONFIG,
                        key=f"inside_chart_db{out}")
     for l in range(L, 0, -1):  # hidden layers, last to first
-        above = 10 if l == L else H
-        st.latex(rf"dA_{{{l}}} = dZ_{{{l + 1}}} W_{{{l + 1}}}^{{\top}} \quad {dims(m, above)}{dims(above, H)} \to "
-                 rf"{dims(m, H)}")
-        st.latex(rf"dZ_{{{l}}} = dA_{{{l}}} \odot {f}'(Z_{{{l}}}), \quad {f}'(Z_{{{l}}}) = {layer_tex(derivative, l)}"
-                 rf" \quad {dims(m, H)}")
-        dA_column, derivative_column, dZ_column = st.columns(3)
-        show_matrix(dA_column, f"dA{l}", s.dA[l - 1][rows, cols], f"dA{l}", rows_title(step), column_labels=units)
-        show_matrix(derivative_column, f"derivative{l}", s.derivative[l - 1][rows, cols],
-                    f"{model.activation}′(Z{l})", rows_title(step), column_labels=units)
-        show_matrix(dZ_column, f"dZ{l}", s.dZ[l - 1][rows, cols], f"dZ{l}", rows_title(step), column_labels=units)
-        below, fan_in = ("X", 784) if l == 1 else (f"A_{{{l - 1}}}", H)
-        st.latex(rf"dW_{{{l}}} = \frac{{1}}{{m}} {below}^{{\top}} dZ_{{{l}}} \quad {dims(fan_in, m)}{dims(m, H)} \to "
-                 rf"{dims(fan_in, H)}, \qquad db_{{{l}}} = \frac{{1}}{{m}} \sum_i dZ_{{{l},i\cdot}} \quad ({H})")
-        if l == 1:
-            limit = symmetric_limit(s.dW[0], UNIT_COLOUR_PERCENTILE)
-            st.image(png(unit_tiles(s.dW[0], units, limit, columns=16)), output_format="PNG",
-                     caption=f"dW1, one 28x28 image per hidden unit ({units_caption(units, H)}): red where the "
-                             f"gradient is positive, so the step lowers those weights. Colour limit ±{limit:.3g}.")
-            bars_column = st
-        else:
-            matrix_column, bars_column = st.columns([3, 2])
-            show_matrix(matrix_column, f"dW{l}", s.dW[l - 1][cols, cols], f"dW{l}", rows=f"unit of layer {l - 1}",
-                        columns=f"unit of layer {l}", row_labels=units, column_labels=units, height=360)
-        bars_column.plotly_chart(vector_figure(s.db[l - 1][cols], f"db{l}", labels=units, x_title="unit"),
-                                 config=PLOT_CONFIG, key=f"inside_chart_db{l}")
+        hidden_backward(step, l, units)
     if L > 1:
         st.caption("A deeper layer's dW is a matrix from the units of the layer below (rows) to its own units "
                    "(columns): the units of the page chosen above, both ways.")
 
 
-# --- the optimizer ---------------------------------------------------------------------------------
-
-UPDATE_TEX = {  # each optimizer's formula, element by element (the post's notation, dW its gradient)
-    "sgd": (r"\Delta = \alpha\, dW, \qquad W \leftarrow W - \Delta",),
-    "momentum": (r"V \leftarrow \beta V + (1 - \beta)\, dW", r"\Delta = \alpha V, \qquad W \leftarrow W - \Delta"),
-    "nesterov": (r"V \leftarrow \beta V + (1 - \beta)\, dW",
-                 r"\Delta = \alpha \big(\beta V + (1 - \beta)\, dW\big), \qquad W \leftarrow W - \Delta"
-                 r" \qquad \text{(look-ahead: the velocity of the next step, were its gradient the same)}"),
-    "rmsprop": (r"S \leftarrow \beta S + (1 - \beta)\, dW^2",
-                r"\Delta = \alpha \frac{dW}{\sqrt{S} + \varepsilon}, \qquad W \leftarrow W - \Delta"),
-    "adam": (r"M \leftarrow \beta_1 M + (1 - \beta_1)\, dW, \qquad V \leftarrow \beta_2 V + (1 - \beta_2)\, dW^2",
-             r"\hat M = \frac{M}{1 - \beta_1^{\,t}}, \quad \hat V = \frac{V}{1 - \beta_2^{\,t}}, \qquad "
-             r"\Delta = \alpha \frac{\hat M}{\sqrt{\hat V} + \varepsilon}, \qquad W \leftarrow W - \Delta"),
-}
-STEP_TEX = {  # the update of W1 in the weights section
-    "sgd": r"\alpha\, dW_1", "momentum": r"\alpha V_{dW_1}",
-    "nesterov": r"\alpha \big(\beta V_{dW_1} + (1 - \beta)\, dW_1\big)",
-    "rmsprop": r"\alpha\, dW_1 / (\sqrt{S_{dW_1}} + \varepsilon)",
-    "adam": r"\alpha \hat M_{dW_1} / (\sqrt{\hat V_{dW_1}} + \varepsilon)",
-}
-STEP_WORDS = {
-    "sgd": "the step's gradient times α, nothing more",
-    "momentum": "the step's gradient, smoothed by momentum",
-    "nesterov": "momentum's velocity, looking one step ahead",
-    "rmsprop": "the gradient divided by each weight's own recent gradient size, so every weight moves about α",
-    "adam": "momentum's average divided by each weight's own recent gradient size, both bias-corrected",
-}
-
-
-def tex_number(x: float) -> str:
-    """A number for an equation: 4 significant digits, powers of ten for very small or large ones."""
-    x = float(x)
-    if x == 0 or 1e-3 <= abs(x) < 1e4:
-        return f"{x:.4g}"
-    mantissa, exponent = f"{x:.3e}".split("e")
-    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
-
-
-def operand(x: float) -> str:
-    """A number substituted into a formula: negative ones in parentheses."""
-    text = tex_number(x)
-    return f"({text})" if float(x) < 0 or r"\times" in text else text
-
-
-def chosen_labels(step: Step) -> list[str]:
-    return [f"{name}[{row},{column}]" for name, row, column in step.chosen]
-
-
-def worked(step: Step, hp, n: dict, i: int) -> list[str]:
-    """The optimizer's formula for weight ``i`` with its numbers substituted, line by line (LaTeX)."""
-    v = {name: values[i] for name, values in n.items()}
-    a, b, g = step_rate(step, hp), hp.momentum, operand(v["dW"])
-    lines = []
-    if step.optimizer in ("momentum", "nesterov"):
-        lines.append(rf"V = \beta V + (1 - \beta)\, dW = {b:g} \cdot {operand(v['V before'])} + {1 - b:.4g} \cdot {g}"
-                     rf" = {tex_number(v['V'])}")
-    if step.optimizer == "momentum":
-        lines.append(rf"\Delta = \alpha V = {a:g} \cdot {operand(v['V'])} = {tex_number(v['Δ'])}")
-    elif step.optimizer == "nesterov":
-        lines.append(rf"\beta V + (1 - \beta)\, dW = {b:g} \cdot {operand(v['V'])} + {1 - b:.4g} \cdot {g} = "
-                     rf"{tex_number(v['look-ahead'])} \ \text{{(look-ahead)}}")
-        lines.append(rf"\Delta = \alpha \cdot \text{{look-ahead}} = {a:g} \cdot {operand(v['look-ahead'])} = "
-                     rf"{tex_number(v['Δ'])}")
-    elif step.optimizer == "sgd":
-        lines.append(rf"\Delta = \alpha\, dW = {a:g} \cdot {g} = {tex_number(v['Δ'])}")
-    elif step.optimizer == "rmsprop":
-        lines.append(rf"S = \beta S + (1 - \beta)\, dW^2 = {b:g} \cdot {operand(v['S before'])} + {1 - b:.4g} \cdot "
-                     rf"{g}^2 = {tex_number(v['S'])}")
-        lines.append(rf"\Delta = \alpha \frac{{dW}}{{\sqrt{{S}} + \varepsilon}} = {a:g} \cdot \frac{{{g}}}"
-                     rf"{{{tex_number(v['√S + ε'])}}} = {tex_number(v['Δ'])}")
-    elif step.optimizer == "adam":
-        t = step.adam_steps
-        first_fix, second_fix = corrections(hp, t)
-        lines.append(rf"M = \beta_1 M + (1 - \beta_1)\, dW = {b:g} \cdot {operand(v['M before'])} + {1 - b:.4g} \cdot "
-                     rf"{g} = {tex_number(v['M'])}")
-        lines.append(rf"V = \beta_2 V + (1 - \beta_2)\, dW^2 = {ADAM_BETA2:g} \cdot {operand(v['V before'])} + "
-                     rf"{1 - ADAM_BETA2:.4g} \cdot {g}^2 = {tex_number(v['V'])}")
-        lines.append(rf"\hat M = \frac{{M}}{{1 - \beta_1^{{\,{t}}}}} = \frac{{{tex_number(v['M'])}}}"
-                     rf"{{{tex_number(first_fix)}}} = {tex_number(v['M̂'])}")
-        lines.append(rf"\hat V = \frac{{V}}{{1 - \beta_2^{{\,{t}}}}} = \frac{{{tex_number(v['V'])}}}"
-                     rf"{{{tex_number(second_fix)}}} = {tex_number(v['V̂'])}")
-        lines.append(rf"\Delta = \alpha \frac{{\hat M}}{{\sqrt{{\hat V}} + \varepsilon}} = {a:g} \cdot "
-                     rf"\frac{{{operand(v['M̂'])}}}{{{tex_number(v['√V̂ + ε'])}}} = {tex_number(v['Δ'])}")
-    lines.append(rf"W \leftarrow W - \Delta = {tex_number(v['W'])} - {operand(v['Δ'])} = {tex_number(v['W after'])}")
-    return lines
-
-
-def step_rate(step: Step, hp) -> float:
-    """The learning rate this step used: the schedule's (or a changed one), else the settings'."""
-    return hp.learning_rate if step.learning_rate is None else step.learning_rate
-
-
-def schedule_note(step: Step, hp) -> str:
-    """" · this step's rate α = 2.31 (cosine schedule)", where a schedule moves the rate."""
-    if hp.schedule == "constant":
-        return ""
-    return f" · this step's rate α = {step_rate(step, hp):.4g} ({hp.schedule} schedule, from {hp.learning_rate:g})"
-
-
-def optimizer_section(inside: Inside) -> None:
-    hp, step = inside.run.hparams, inside.run.last
-    for line in UPDATE_TEX[step.optimizer]:
-        st.latex(line)
-    st.caption(f"{optimizer_settings(hp)}{schedule_note(step, hp)}. Element by element, the same for every weight and bias of every layer"
-               + "".join(f"; {symbol} is the {meaning}" for _, symbol, meaning in STATE[step.optimizer]) + ".")
-    if step.optimizer == "adam":
-        t = step.adam_steps
-        first_fix, second_fix = corrections(hp, t)
-        st.latex(rf"t = {t}: \quad 1 - \beta_1^{{\,t}} = 1 - {hp.momentum:g}^{{{t}}} = {tex_number(first_fix)}, \qquad "
-                 rf"1 - \beta_2^{{\,t}} = 1 - {ADAM_BETA2:g}^{{{t}}} = {tex_number(second_fix)}")
-        st.caption("M and V start at zero, so early on they are too small; dividing by 1 − β^t scales them back "
-                   "(the corrections tend to 1 as t grows; V's, with β2 = 0.999, takes thousands of steps).")
-    n, labels = numbers(step, hp), chosen_labels(step)
-    if st.session_state.get(INSIDE_WEIGHT) not in labels:  # chosen in a network of another shape
-        st.session_state.pop(INSIDE_WEIGHT, None)
-    chosen = st.selectbox("Weight to work through", labels, key=INSIDE_WEIGHT,
-                          help="One of the weights the charts below follow: W1[pixel, unit], a deeper layer's "
-                               "W[unit, unit], the output layer's W[unit, digit].")
-    for line in worked(step, hp, n, labels.index(chosen)):
-        st.latex(line)
-    st.dataframe(pd.DataFrame(n, index=pd.Index(labels, name="weight")), width="stretch",
-                 column_config={name: st.column_config.NumberColumn(name, format="%.4g") for name in n})
-    st.caption("The followed weights' numbers in this step: the weight W and its gradient dW, the optimizer's "
-               "state before and after, what it derives from them, the update Δ subtracted and W after. The state, "
-               "Δ and W are the trainer's own float32 values; the derived ones are worked from them.")
-    steps, norms, values = inside.run.history_arrays()
-    run_kinds, symbols = kinds(step.optimizer), kind_symbols(step.optimizer)
-    st.plotly_chart(norms_figure(steps, norms, run_kinds, symbols), config=PLOT_CONFIG, key="inside_chart_norms")
-    st.plotly_chart(chosen_weights_figure(steps, values, labels, run_kinds, symbols), config=PLOT_CONFIG,
-                    key="inside_chart_weights")
-    lines = {"gradient": "dotted: the batch's gradient dW", "update": "dashed: the update Δ actually subtracted"}
-    states = "; ".join(f"solid: {symbol}, the {meaning}" for _, symbol, meaning in STATE[step.optimizer])
-    st.caption(f"The last {len(steps)} steps (at most {inside.run.history.maxlen}). Layer l is W_l and b_l (the last "
-               f"is the output layer); the weights are W1[pixel, unit], W_l[unit, unit] and the output's [unit, "
-               f"digit]. {lines['gradient']}; {states + '; ' if states else ''}{lines['update']}.")
+def hidden_backward(step: Step, l: int, units: range) -> None:
+    """Hidden layer ``l``'s gradients: dA, the activation's derivative, dZ, then dW and db."""
+    s, model = step.stages, step.before
+    m, H, L = s.m, model.hidden_units, model.layers
+    rows, cols = slice(0, MAX_ROWS), slice(units.start, units.stop)
+    f, _, derivative = ACTIVATION_TEX[model.activation]
+    above = 10 if l == L else H
+    st.latex(rf"dA_{{{l}}} = dZ_{{{l + 1}}} W_{{{l + 1}}}^{{\top}} \quad {dims(m, above)}{dims(above, H)} \to "
+             rf"{dims(m, H)}")
+    st.latex(rf"dZ_{{{l}}} = dA_{{{l}}} \odot {f}'(Z_{{{l}}}), \quad {f}'(Z_{{{l}}}) = {layer_tex(derivative, l)}"
+             rf" \quad {dims(m, H)}")
+    dA_column, derivative_column, dZ_column = st.columns(3)
+    show_matrix(dA_column, f"dA{l}", s.dA[l - 1][rows, cols], f"dA{l}", rows_title(step), column_labels=units)
+    show_matrix(derivative_column, f"derivative{l}", s.derivative[l - 1][rows, cols],
+                f"{model.activation}′(Z{l})", rows_title(step), column_labels=units)
+    show_matrix(dZ_column, f"dZ{l}", s.dZ[l - 1][rows, cols], f"dZ{l}", rows_title(step), column_labels=units)
+    below, fan_in = ("X", 784) if l == 1 else (f"A_{{{l - 1}}}", H)
+    st.latex(rf"dW_{{{l}}} = \frac{{1}}{{m}} {below}^{{\top}} dZ_{{{l}}} \quad {dims(fan_in, m)}{dims(m, H)} \to "
+             rf"{dims(fan_in, H)}, \qquad db_{{{l}}} = \frac{{1}}{{m}} \sum_i dZ_{{{l},i\cdot}} \quad ({H})")
+    if l == 1:
+        limit = symmetric_limit(s.dW[0], UNIT_COLOUR_PERCENTILE)
+        st.image(png(unit_tiles(s.dW[0], units, limit, columns=16)), output_format="PNG",
+                 caption=f"dW1, one 28x28 image per hidden unit ({units_caption(units, H)}): red where the "
+                         f"gradient is positive, so the step lowers those weights. Colour limit ±{limit:.3g}.")
+        bars_column = st
+    else:
+        matrix_column, bars_column = st.columns([3, 2])
+        show_matrix(matrix_column, f"dW{l}", s.dW[l - 1][cols, cols], f"dW{l}", rows=f"unit of layer {l - 1}",
+                    columns=f"unit of layer {l}", row_labels=units, column_labels=units, height=360)
+    bars_column.plotly_chart(vector_figure(s.db[l - 1][cols], f"db{l}", labels=units, x_title="unit"),
+                             config=PLOT_CONFIG, key=f"inside_chart_db{l}")
 
 
 def weights_section(step: Step, units: range) -> None:

@@ -1,7 +1,7 @@
 """The Inside page's own charts: a layer's matrix with its units named on both axes, and the optimizer's
 history (each layer's norms, a few weights' values) for any depth and optimizer.
 
-Kept apart from ``ui.charts`` (shared by every page): these know the Inside run's kinds (the gradient,
+Kept apart from ``ui.charts_common`` (shared by every page): these know the Inside run's kinds (the gradient,
 the optimizer's state arrays, the update) and nothing else.
 """
 
@@ -10,7 +10,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .charts import LAYOUT, SIGNED_SCALE, STEP_LAYOUT
+from .charts_common import LAYOUT
+
+SIGNED_SCALE = [[0.0, "#2166ac"], [0.5, "#ffffff"], [1.0, "#b2182b"]]  # blue, white at 0, red (as diverging_rgb)
+STEP_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}}
 
 # The kinds' styles: the gradient grey and dotted, the optimizer's first state array solid blue (momentum's
 # V, Adam's M), its second solid green (Adam's V), the update dashed orange.
@@ -99,3 +102,13 @@ def chosen_weights_figure(steps: np.ndarray, values: np.ndarray, labels: list[st
     rows = -(-len(labels) // columns)
     return _small_multiples("A few weights over the last steps", series, columns, height=160 + 140 * rows,
                             y_axis={"tickformat": ".0e", "nticks": 3})
+
+
+def vector_figure(values: np.ndarray, title: str, labels=None, x_title: str = "", height: int = 220) -> go.Figure:
+    """A vector (n,) as bars (a bias gradient), red up, blue down."""
+    values = np.asarray(values)
+    colours = np.where(values >= 0, "#b2182b", "#2166ac")
+    figure = go.Figure(go.Bar(x=list(range(len(values))) if labels is None else list(labels), y=values,
+                              marker_color=colours, hovertemplate="%{x}: %{y:.4g}<extra></extra>"))
+    figure.update_layout(title=title, height=height, xaxis={"title": x_title}, showlegend=False, **STEP_LAYOUT)
+    return figure
