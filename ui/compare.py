@@ -7,9 +7,9 @@ A comparison lives in the session (``COMPARE_RUN``) as a ``Comparison``: the var
 handles on the session's backend, and each one's result as it ends. The page's fragment polls the
 handles, redraws the progress and the charts, and reruns itself until every variant has ended.
 
-The presets are ui/compare_presets.py, the time estimate ``nn_core.estimate`` (Sweep's and the CLIs').
-The pure parts (``parse_table``, ``batch_groups``, ``result_rows``, ``step_sentences``) make no
-Streamlit call.
+The presets are ui/compare_presets.py, the table ui/compare_table.py, the results' text
+ui/compare_results.py (those make no Streamlit call but the table's column types), the time estimate
+``nn_core.estimate`` (Sweep's and the CLIs').
 """
 
 from __future__ import annotations
@@ -19,19 +19,20 @@ import math
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from nn_core import SETTINGS, Hyperparams, RunResult, RunStatus, evaluate
+from nn_core import SETTINGS, Hyperparams, RunResult, RunStatus, evaluate  # noqa: F401 (SETTINGS: tests)
 from nn_core.estimate import estimated_seconds
 from nn_core.settings import BY_NAME
-from nn_core.tables import csv_text
 from nn_core.trainset import validation_size
 
 from . import runs, server
 from .compare_presets import BY_PRESET, PRESETS, Preset, preset_variants
+from .compare_results import result_rows, results_csv, status_text, step_sentences  # noqa: F401 (tests)
+from .compare_table import (COLOUR, COLOURS, COLUMNS, MAX_VARIANTS, MIN_VARIANTS, NAME, SQUARES,  # noqa: F401
+                            batch_groups, coloured, column_config, parse_table, table_frame, table_rows)
 from .charts import PLOT_CONFIG, log_axis, smoothed_batch_costs
 from .livechart import DEFAULT_WIDTH
 from .liveview import POLL_SECONDS, Chart, View, browser_width, cost_grid, live_view
@@ -43,19 +44,6 @@ from .state import (COMPARE_ADOPT, COMPARE_DOWNLOAD, COMPARE_EDITOR_ROUND, COMPA
                     COMPARE_RUN, COMPARE_START, COMPARE_STOP, COMPARE_TABLE, MAX_RUNS, compare_editor_key, lab)
 from .text import plain
 
-MIN_VARIANTS, MAX_VARIANTS = 2, 6
-MAX_NAME = 40  # characters of a variant's name
-# A variant's colour, the same in every chart and table: six of Plotly's D3 palette, each the hue of
-# one of Streamlit's named Markdown colours, which mark a variant in text (a square, not an emoji: the
-# glyph is in every font). Table cells take the exact colour.
-COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#7f7f7f")
-SQUARES = tuple(f":{name}[■]" for name in ("blue", "orange", "green", "red", "violet", "gray"))
-NAME, COLOUR = "Variant", "Colour"
-# The table's setting columns, most often changed first (all of SETTINGS: a variant is a whole run).
-COLUMNS = ("learning_rate", "momentum", "optimizer", "batch_size", "hidden_units", "layers", "activation", "init",
-           "epochs", "seed", "train_size", "l2", "dropout", "label_noise", "augment", "early_stop", "schedule",
-           "lr_decay", "step_epochs", "warmup")
-assert sorted(COLUMNS) == sorted(s.name for s in SETTINGS)
 RESULT_COLUMNS = ("status", "test_accuracy", "test_cost", "train_seconds")
 
 # How long a comparison may take, estimated before it starts (all its variants, on the backend's workers)
@@ -63,113 +51,11 @@ RESULT_COLUMNS = ("status", "test_accuracy", "test_cost", "train_seconds")
 MAX_SECONDS = 300
 
 
-# --- the table -----------------------------------------------------------------------------------
-
-def table_rows(variants: list[tuple[str, Hyperparams]]) -> list[dict]:
-    return [{NAME: name, **{column: getattr(hp, column) for column in COLUMNS}} for name, hp in variants]
-
-
-def table_frame(rows: list[dict]) -> pd.DataFrame:
-    """The editor's data: a colour square, the name and every setting, one row per variant."""
-    frame = pd.DataFrame(rows, columns=[NAME, *COLUMNS])
-    frame.insert(0, COLOUR, "")
-    return frame
-
-
-def coloured(frame: pd.DataFrame, column: str):
-    """``frame`` styled: each row's ``column`` cell in its variant's colour (a read-only column: the
-    editor styles only those)."""
-    def paint(cells: pd.Series) -> list[str]:
-        return [f"background-color: {COLOURS[i]}" if i < len(COLOURS) else "" for i in range(len(cells))]
-    return frame.style.apply(paint, subset=[column])
-
-
-def column_config(train: Hyperparams) -> dict:
-    """Each setting's column, labelled as on Train, its requirement in the help, Train's value as the
-    default of a new row. No bounds here: the spec checks every cell and says what is wrong."""
-    config = {COLOUR: st.column_config.TextColumn(" ", disabled=True, width=30,
-                                                  help="The variant's colour in the charts"),
-              NAME: st.column_config.TextColumn(NAME, max_chars=MAX_NAME, width="medium",
-                                                help="A name for the row (shown as typed)")}
-    for column in COLUMNS:
-        setting = BY_NAME[column]
-        common = {"help": f"{setting.help} Must be {setting.requirement()}.", "default": getattr(train, column)}
-        if setting.kind is str:
-            config[column] = st.column_config.SelectboxColumn(setting.label, options=list(setting.choices), **common)
-        else:
-            config[column] = st.column_config.NumberColumn(
-                setting.label, format="%d" if setting.kind is int else "%g", step=1 if setting.kind is int else None,
-                **common)
-    return config
-
-
-def _cell(setting, value):
-    """An edited cell as the setting's type (the editor gives floats for integer columns with a gap)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        raise ValueError(f"{setting.label.lower()} is empty; it must be {setting.requirement()}")
-    if setting.kind is str:
-        return setting.check(str(value))
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{setting.label.lower()} must be {setting.requirement()}, got {value!r}")
-    value = float(value)
-    if setting.kind is int:
-        if not math.isfinite(value) or value != int(value):
-            raise ValueError(f"{setting.label.lower()} must be {setting.requirement()}, got {value:g}")
-        return setting.check(int(value))
-    return setting.check(value)
-
-
-def parse_table(frame: pd.DataFrame) -> tuple[list[str], list[Hyperparams]]:
-    """The variants an edited table describes: (names, settings). ValueError with one clear message
-    for anything the table cannot start: too few or too many rows, an empty or out-of-range cell (row
-    and setting named), two rows with one name."""
-    count = len(frame)
-    if count == 0:
-        raise ValueError(f"The table is empty: give it {MIN_VARIANTS} to {MAX_VARIANTS} variants (a preset fills it).")
-    if not MIN_VARIANTS <= count <= MAX_VARIANTS:
-        raise ValueError(f"The table has {count} variant{'s' * (count != 1)}; a comparison takes {MIN_VARIANTS} to "
-                         f"{MAX_VARIANTS}. {'Add' if count < MIN_VARIANTS else 'Remove'} a row.")
-    names, variants = [], []
-    for position, row in enumerate(frame.to_dict("records")):
-        raw = row.get(NAME)
-        name = "" if raw is None or (isinstance(raw, float) and math.isnan(raw)) else str(raw).strip()
-        name = name[:MAX_NAME] or f"Variant {position + 1}"
-        values = {}
-        for column in COLUMNS:
-            try:
-                values[column] = _cell(BY_NAME[column], row.get(column))
-            except ValueError as error:
-                raise ValueError(f"Row {position + 1} ({name}): {error}.") from None
-        if name in names:
-            raise ValueError(f"Rows {names.index(name) + 1} and {position + 1} are both named {name!r}: "
-                             "give each variant its own name.")
-        names.append(name)
-        variants.append(Hyperparams(**values).validate())
-    return names, variants
-
-
 def training_images(hp: Hyperparams) -> int:
     """Images a run trains on per epoch: its subset, less the validation images early stopping holds out."""
     images = min(hp.train_size, 60_000)
     return images - validation_size(images) if hp.early_stop else images
 
-
-def batch_groups(names: list[str], variants: list[Hyperparams]) -> list[list[str]]:
-    """Groups (of two or more) of variants that see the same images in the same batches in the same
-    order. The seed draws the initial weights first and then every epoch's shuffle, so the shuffles
-    agree where the seed, the number of weights drawn (width and depth; zeros draws none) and the
-    training images (subset, hold-out) agree, and the batches where the batch size does too."""
-    groups: dict[tuple, list[str]] = {}
-    for name, hp in zip(names, variants):
-        key = (hp.seed, hp.batch_size, hp.train_size, hp.early_stop > 0, hp.label_noise,
-               (hp.hidden_units, hp.layers) if hp.init != "zeros" else "no weights drawn")
-        groups.setdefault(key, []).append(name)
-    return [group for group in groups.values() if len(group) > 1]
-
-
-def differing(variants: list[Hyperparams]) -> list[str]:
-    """The settings whose values are not the same in every variant, in the table's order."""
-    return [column for column in COLUMNS if len({getattr(hp, column) for hp in variants}) > 1]
 
 
 # --- a comparison --------------------------------------------------------------------------------
@@ -240,84 +126,6 @@ def score(result: RunResult, test_images, test_labels) -> tuple[float, float] | 
     if result.status == RunStatus.DONE and result.final is not None:
         return result.final.test_cost, result.final.test_accuracy
     return evaluate(result.model, test_images, test_labels)
-
-
-def status_text(result: RunResult) -> str:
-    if result.stopped_early and result.best_epoch:
-        return f"{result.status} (early stop after {len(result.epochs)} epochs, best {result.best_epoch})"
-    return str(result.status)
-
-
-def result_rows(comparison: Comparison) -> list[dict]:
-    """The results table (and its CSV): Variant, the settings that differ, status, test_accuracy,
-    test_cost, train_seconds; one row per variant, in the table's order."""
-    shown = differing(comparison.variants)
-    rows = []
-    for name, hp, result, figures in zip(comparison.names, comparison.variants, comparison.results, comparison.scores):
-        row = {NAME: name, **{column: getattr(hp, column) for column in shown}}
-        row["status"] = status_text(result) if result is not None else "training"
-        row["test_accuracy"] = figures[1] if figures else None
-        row["test_cost"] = figures[0] if figures else None
-        row["train_seconds"] = round(result.train_seconds, 2) if result is not None else None
-        rows.append(row)
-    return rows
-
-
-def results_csv(comparison: Comparison) -> bytes:
-    rows = result_rows(comparison)
-    return csv_text(rows, list(rows[0]) if rows else [NAME]).encode()  # formulas neutralised (nn_core.tables)
-
-
-def _changes(before: Hyperparams, after: Hyperparams) -> str:
-    parts = []
-    for column in COLUMNS:
-        old, new = getattr(before, column), getattr(after, column)
-        if old != new:
-            setting = BY_NAME[column]
-            parts.append(f"{setting.label.lower()} {setting.format(old)} → {setting.format(new)}")
-    return ", ".join(parts) or "nothing"
-
-
-def step_sentences(comparison: Comparison, ladder: bool) -> list[str]:
-    """One sentence per step: what it changed against the row before it (``ladder``) or the first row,
-    and what that did to test accuracy and cost, from this comparison's own figures."""
-    sentences = []
-    for index in range(1, len(comparison.variants)):
-        reference = index - 1 if ladder else 0
-        name, against = comparison.names[index], comparison.names[reference]
-        what = _changes(comparison.variants[reference], comparison.variants[index])
-        result, mine, theirs = comparison.results[index], comparison.scores[index], comparison.scores[reference]
-        head = f"{name} changed {what} (against {against})"
-        if result is None:
-            continue
-        if result.status == RunStatus.DIVERGED:
-            sentences.append(f"{head}: it diverged ({result.diverged.message.split('.')[0].lower()}), so it "
-                             "gained nothing.")
-            continue
-        if theirs is None:
-            sentences.append(f"{head}: it reached {mine[1]:.2%} test accuracy (test cost {mine[0]:.4f}), where "
-                             f"{against} diverged.")
-            continue
-        points = 100 * (mine[1] - theirs[1])
-        verb = "gained" if points > 0 else "lost" if points < 0 else "changed by"
-        cost = (mine[0] - theirs[0]) / theirs[0]
-        sentence = (f"{head}: test accuracy {theirs[1]:.2%} → {mine[1]:.2%} ({verb} {abs(points):.2f} points), "
-                    f"test cost {theirs[0]:.4f} → {mine[0]:.4f} ({cost:+.0%})")
-        gap = _gap(result), _gap(comparison.results[reference])
-        if comparison.preset == "Overfitting" and None not in gap:
-            sentence += f", gap between train and test accuracy {gap[1]:.1f} → {gap[0]:.1f} points"
-        seconds = comparison.results[reference].train_seconds
-        if seconds > 0:
-            sentence += f", in {result.train_seconds / seconds:.1f}× the training time"
-        if result.status != RunStatus.DONE:
-            sentence += f" (it was {result.status} before its last epoch)"
-        sentences.append(sentence + ".")
-    return sentences
-
-
-def _gap(result: RunResult | None) -> float | None:
-    last = result.final if result is not None else None
-    return None if last is None else 100 * (last.train_accuracy - last.test_accuracy)
 
 
 # --- charts --------------------------------------------------------------------------------------

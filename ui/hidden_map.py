@@ -129,6 +129,21 @@ def tsne_map(cache: MapCache, frame: Frame, size: int) -> tuple[np.ndarray, np.n
     """The t-SNE map if computed; else its job's progress, or a button starting it (None)."""
     key = (TSNE, frame.label, size)
     queue = map_queue()
+    _collect(cache)
+    if key in cache.maps:
+        return cache.maps[key]
+    if cache.job is None and not _start_button(cache, frame, size, key, queue):
+        return None
+    _job_progress(cache.job, size, queue)
+    time.sleep(POLL_SECONDS)
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:
+        st.rerun()
+
+
+def _collect(cache: MapCache) -> None:
+    """The session's finished t-SNE job into the cache (or its failure said, the button offered again)."""
     job = cache.job
     if job is not None and job.job.done.is_set():
         cache.job = None
@@ -137,22 +152,26 @@ def tsne_map(cache: MapCache, frame: Frame, size: int) -> tuple[np.ndarray, np.n
         else:  # shown, and the button offered again
             cache.predictions.pop(job.key, None)
             st.error(f"t-SNE failed: {job.job.error or 'it was ended'}")
-    if key in cache.maps:
-        return cache.maps[key]
+
+
+def _start_button(cache: MapCache, frame: Frame, size: int, key: tuple, queue) -> bool:
+    """The button that queues the map, with its time; True once pressed (the job is in ``cache.job``)."""
     estimate, queued = queue.seconds_per_point * size, queue.seconds_ahead()
-    if cache.job is None:
-        wait = f", after about {queued:.0f} s of other sessions' maps" if queued >= 1 else ""
-        if st.button(f"Compute the t-SNE map of {frame.label} ({size:,} images, about {estimate:.0f} s{wait})",
-                     key=EVALUATE_MAP_TSNE):
-            _, images, _ = sample_images(size)
-            layer = Layer.of(frame_model(cache.run, frame), images)
-            cache.predictions[key] = layer.predicted
-            cache.job = Job(key, queue.submit(layer, runs.owner()), time.perf_counter(), size)
-        else:
-            st.caption("t-SNE places images so that neighbours in the hidden layer stay neighbours; it takes "
-                       "a while, so it runs when asked, for one epoch at a time.")
-            return None
-    job = cache.job
+    wait = f", after about {queued:.0f} s of other sessions' maps" if queued >= 1 else ""
+    if st.button(f"Compute the t-SNE map of {frame.label} ({size:,} images, about {estimate:.0f} s{wait})",
+                 key=EVALUATE_MAP_TSNE):
+        _, images, _ = sample_images(size)
+        layer = Layer.of(frame_model(cache.run, frame), images)
+        cache.predictions[key] = layer.predicted
+        cache.job = Job(key, queue.submit(layer, runs.owner()), time.perf_counter(), size)
+        return True
+    st.caption("t-SNE places images so that neighbours in the hidden layer stay neighbours; it takes "
+               "a while, so it runs when asked, for one epoch at a time.")
+    return False
+
+
+def _job_progress(job: Job, size: int, queue) -> None:
+    """The queued or running map's progress bar (and this session's interest in it renewed)."""
     job.job.touch()  # this session still waits for it (the queue ends maps nobody waits for)
     what = job.key[1] + (f", {job.points:,} images" if job.points != size else "")
     expected, ahead = queue.expected(job.job), queue.seconds_ahead(job.job)
@@ -165,11 +184,6 @@ def tsne_map(cache: MapCache, frame: Frame, size: int) -> tuple[np.ndarray, np.n
         elapsed = time.monotonic() - job.job.started
         st.progress(min(0.95, elapsed / max(expected, 1e-3)),
                     text=f"t-SNE of {what}: {elapsed:.0f} s of about {expected:.0f} s")
-    time.sleep(POLL_SECONDS)
-    try:
-        st.rerun(scope="fragment")
-    except StreamlitAPIException:
-        st.rerun()
 
 
 def map_figure(points: np.ndarray, labels: np.ndarray, predicted: np.ndarray, rows: np.ndarray,
