@@ -44,7 +44,6 @@ from .state import (COMPARE_ADOPT, COMPARE_DOWNLOAD, COMPARE_EDITOR_ROUND, COMPA
                     COMPARE_RUN, COMPARE_START, COMPARE_STOP, COMPARE_TABLE, MAX_RUNS, compare_editor_key, lab)
 from .text import plain
 
-RESULT_COLUMNS = ("status", "test_accuracy", "test_cost", "train_seconds")
 
 # How long a comparison may take, estimated before it starts (all its variants, on the backend's workers)
 # by nn_core.estimate, the estimator Sweep and the CLIs use.
