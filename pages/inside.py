@@ -4,8 +4,8 @@ numbers and the chosen optimizer's own update."""
 import streamlit as st
 
 from ui import inside as ins
-from ui.runs import TRAIN_PAGE
 from ui.links import read_settings_from_link
+from ui.runs import TRAIN_PAGE
 from ui.state import INSIDE_UNITS_PAGE, INSIDE_UNITS_PER_PAGE
 from ui.text import plain
 from ui.units import unit_page

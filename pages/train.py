@@ -6,8 +6,8 @@ from ui import server
 from ui.export import train_export
 from ui.lr_find import lr_find_section
 from ui.history import history_section, model_files_section
-from ui.runs import where_runs_train
 from ui.links import read_settings_from_link, write_settings_to_link
+from ui.runs import where_runs_train
 from ui.settings import settings_form
 from ui.text import plain
 from ui.training import training_panel
