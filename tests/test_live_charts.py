@@ -12,7 +12,9 @@ import plotly.graph_objects as go
 import pytest
 
 from nn_core import Hyperparams
-from ui.charts import log_axis, smoothed_batch_costs, sweep_line_figure, tick_label, training_cost_figure
+from ui.charts_common import log_axis, smoothed_batch_costs, tick_label
+from ui.charts_sweep import sweep_line_figure
+from ui.charts_train import training_cost_figure
 from ui.livechart import PLOTLY_FOLDER, figure_spec
 
 BARE_MINOR_TICK = re.compile(r"^\d( \d)*$")  # what Plotly's own log axis writes between decades: "5", "8 9"

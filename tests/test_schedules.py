@@ -112,3 +112,43 @@ def test_inside_shows_the_step_s_rate_as_the_schedule_gives_it():
     notes = [c.value for c in at.caption if "this step's rate" in c.value]
     assert notes and f"this step's rate α = {expected:.4g} (one-cycle schedule, from 4)" in notes[0], notes
     assert any(f"{expected:g}" in latex.value for latex in at.latex)  # the worked update's α
+
+
+def test_the_cost_chart_shows_the_scheduled_rate_on_its_batch_axis(mnist):
+    """During the run and after it, the cost chart carries the rate of every batch on an axis of its own;
+    a run at the post's constant rate has no such trace (its chart is as before)."""
+    import json
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from nn_core import LocalBackend
+    from ui.schedule import rates
+    from ui.state import Lab, setting_key
+
+    small = subset(mnist, 2000)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"), default_timeout=120)
+    at.session_state["lab"] = Lab(backend=LocalBackend(small))
+    at.session_state[setting_key("sched")] = "one-cycle"
+    at.session_state[setting_key("epochs")] = 2
+    at.run()
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not at.exception
+
+    def cost_chart():
+        view = json.loads(next(c for c in at.get("bidi_component") if c.key == "train_live").proto.json)
+        return view["charts"]["cost"]["figure"]
+
+    cost = cost_chart()
+    rate = [trace for trace in cost["data"] if trace.get("yaxis") == "y2"]
+    assert len(rate) == 1 and cost["layout"]["yaxis2"]["overlaying"] == "y"
+    ts, expected = rates(Hyperparams(schedule="one-cycle", epochs=2), (), 16)
+    from tests.test_evaluate_page import decode
+
+    shown = np.asarray(decode(rate[0]["y"]), np.float64)
+    np.testing.assert_allclose(shown, expected)
+    assert shown.max() == pytest.approx(4.0, rel=0.01) and shown[0] == pytest.approx(4.0 / 25)
+    at.session_state[setting_key("sched")] = "constant"
+    at.run()
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not any(trace.get("yaxis") == "y2" for trace in cost_chart()["data"])

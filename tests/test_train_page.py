@@ -336,7 +336,7 @@ def test_invalid_url_settings_fall_back_to_defaults_with_a_warning(new_app, bad)
 def test_smoothed_batch_costs_is_a_moving_mean_in_epoch_units():
     import numpy as np
 
-    from ui.charts import smoothed_batch_costs
+    from ui.charts_common import smoothed_batch_costs
 
     x, y = smoothed_batch_costs(np.arange(20, dtype=np.float32), batches_per_epoch=10)  # window 1
     assert x[0] == 0.1 and x[-1] == 2.0 and y == list(range(20))

@@ -33,7 +33,7 @@ from .compare_presets import BY_PRESET, PRESETS, Preset, preset_variants
 from .compare_results import result_rows, results_csv, status_text, step_sentences  # noqa: F401 (tests)
 from .compare_table import (COLOUR, COLOURS, COLUMNS, MAX_VARIANTS, MIN_VARIANTS, NAME, SQUARES,  # noqa: F401
                             batch_groups, coloured, column_config, parse_table, table_frame, table_rows)
-from .charts import PLOT_CONFIG, log_axis, smoothed_batch_costs
+from .charts_common import PLOT_CONFIG, log_axis, smoothed_batch_costs
 from .livechart import DEFAULT_WIDTH
 from .liveview import POLL_SECONDS, Chart, View, browser_width, cost_grid, live_view
 

@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 from nn_core import EpochStats, Hyperparams, health
 from nn_core.model import weight_names
 
-from .charts import PLOT_CONFIG, log_axis
+from .charts_common import PLOT_CONFIG, log_axis
 from .livechart import figure_spec
 
 HEIGHT = 300  # px, each of the three line charts

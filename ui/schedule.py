@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -40,3 +41,29 @@ def schedule_preview(values: dict) -> None:
     st.caption(f"This run: {describe(values['schedule'], values['lr_decay'], values['step_epochs'], values['warmup'])}"
                f", from {values['learning_rate']:g}.")
     st.plotly_chart(schedule_figure(values), config={"displayModeBar": False}, key="schedule_preview")
+
+
+def rates(hparams, changes, batches_per_epoch: int, points: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """(batch numbers, the learning rate each stepped with) over the planned run: the schedule's factor
+    times the rate in effect (the settings', or as changed from a change's batch on)."""
+    total = batches_per_epoch * hparams.epochs
+    ts, factors = curve(hparams.schedule, batches_per_epoch, total, points, decay=hparams.lr_decay,
+                        step_epochs=hparams.step_epochs, warmup=hparams.warmup)
+    base = np.full(len(ts), hparams.learning_rate)
+    for change in changes:
+        if change.name == "learning_rate":
+            base[ts >= change.batch] = change.value
+    return ts, base * factors
+
+
+def add_rate_trace(figure: go.Figure, hparams, changes, batches_per_epoch: int) -> None:
+    """The scheduled learning rate over the cost chart's batch axis, on an axis of its own at the right
+    (a run at the post's constant rate gets nothing: its chart stays as it was)."""
+    if hparams.schedule == "constant":
+        return
+    ts, values = rates(hparams, changes, batches_per_epoch)
+    figure.add_scatter(x=ts / batches_per_epoch, y=values, yaxis="y2", mode="lines", name="learning rate",
+                       line={"color": "rgba(128, 128, 128, 0.7)", "dash": "dot", "width": 1.5},
+                       hovertemplate="epoch %{x:.2f}: learning rate %{y:.3g}<extra></extra>")
+    figure.update_layout(yaxis2={"title": f"learning rate ({hparams.schedule})", "overlaying": "y", "side": "right",
+                                 "rangemode": "tozero", "showgrid": False})

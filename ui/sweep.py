@@ -18,8 +18,8 @@ from nn_core.estimate import estimated_seconds, run_seconds  # noqa: F401  (the 
 from nn_core.sweep import COLUMNS, Sweep
 from nn_core.tables import csv_text
 
-from . import charts, runs, server
-from .charts import PLOT_CONFIG
+from . import charts_sweep, runs, server
+from .charts_common import PLOT_CONFIG
 from .history import number_columns
 from .text import plain
 from .liveview import POLL_SECONDS
@@ -173,11 +173,11 @@ def results_section() -> None:
     names = sweep.varied
     labels = [BY_NAME[name].label for name in names]
     if scored and len(names) == 1:
-        st.plotly_chart(charts.sweep_line_figure(scored, names[0], labels[0]), config=PLOT_CONFIG)
+        st.plotly_chart(charts_sweep.sweep_line_figure(scored, names[0], labels[0]), config=PLOT_CONFIG)
     elif scored:
-        st.plotly_chart(charts.sweep_heatmap_figure(scored, tuple(names), tuple(labels)), config=PLOT_CONFIG)
+        st.plotly_chart(charts_sweep.sweep_heatmap_figure(scored, tuple(names), tuple(labels)), config=PLOT_CONFIG)
     if scored:
-        st.plotly_chart(charts.sweep_parallel_figure(scored, names, labels), config=PLOT_CONFIG)
+        st.plotly_chart(charts_sweep.sweep_parallel_figure(scored, names, labels), config=PLOT_CONFIG)
     st.download_button("Download results", results_csv(sweep), file_name="sweep-results.csv", mime="text/csv",
                        key=SWEEP_DOWNLOAD, on_click="ignore")
     indices = list(range(len(sweep.rows)))

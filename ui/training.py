@@ -24,10 +24,12 @@ from nn_core.training import describe_changes
 
 from . import exercise, runs
 from . import health
-from .charts import PLOT_CONFIG, accuracy_figure, best_epoch, log_axis, mark_changes, training_cost_figure
+from .charts_common import PLOT_CONFIG, log_axis
+from .charts_train import accuracy_figure, best_epoch, mark_changes, training_cost_figure
 from .live_units import live_units_view, replay_units, section as units_section, units_palette
 from .livechart import DEFAULT_WIDTH
 from .liveview import POLL_SECONDS, Chart, View, browser_width, cost_grid, live_view
+from .schedule import add_rate_trace
 from .state import TRAIN_START, TRAIN_STOP, full_message, lab
 from .text import plain
 
@@ -58,6 +60,7 @@ def curve_charts(epochs, batch_costs, batches_per_epoch: int, hparams: Hyperpara
     accuracy = accuracy_figure(epochs, hparams.epochs)
     for figure in (cost, accuracy):  # where the learning rate or momentum was changed during the run
         mark_changes(figure, hparams, changes, batches_per_epoch)
+    add_rate_trace(cost, hparams, changes, batches_per_epoch)  # a schedule's rate over the batch axis
     return [Chart("cost", cost), Chart("accuracy", accuracy)]
 
 
@@ -94,8 +97,8 @@ def live_curve_charts(progress: Progress, run_id: str) -> list[Chart]:
         cache = st.session_state[_EPOCH_SPECS] = (key, [figure_spec(chart.figure) for chart in charts])
     cost, accuracy = cache[1]
     x, y = cost_grid(progress.batch_costs, progress.batches_per_epoch, progress.total_batches)
-    shown = list(y) + [v for trace in cost["data"][1:] for v in (trace.get("y") or [])
-                       if isinstance(v, (int, float))]
+    shown = list(y) + [v for trace in cost["data"][1:] if trace.get("yaxis") != "y2"  # not the rate's axis
+                       for v in (trace.get("y") or []) if isinstance(v, (int, float))]
     axis = {k: v for k, v in cost["layout"].get("yaxis", {}).items() if k not in ("tickvals", "ticktext", "tickmode",
                                                                                     "dtick")}
     cost = {"data": [{**cost["data"][0], "x": x, "y": y, "mode": "lines"}, *cost["data"][1:]],
