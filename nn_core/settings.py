@@ -179,7 +179,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lr_decay", float, 0.5, "Decay (step, exponential)",
             "The factor the step schedule multiplies the rate by every Step epochs, and the exponential one per "
             "epoch.", "decay", "--decay", low=0.05, high=1, slider=(0.05, 1.0, 0.05), step_slider=True),
-    Setting("step_epochs", int, 3, "Step every (epochs)", "The step schedule's epochs between two drops.",
+    Setting("step_epochs", int, 3, "Step interval (epoch count)", "The step schedule's epochs between two drops.",
             "every", "--step-every", low=1, high=50, slider=(1, 50, 1), step_slider=True),
     Setting("warmup", float, 0.3, "Warm-up (one-cycle)", "The share of the run one-cycle warms up over.",
             "warmup", "--warmup", low=0.05, high=0.9, slider=(0.05, 0.9, 0.05), step_slider=True),

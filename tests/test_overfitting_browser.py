@@ -24,8 +24,8 @@ def test_a_thousand_images_show_the_gap_and_its_reading(page, app_url):
     assert wait_until(lambda: run_ended(page), TRAINING_TIMEOUT_S), main.inner_text()[-1500:]
     assert "finished: 20 epochs" in main.inner_text()
 
-    cost = main.locator(".st-key-train_live_cost .js-plotly-plot")
-    accuracy = main.locator(".st-key-train_live_accuracy .js-plotly-plot")
+    cost = main.locator(".st-key-train_live [data-chart=cost].js-plotly-plot")  # the live view's (ui/liveview.js)
+    accuracy = main.locator(".st-key-train_live [data-chart=accuracy].js-plotly-plot")
     for chart in (cost, accuracy):
         expect(chart).to_be_visible(timeout=CHART_TIMEOUT_MS)
         # the band: the test line's fill down to the train line, drawn with an area
@@ -55,9 +55,10 @@ def test_the_train_form_sections_fit_a_phone(browser, app_url):
         open_app(page, app_url)
         main = main_area(page)
         sections = main.locator("[data-testid='stExpander'] summary")
-        expect(sections).to_have_count(3)
+        expect(sections).to_have_count(4)
         labels = sections.all_inner_texts()  # each with its icon's name too
-        assert all(name in label for name, label in zip(["Network", "Training", "Overfitting lab: off"], labels)), labels
+        assert all(name in label for name, label in zip(["Network", "Training", "Overfitting lab: off",
+                                                         "Schedule: constant"], labels)), labels
         expect(main.get_by_text("Hidden units")).to_be_visible()
         expect(main.get_by_text("Training images", exact=True)).to_be_hidden()  # the lab is closed until opened
         sections.nth(2).click()

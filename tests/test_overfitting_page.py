@@ -129,13 +129,13 @@ def test_label_noise_puts_the_train_figures_on_the_noisy_labels_and_shows_the_tr
             "random digits; regularisation: dropout 0.5.") in caption
 
 
-def test_the_default_charts_gain_no_lines_and_the_form_has_three_sections(new_app):
+def test_the_default_charts_gain_no_lines_and_the_form_has_four_sections(new_app):
     at = new_app()
-    assert [e.label for e in at.expander] == ["Network", "Training", "Overfitting lab: off"]
+    assert [e.label for e in at.expander] == ["Network", "Training", "Overfitting lab: off", "Schedule: constant"]
     in_sections = [[w.key.removeprefix("train_") for w in widgets(section)] for section in at.expander]
     assert [sorted(keys) for keys in in_sections] == [
         sorted(["hidden", "layers", "act", "init"]), sorted(["opt", "lr", "beta", "batch", "epochs", "seed"]),
-        sorted(["n", "l2", "dropout", "noise", "augment", "patience"])]
+        sorted(["n", "l2", "dropout", "noise", "augment", "patience"]), sorted(["sched", "decay", "every", "warmup"])]
     cost, accuracy = live_figures(at)
     assert names(cost) == ["batch cost (smoothed)", "train cost", "test cost", "post's test cost"]
     assert names(accuracy) == ["train accuracy", "test accuracy"]

@@ -24,8 +24,11 @@ RUN_TIMEOUT_MS = 120_000  # one epoch takes ~1 s alone; the machine is shared wi
 # (optimizer, learning rate, lowest test accuracy after one epoch; measured 94.0, 94.5, 90.6, 90.0, 90.0%)
 RUNS = [("momentum", "4", 0.92), ("nesterov", "4", 0.92), ("sgd", "4", 0.87), ("adam", "0.001", 0.87),
         ("rmsprop", "0.001", 0.87)]
-HEALTH_KEYS = ["train_live_health_saturated", "train_live_health_grad_norm", "train_live_health_distinct_units",
-               "train_live_health_weights"]
+HEALTH_CHARTS = ["saturated", "grad_norm", "distinct_units", "weights"]  # the live view's plots (ui/liveview.js)
+
+
+def view_chart(main, name: str):
+    return main.locator(f".st-key-train_live [data-chart={name}].js-plotly-plot")
 
 
 def slider(page, label: str):
@@ -110,12 +113,12 @@ def test_the_network_health_is_drawn_on_train(session):
     page, _ = session
     main = main_area(page)
     expect(main.get_by_text("Network health", exact=True)).to_be_visible()
-    for key in HEALTH_KEYS:
-        expect(main.locator(f".st-key-{key} .js-plotly-plot")).to_be_visible(timeout=30_000)
-    grad_norm = main.locator(".st-key-train_live_health_grad_norm")
+    for name in HEALTH_CHARTS:
+        expect(view_chart(main, name)).to_be_visible(timeout=30_000)
+    grad_norm = view_chart(main, "grad_norm")
     for name in ("W1", "W2", "W3"):  # two hidden layers: three weight matrices
         expect(grad_norm.get_by_text(name, exact=True).first).to_be_attached()
-    weights = main.locator(".st-key-train_live_health_weights")
+    weights = view_chart(main, "weights")
     expect(weights.get_by_text("W2 (64×64)")).to_be_attached()
     expect(main.get_by_text("Share of hidden units that pass almost no gradient", exact=False)).to_be_visible()
 

@@ -16,14 +16,25 @@ LIVE_UNITS = ".st-key-train_live .nn-live-units"  # the live view's canvas (ui/l
 LIVE_PIXELS = "(s) => { const c = document.querySelector(s + ' canvas'); return c && c.width ? c.toDataURL() : null; }"
 
 # Evaluate's map: the plotly.js plot with one trace per digit, and a point's place on the page.
+# The centre of the 0s' point farthest from every other point on the map: a click there selects the very
+# point the hover names (on a crowded spot the click went to an overlapping point of another trace).
 MAP_POINT = """(index) => {
     const plot = [...document.querySelectorAll('.js-plotly-plot')].find(p =>
         p.data && p.data.length === 10 && p.data.every((t, d) => t.name === String(d)));
-    const point = plot && plot.querySelectorAll('.scatterlayer .trace')[0]?.querySelectorAll('path.point')[index];
-    if (!point) return null;
+    if (!plot) return null;
+    const centre = p => { const b = p.getBoundingClientRect(); return {x: b.left + b.width / 2, y: b.top + b.height / 2}; };
+    const traces = [...plot.querySelectorAll('.scatterlayer .trace')];
+    const zeros = traces[0] ? [...traces[0].querySelectorAll('path.point')] : [];
+    if (zeros.length <= index) return null;
     plot.scrollIntoView({block: 'center'});
-    const box = point.getBoundingClientRect();
-    return {x: box.left + box.width / 2, y: box.top + box.height / 2};
+    const all = traces.flatMap(t => [...t.querySelectorAll('path.point')].map(centre));
+    let best = null, room = -1;
+    for (const point of zeros.map(centre)) {
+        const nearest = Math.min(...all.filter(q => q !== point && (q.x !== point.x || q.y !== point.y))
+            .map(q => Math.hypot(q.x - point.x, q.y - point.y)));
+        if (nearest > room) { room = nearest; best = point; }
+    }
+    return best;
 }"""
 
 
