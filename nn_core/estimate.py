@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .runs import TRAIN_SAMPLE
 from .settings import Hyperparams
-from .trainset import validation_size
+from .trainset import batches_per_epoch, trained_images, validation_size
 
 MAC_SECONDS = 3.9e-11  # per multiply-add of one image's forward pass (training one costs ~3: forward and back)
 BATCH_SECONDS = 3.6e-4  # per step, whatever its size: the update and the loop's own work
@@ -24,8 +24,8 @@ def run_seconds(hp: Hyperparams) -> float:
     """A run's CPU seconds on one worker, from its settings (a diverging run ends sooner)."""
     macs = 784 * hp.hidden_units + (hp.layers - 1) * hp.hidden_units ** 2 + 10 * hp.hidden_units  # per image
     held_out = validation_size(hp.train_size) if hp.early_stop else 0
-    trained = hp.train_size - held_out
-    batches = hp.epochs * -(-trained // min(hp.batch_size, trained))
+    trained = trained_images(hp)
+    batches = hp.epochs * batches_per_epoch(hp)
     # After each epoch: a sample of the training images (all of them after the last), the test set and
     # the held-out images are read once each
     evaluated = (hp.epochs - 1) * min(TRAIN_SAMPLE, trained) + trained + hp.epochs * (TEST_IMAGES + held_out)

@@ -18,8 +18,9 @@ import re
 import textwrap
 
 from . import export_code, export_loop
-from .export_code import EVAL_ROWS, FULL, PASS_ROWS, VALIDATION  # noqa: F401 (EVAL_ROWS: still importable here)
+from .components.batches import PASS_ROWS
 from .settings import SETTINGS, Hyperparams
+from .trainset import batches_per_epoch
 
 
 class ExportError(ValueError):
@@ -73,13 +74,6 @@ def _header(hp: Hyperparams, changes, batches_per_epoch: int, notebook: bool) ->
     return "\n".join(lines)
 
 
-def _batches_per_epoch(hp: Hyperparams) -> int:
-    samples = min(hp.train_size, FULL)
-    if hp.early_stop:
-        samples -= min(VALIDATION, samples // 5)
-    return -(-samples // hp.batch_size)
-
-
 def _sections(hp: Hyperparams, changes) -> dict[str, str]:
     """The code, in named parts: constants, data, network (forward, backward, step, evaluate), train."""
     s = {"constants": export_code.constants(hp, changes), "data": export_code.data(hp),
@@ -120,7 +114,7 @@ def script(hparams: Hyperparams = Hyperparams(), changes=(), origin: str | None 
     ``python run.py --data DIR [--json]``. ExportError if a setting cannot be exported exactly."""
     _check(hparams, changes, origin, mix)
     s = _sections(hparams, tuple(changes))
-    header = _header(hparams, changes, _batches_per_epoch(hparams), notebook=False)
+    header = _header(hparams, changes, batches_per_epoch(hparams), notebook=False)
     parts = ['"""' + header + '\n"""\n' + _imports(hparams, True), s["constants"], s["data"], s["network"], s["train"],
              _MAIN]
     text = "\n\n".join(part.strip("\n") + "\n" for part in parts)
@@ -135,7 +129,7 @@ def notebook(hparams: Hyperparams = Hyperparams(), changes=(), origin: str | Non
 
     _check(hparams, changes, origin, mix)
     s = _sections(hparams, tuple(changes))
-    header = _header(hparams, changes, _batches_per_epoch(hparams), notebook=True)
+    header = _header(hparams, changes, batches_per_epoch(hparams), notebook=True)
     title, _, rest = header.partition("\n")
     cells = [
         v4.new_markdown_cell(f"# {title}\n\n" + "\n".join(f"    {line}" if line else "" for line in rest.splitlines())),

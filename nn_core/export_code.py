@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import textwrap
 
+from .components.batches import PASS_ROWS  # a larger batch's gradient is summed over passes this size
+from .evaluation import EVAL_CHUNK as EVAL_ROWS  # rows per evaluation pass (the same sums as the lab's)
+from .settings import FULL_BATCH as FULL
 from .settings import Hyperparams
-
-PASS_ROWS = 4096  # nn_core.training.PASS_ROWS: a larger batch's gradient is summed over passes this size
-EVAL_ROWS = 2048  # nn_core.evaluation.EVAL_CHUNK: rows per evaluation pass
-VALIDATION = 5_000  # nn_core.trainset.VALIDATION
-FULL = 60_000
+from .trainset import VALIDATION  # the lab's constants, written into the code: the same numbers by construction
 
 _ACTIVATION = {
     "sigmoid": ("np.tanh(Z * 0.5) * 0.5 + 0.5", "1 / (1 + e^-Z), as tanh: no overflow (the lab's formula)",

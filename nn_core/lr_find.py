@@ -22,6 +22,7 @@ from .data import Mnist
 from .evaluation import blas_threads
 from .model import Model, Workspace, forward_backward
 from .settings import MIN_LEARNING_RATE, SETTINGS, Hyperparams, Setting
+from .trainset import batches_per_epoch
 
 START_LR = 1e-5  # the first batch's rate
 END_LR = 1000.0  # the last one's, if the cost has not exploded before (the slider's top)
@@ -132,10 +133,9 @@ def suggest(history: list[Step]) -> Suggestion | None:
     return Suggestion(suggested, rule, minimum, steepest)
 
 
-def epochs_fraction(history_steps: int, hparams: Hyperparams, train_images: int) -> float:
+def epochs_fraction(history_steps: int, hparams: Hyperparams) -> float:
     """What the test cost as a share of one epoch of the run (batches over batches per epoch)."""
-    per_epoch = -(-min(train_images, hparams.train_size) // hparams.batch_size)
-    return history_steps / per_epoch
+    return history_steps / batches_per_epoch(hparams)
 
 
 def _parser():
@@ -170,7 +170,7 @@ def _run(args, hparams: Hyperparams) -> int:
             print(f"step {step.step:4d}: learning rate {step.learning_rate:.3g}, cost {step.cost:.4f} "
                   f"(smoothed {step.smoothed:.4f})", flush=True)
     suggestion = suggest(history)
-    share = epochs_fraction(len(history), hparams, len(data.train_labels))
+    share = epochs_fraction(len(history), hparams)
     if args.json:
         print(json.dumps({**(suggestion.as_json() if suggestion else {"suggested_lr": None}),
                           "steps": len(history), "epochs": round(share, 3)}))

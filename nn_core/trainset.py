@@ -56,6 +56,17 @@ def validation_size(train_size: int) -> int:
     return min(VALIDATION, train_size // 5)
 
 
+def trained_images(hp) -> int:
+    """The images a run of these settings trains on each epoch (MNIST's 60,000, or its subset of
+    ``train_size``), less those early stopping holds out: what ``split`` will give, from the settings alone."""
+    return hp.train_size - (validation_size(hp.train_size) if hp.early_stop else 0)
+
+
+def batches_per_epoch(hp) -> int:
+    """An epoch's batches for these settings: the last one partial, none dropped."""
+    return -(-trained_images(hp) // hp.batch_size)
+
+
 def split(labels: np.ndarray, train_size: int, label_noise: float, early_stop: int, seed: int) -> Split | None:
     """The run's split of a training set with ``labels``; None when it is the whole set, unchanged."""
     n = len(labels)

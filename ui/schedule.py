@@ -6,22 +6,13 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from nn_core import Hyperparams
 from nn_core.schedules import curve, describe
-from nn_core.settings import FULL_BATCH
-
-TRAINING_IMAGES = FULL_BATCH
-
-
-def batches_per_epoch(values: dict) -> int:
-    """Batches of an epoch for these settings (early stopping's validation images are not trained on)."""
-    images = min(values["train_size"], TRAINING_IMAGES)
-    if values["early_stop"]:
-        images -= min(5000, images // 5)
-    return -(-images // values["batch_size"])
+from nn_core.trainset import batches_per_epoch
 
 
 def schedule_figure(values: dict) -> go.Figure:
-    per_epoch = batches_per_epoch(values)
+    per_epoch = batches_per_epoch(Hyperparams(**values))
     total = per_epoch * values["epochs"]
     ts, factors = curve(values["schedule"], per_epoch, total, decay=values["lr_decay"],
                         step_epochs=values["step_epochs"], warmup=values["warmup"])
