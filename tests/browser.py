@@ -141,6 +141,19 @@ def wait_idle(page, timeout_ms: float = 120_000, settle_ms: float = 0) -> None:
         page.wait_for_timeout(settle_ms)
 
 
+def open_list(page, opener, option, timeout_ms: float) -> None:
+    """Click ``opener`` (a select box or multiselect) until its list shows ``option``, three tries: a click
+    that lands while the page reruns, or on a box that still has the focus, can leave the list closed."""
+    for _ in range(3):
+        wait_idle(page)
+        opener.click()
+        try:
+            option.wait_for(timeout=timeout_ms)
+            return
+        except PlaywrightError:
+            page.keyboard.press("Escape")
+
+
 def open_app(page, url: str, timeout_ms: float = 120_000) -> None:
     """Load the app (its default page is Train) and wait until its Train button is usable."""
     page.goto(url)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from tests.browser import exceptions, go_to, main_area, new_page, open_app, press, run_ended, wait_idle, wait_until
+from tests.browser import (exceptions, go_to, main_area, new_page, open_app, open_list, press, run_ended, wait_idle,
+                           wait_until)
 
 TRAINING_TIMEOUT_S = 120  # a default run takes ~4 s alone; the machine is shared
 INSTRUCTIONS = "Reach 90% without the learning rate.\n**Not bold**, <b>not HTML</b>, https://not.a.link"
@@ -27,14 +27,7 @@ def select(page, label: str, option: str) -> None:
     """Pick ``option`` in the main area's multiselect ``label``."""
     box = main_area(page).locator("[data-testid='stMultiSelect']").filter(has_text=label)
     choice = page.get_by_role("option", name=option).first
-    for _ in range(3):  # a list opened while the page reruns (after the last pick) is closed by the rerun
-        wait_idle(page)
-        box.locator("input").click()
-        try:
-            choice.wait_for(timeout=10_000)
-            break
-        except PlaywrightError:
-            page.keyboard.press("Escape")
+    open_list(page, box.locator("input"), choice, 10_000)  # the rerun after the last pick can close it
     choice.click()
     page.keyboard.press("Escape")
     wait_idle(page)

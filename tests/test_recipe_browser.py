@@ -12,12 +12,11 @@ import re
 import time
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from nn_core.settings import BY_NAME, LEARNING_RATES
-from tests.browser import (clear, draw, exceptions, go_to, main_area, new_page, open_app, press, read_prediction,
-                           shown_accuracy, wait_idle, wait_until)
+from tests.browser import (clear, draw, exceptions, go_to, main_area, new_page, open_app, open_list, press,
+                           read_prediction, shown_accuracy, wait_idle, wait_until)
 from tests.digit_strokes import browser_subset
 
 RUN_TIMEOUT_MS = 120_000  # one epoch takes ~1 s alone; the machine is shared with other suites
@@ -63,13 +62,7 @@ def choose(page, label: str, option: str | re.Pattern) -> None:
     box = main_area(page).locator("[data-testid='stSelectbox']").filter(has_text=label)
     combobox = box.get_by_role("combobox")
     wanted = page.get_by_role("option", name=option, exact=isinstance(option, str))
-    for _ in range(3):  # a click on a select box that still has the focus may close it rather than open it
-        combobox.click()
-        try:
-            wanted.wait_for(timeout=3_000)
-            break
-        except PlaywrightTimeoutError:
-            page.keyboard.press("Escape")
+    open_list(page, combobox, wanted, 3_000)  # a click on a box that still has the focus may close it
     wanted.click()
     expect(box.get_by_role("combobox")).to_have_value(option)
     wait_idle(page, settle_ms=200)
