@@ -31,6 +31,7 @@ LABELS_MAGIC = 0x00000801
 IMAGE_SIDE = 28
 PIXELS = IMAGE_SIDE * IMAGE_SIDE
 CLASSES = 10
+DIGITS = tuple("0123456789")  # MNIST's class names
 MAX_FILE_BYTES = 16 + 60_000 * PIXELS  # the largest file, the training images, unpacked
 
 
@@ -40,7 +41,8 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class Mnist:
-    """The four MNIST arrays, as stored: uint8 pixels 0-255 and uint8 labels 0-9.
+    """A data set's four arrays, as stored: uint8 pixels 0-255 (28x28 images, flattened) and uint8
+    labels 0..classes-1: MNIST's by default, or a data set a user brought or drew (``DataSet``).
 
     Kept as uint8 (47 MB rather than 219 MB as float32); the training loop scales each batch
     into a reused float32 buffer with ``scale_pixels``.
@@ -50,6 +52,18 @@ class Mnist:
     train_labels: np.ndarray  # (60000,) uint8
     test_images: np.ndarray  # (10000, 784) uint8
     test_labels: np.ndarray  # (10000,) uint8
+    classes: tuple[str, ...] = DIGITS  # label k's name; as many as the output layer's units (2-62)
+    name: str = "MNIST"  # shown as plain text
+    key: str = ""  # "" for the shipped MNIST; else a digest of the arrays and classes naming this data set
+    note: str = ""  # how it was made, e.g. its held-out test split, shown as plain text
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def is_mnist(self) -> bool:
+        return not self.key
 
     def read_only(self) -> "Mnist":
         """Mark every array read-only (for one copy shared by all sessions) and return self."""
@@ -197,3 +211,6 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     dims = b"".join(int(d).to_bytes(4, "big") for d in array.shape)
     with gzip.open(path, "wb") as handle:
         handle.write(magic + dims + array.tobytes())
+
+
+DataSet = Mnist  # the general name: any data set of 28x28 images the lab trains on

@@ -40,7 +40,7 @@ def chunked_logits(model: Model, images: np.ndarray, chunk: int = EVAL_CHUNK, th
     n = len(images)
     rows = min(chunk, n)
     dtype = model.flat.dtype
-    ws = Workspace(model.hidden_units, rows, dtype, layers=model.layers)
+    ws = Workspace(model.hidden_units, rows, dtype, layers=model.layers, classes=model.classes)
     input_scale = 1 / 255 if images.dtype == np.uint8 else 1.0
     cast = np.empty((rows, images.shape[1]), dtype) if images.dtype != dtype else None
     with blas_threads(threads):

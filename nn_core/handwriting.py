@@ -179,9 +179,8 @@ class TrainingMix:
         n = len(data.train_images)
         rows = (slice(None) if self.mnist_sample >= n
                 else np.sort(np.random.default_rng(self.seed).choice(n, self.mnist_sample, replace=False)))
-        return Mnist(np.concatenate([data.train_images[rows], self.extra.images]),
-                     np.concatenate([data.train_labels[rows], self.extra.labels]),
-                     data.test_images, data.test_labels)
+        return replace(data, train_images=np.concatenate([data.train_images[rows], self.extra.images]),
+                       train_labels=np.concatenate([data.train_labels[rows], self.extra.labels]))
 
 
 @dataclass(frozen=True, eq=False)

@@ -81,11 +81,12 @@ def steps(data: Mnist, hparams: Hyperparams, n_steps: int = STEPS, start_lr: flo
     check_range(n_steps, start_lr, end_lr)
     hp = replace(hparams, learning_rate=start_lr).validate()
     rng = np.random.default_rng(hp.seed)
-    model = Model.initialize(hp.hidden_units, rng, hp.activation, layers=hp.layers, init=hp.init)
+    model = Model.initialize(hp.hidden_units, rng, hp.activation, layers=hp.layers, init=hp.init,
+                             classes=data.n_classes)
     optimizer = optim.for_settings(model.flat.size, start_lr, hp.momentum, hp.optimizer)
     n = len(data.train_labels)
     batch = min(hp.batch_size, n, 4096)  # one pass: a full-batch setting tests on 4096-image batches
-    workspace = Workspace(hp.hidden_units, batch, layers=hp.layers)
+    workspace = Workspace(hp.hidden_units, batch, layers=hp.layers, classes=data.n_classes)
     order = rng.permutation(n)
     average, lowest = 0.0, math.inf
     with np.errstate(all="ignore"), blas_threads(threads):

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 INPUTS = 784
-CLASSES = 10
+CLASSES = 10  # MNIST's digits: the default output layer
+MIN_CLASSES, MAX_CLASSES = 2, 62  # a data set's classes: two, up to EMNIST byclass's 62
 
 
 # Each activation: forward f(z) written into out, and its derivative from the cached activation
@@ -77,28 +78,29 @@ INITS = {
 }
 
 
-def layout(hidden_units: int, layers: int = 1) -> list[tuple[str, tuple[int, ...]]]:
+def layout(hidden_units: int, layers: int = 1, classes: int = CLASSES) -> list[tuple[str, tuple[int, ...]]]:
     """Names and shapes of the parameters, in the order they sit in the flat vector:
-    W1 (784, H), b1 (H,), then W2 (H, H), b2 (H,) ... for deeper layers, and W(L+1) (H, 10), b(L+1) (10,)."""
-    widths = [INPUTS] + [hidden_units] * layers + [CLASSES]
+    W1 (784, H), b1 (H,), then W2 (H, H), b2 (H,) ... for deeper layers, and W(L+1) (H, C), b(L+1) (C,)
+    for C classes (MNIST's 10 by default)."""
+    widths = [INPUTS] + [hidden_units] * layers + [classes]
     shapes = []
     for k, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:]), start=1):
         shapes += [(f"W{k}", (fan_in, fan_out)), (f"b{k}", (fan_out,))]
     return shapes
 
 
-def flat_views(flat: np.ndarray, hidden_units: int, layers: int = 1) -> dict[str, np.ndarray]:
+def flat_views(flat: np.ndarray, hidden_units: int, layers: int = 1, classes: int = CLASSES) -> dict[str, np.ndarray]:
     """Reshaped views of a flat vector, one per parameter (writing a view writes the vector)."""
     views, start = {}, 0
-    for name, shape in layout(hidden_units, layers):
+    for name, shape in layout(hidden_units, layers, classes):
         size = int(np.prod(shape))
         views[name] = flat[start : start + size].reshape(shape)
         start += size
     return views
 
 
-def parameter_count(hidden_units: int, layers: int = 1) -> int:
-    return sum(int(np.prod(shape)) for _, shape in layout(hidden_units, layers))
+def parameter_count(hidden_units: int, layers: int = 1, classes: int = CLASSES) -> int:
+    return sum(int(np.prod(shape)) for _, shape in layout(hidden_units, layers, classes))
 
 
 def weight_names(layers: int) -> list[str]:
@@ -115,20 +117,23 @@ class Model:
     W2 (H, 10), b2 (10,), the post's four arrays).
     """
 
-    flat: np.ndarray  # (parameter_count(H, L),) float32, or float64 in gradient checks
+    flat: np.ndarray  # (parameter_count(H, L, C),) float32, or float64 in gradient checks
     hidden_units: int
     activation: str = "sigmoid"
     layers: int = 1  # hidden layers
+    classes: int = CLASSES  # output units: MNIST's 10, or a data set's 2-62 classes
 
     def __post_init__(self):
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}; choose from {', '.join(ACTIVATIONS)}")
         if not 1 <= self.layers <= MAX_LAYERS:
             raise ValueError(f"a model has 1 to {MAX_LAYERS} hidden layers, not {self.layers}")
-        expected = parameter_count(self.hidden_units, self.layers)
+        if not MIN_CLASSES <= self.classes <= MAX_CLASSES:
+            raise ValueError(f"a model has {MIN_CLASSES} to {MAX_CLASSES} output units, not {self.classes}")
+        expected = parameter_count(self.hidden_units, self.layers, self.classes)
         if self.flat.shape != (expected,):
             raise ValueError(f"flat parameters have shape {self.flat.shape}, expected ({expected},)")
-        views = flat_views(self.flat, self.hidden_units, self.layers)
+        views = flat_views(self.flat, self.hidden_units, self.layers, self.classes)
         for name, view in views.items():
             setattr(self, name, view)
         self.weights = [views[f"W{k}"] for k in range(1, self.layers + 2)]
@@ -136,40 +141,54 @@ class Model:
 
     @classmethod
     def initialize(cls, hidden_units: int, rng: np.random.Generator, activation: str = "sigmoid",
-                   dtype=np.float32, layers: int = 1, init: str = "lecun") -> "Model":
+                   dtype=np.float32, layers: int = 1, init: str = "lecun", classes: int = CLASSES) -> "Model":
         """Weights drawn layer by layer from N(0, sd^2) of ``INITS[init]`` (the post's ``randn *
         sqrt(1 / n_in)`` by default), zero biases; ``zeros`` draws nothing."""
         if init not in INITS:
             raise ValueError(f"unknown initialisation {init!r}; choose from {', '.join(INITS)}")
-        model = cls(np.zeros(parameter_count(hidden_units, layers), dtype=dtype), hidden_units, activation, layers)
+        model = cls(np.zeros(parameter_count(hidden_units, layers, classes), dtype=dtype), hidden_units, activation,
+                    layers, classes)
         if INITS[init] is not None:
             for W in model.weights:
                 W[...] = rng.standard_normal(W.shape) * INITS[init](W.shape[0])
         return model
 
     @classmethod
-    def starting(cls, hp, initial: "Model | None", rng: np.random.Generator) -> "Model":
-        """A run's first model: ``initial`` copied (it must have the settings' shape), else drawn as ``hp`` says."""
+    def starting(cls, hp, initial: "Model | None", rng: np.random.Generator, classes: int = CLASSES) -> "Model":
+        """A run's first model: ``initial`` copied (it must have the settings' shape and ``classes``
+        outputs), else drawn as ``hp`` says."""
         if initial is None:
-            return cls.initialize(hp.hidden_units, rng, hp.activation, layers=hp.layers, init=hp.init)
+            return cls.initialize(hp.hidden_units, rng, hp.activation, layers=hp.layers, init=hp.init, classes=classes)
         if initial.shape_key != (hp.hidden_units, hp.activation, hp.layers):
             raise ValueError(f"the starting model has {initial.describe()}, the settings ask for "
                              f"{hp.hidden_units} {hp.activation} units in {hp.layers} layer(s)")
-        return cls(initial.flat.astype(np.float32, copy=True), hp.hidden_units, hp.activation, hp.layers)
+        if initial.classes != classes:
+            raise ValueError(f"the starting model reads {initial.classes} classes, the data set has {classes}")
+        return cls(initial.flat.astype(np.float32, copy=True), hp.hidden_units, hp.activation, hp.layers, classes)
 
     @classmethod
     def from_arrays(cls, activation: str = "sigmoid", **arrays: np.ndarray) -> "Model":
         """A model from its named arrays W1 b1 ... W(L+1) b(L+1) (copied)."""
         layers = sum(1 for name in arrays if name.startswith("W")) - 1
-        hidden_units = arrays["W1"].shape[1]
-        model = cls(np.empty(parameter_count(hidden_units, layers), dtype=arrays["W1"].dtype), hidden_units,
-                    activation, layers)
+        hidden_units, classes = arrays["W1"].shape[1], arrays[f"b{layers + 1}"].shape[0]
+        model = cls(np.empty(parameter_count(hidden_units, layers, classes), dtype=arrays["W1"].dtype),
+                    hidden_units, activation, layers, classes)
         for name, view in model.arrays().items():
             view[...] = arrays[name]
         return model
 
+    @classmethod
+    def of(cls, flat: np.ndarray, hidden_units: int, activation: str, layers: int) -> "Model":
+        """A model over ``flat`` (not copied), its class count read from the vector's length (every
+        class adds an output unit of H weights and a bias)."""
+        hidden_part = parameter_count(hidden_units, layers, 0)
+        classes, rest = divmod(flat.size - hidden_part, hidden_units + 1)
+        if rest:
+            raise ValueError(f"{flat.size} parameters fit no {hidden_units}-unit, {layers}-layer network")
+        return cls(flat, hidden_units, activation, layers, classes)
+
     def copy(self) -> "Model":
-        return Model(self.flat.copy(), self.hidden_units, self.activation, self.layers)
+        return Model(self.flat.copy(), self.hidden_units, self.activation, self.layers, self.classes)
 
     @property
     def shape_key(self) -> tuple[int, str, int]:
@@ -182,7 +201,7 @@ class Model:
         return units if self.layers == 1 else f"{self.layers} layers of {units}"
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return flat_views(self.flat, self.hidden_units, self.layers)
+        return flat_views(self.flat, self.hidden_units, self.layers, self.classes)
 
     def hidden_layers(self, X: np.ndarray) -> list[np.ndarray]:
         """Every hidden layer's activations, each (m, H), for float inputs X (m, 784)."""
@@ -238,7 +257,8 @@ class Workspace:
     attributes gW1 gb1 gW2 gb2 ...).
     """
 
-    def __init__(self, hidden_units: int, batch_size: int, dtype=np.float32, layers: int = 1):
+    def __init__(self, hidden_units: int, batch_size: int, dtype=np.float32, layers: int = 1,
+                 classes: int = CLASSES):
         m, H = batch_size, hidden_units
         self.hidden_units, self.layers = hidden_units, layers
         # Each hidden layer's pre-activation, then its activation A in place (kept for backward).
@@ -247,18 +267,18 @@ class Workspace:
         # Gradient wrt a hidden layer's A, then wrt its Z in place; two, used in turn by deeper nets.
         self.dA = [np.empty((m, H), dtype) for _ in range(min(layers, 2))]
         self.tmp = np.empty((m, H), dtype)  # activation derivative
-        self.Z2 = np.empty((m, CLASSES), dtype)  # logits, then exp(shifted), then dZ (output) in place
-        self.targets = np.empty((m, CLASSES), dtype)  # one-hot labels times the gradient's scale
+        self.Z2 = np.empty((m, classes), dtype)  # logits, then exp(shifted), then dZ (output) in place
+        self.targets = np.empty((m, classes), dtype)  # one-hot labels times the gradient's scale
         self.rowmax = np.empty(m, dtype)
         self.rowsum = np.empty(m, dtype)
         self.logsum = np.empty(m, dtype)
-        self.grad = np.empty(parameter_count(H, layers), dtype)
-        views = flat_views(self.grad, H, layers)
+        self.grad = np.empty(parameter_count(H, layers, classes), dtype)
+        views = flat_views(self.grad, H, layers, classes)
         for name, view in views.items():
             setattr(self, "g" + name, view)
         self.gW = [views[f"W{k}"] for k in range(1, layers + 2)]
         self.gb = [views[f"b{k}"] for k in range(1, layers + 2)]
-        self._eye = np.eye(CLASSES, dtype=dtype)
+        self._eye = np.eye(classes, dtype=dtype)
         self._eye_scale = 1.0
 
     def use_dropout(self) -> None:
@@ -274,7 +294,7 @@ class Workspace:
     def scaled_one_hot(self, y: np.ndarray, scale: float) -> np.ndarray:
         """``scale * onehot(y)`` (m, 10) in ``targets``: one ``np.take`` from a scaled identity."""
         if scale != self._eye_scale:  # changes only for the last, partial batch of an epoch
-            np.multiply(np.eye(CLASSES), scale, out=self._eye)
+            np.multiply(np.eye(len(self._eye)), scale, out=self._eye)
             self._eye_scale = scale
         return np.take(self._eye, y, axis=0, out=self.targets[: len(y)], mode="clip")
 

@@ -159,7 +159,7 @@ class RunState(Position):
     def result(self) -> RunResult:
         """What is kept of the run (its model a copy of the parameters)."""
         hp = self.hparams
-        return RunResult(model=Model(self.params.copy(), hp.hidden_units, hp.activation, hp.layers),
+        return RunResult(model=Model.of(self.params.copy(), hp.hidden_units, hp.activation, hp.layers),
                          best_epoch=self.best[0] if self.best else None, stopped_early=self.stopped_early,
                          snapshots=self.snapshots, **self.outline())
 

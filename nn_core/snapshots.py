@@ -38,7 +38,7 @@ class Snapshot:
 
     def model(self, like: Model) -> Model:
         """These parameters as a float32 model of ``like``'s shape."""
-        return Model(self.params.astype(np.float32), like.hidden_units, like.activation, like.layers)
+        return Model(self.params.astype(np.float32), like.hidden_units, like.activation, like.layers, like.classes)
 
     @property
     def nbytes(self) -> int:

@@ -121,7 +121,7 @@ class Trainer(TrainerViews, Position):
         hp = self.hparams.validate()
         self.data = self.data if self.mix is None else self.mix.apply(self.data)
         self.rng = np.random.default_rng(hp.seed)  # the initial weights, then every epoch's shuffle
-        self.model = Model.starting(hp, self.initial, self.rng)
+        self.model = Model.starting(hp, self.initial, self.rng, self.data.n_classes)
         self.optimizer = optim.for_settings(self.model.flat.size, hp.learning_rate, hp.momentum, hp.optimizer)
         self.streams = {}  # extra randomness, each its own generator: the main one draws as without them
         self.parts = _build(self, hp)

@@ -44,7 +44,7 @@ def balanced_subset(labels: np.ndarray, size: int, rng: np.random.Generator) -> 
     n = len(labels)
     if size >= n:
         return np.arange(n)
-    counts = np.bincount(labels, minlength=10)
+    counts = np.bincount(labels)
     exact = counts * size / n
     take = np.floor(exact).astype(int)
     take[np.argsort(take - exact)[: size - take.sum()]] += 1  # the largest remainders get one more
@@ -67,7 +67,8 @@ def batches_per_epoch(hp) -> int:
     return -(-trained_images(hp) // hp.batch_size)
 
 
-def split(labels: np.ndarray, train_size: int, label_noise: float, early_stop: int, seed: int) -> Split | None:
+def split(labels: np.ndarray, train_size: int, label_noise: float, early_stop: int, seed: int,
+          classes: int = 10) -> Split | None:
     """The run's split of a training set with ``labels``; None when it is the whole set, unchanged."""
     n = len(labels)
     if train_size >= n and label_noise == 0 and early_stop == 0:
@@ -82,7 +83,7 @@ def split(labels: np.ndarray, train_size: int, label_noise: float, early_stop: i
     if noisy:
         rng = stream(seed, NOISE_STREAM)
         replaced = rng.choice(len(rows), noisy, replace=False)
-        train_labels[replaced] = rng.integers(0, 10, noisy)  # a random digit (the true one a tenth of the time)
+        train_labels[replaced] = rng.integers(0, classes, noisy)  # a random class (for MNIST the true one a tenth of the time)
     return Split(rows, train_labels, validation, noisy)
 
 

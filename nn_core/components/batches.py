@@ -27,7 +27,7 @@ class Batches(Component):
         n, pixels = data.train_images.shape
         # The run's own training rows, labels and validation rows, when not the whole set as published.
         self.split = trainset.split(data.train_labels, hp.train_size if hp.train_size < FULL_BATCH else n,
-                                    hp.label_noise, hp.early_stop, hp.seed)
+                                    hp.label_noise, hp.early_stop, hp.seed, data.n_classes)
         self.samples = n if self.split is None else len(self.split.train_rows)
         self.augment = None
         if hp.augment == "on":

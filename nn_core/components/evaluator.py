@@ -37,7 +37,7 @@ class EpochEvaluator(Component):
 
     def evaluate(self, pending: PendingEpoch) -> EpochStats:
         hp = self.hp
-        model = Model(pending.params, hp.hidden_units, hp.activation, hp.layers)
+        model = Model.of(pending.params, hp.hidden_units, hp.activation, hp.layers)
         with np.errstate(all="ignore"):
             return self.measure(model, pending.epoch, pending.grad_norm, pending.train_seconds, pending.epoch_seconds)
 

@@ -11,7 +11,8 @@ from .batches import Batches
 class Gradient:
     def __init__(self, batches: Batches, hp, masks):
         self.batches, self.masks = batches, masks  # masks(m): a batch's dropout masks, or None
-        self.workspace = Workspace(hp.hidden_units, batches.pass_rows, layers=hp.layers)
+        self.workspace = Workspace(hp.hidden_units, batches.pass_rows, layers=hp.layers,
+                                   classes=batches.data.n_classes)
         # A batch larger than one pass sums its passes' gradients here.
         self.grad_sum = np.empty_like(self.workspace.grad) if hp.batch_size > batches.pass_rows else None
 
