@@ -156,7 +156,9 @@ class LocalBackend:
         self.data = data
 
     def start(self, hparams: Hyperparams, initial: Model | None = None, mix: TrainingMix | None = None,
-              owner: object = None) -> LocalRun:
-        """A run of ``hparams`` from ``initial`` (else a fresh model), on MNIST or on ``mix``. (``owner``:
-        for the job backends' fair queue; a run here trains only while its own session polls it.)"""
-        return LocalRun(Trainer(self.data, hparams, initial=initial, train_sample=TRAIN_SAMPLE, mix=mix))
+              owner: object = None, data: Mnist | None = None) -> LocalRun:
+        """A run of ``hparams`` from ``initial`` (else a fresh model), on ``data`` (a session's own data
+        set; None: this backend's MNIST) or on ``mix``. (``owner``: for the job backends' fair queue; a run
+        here trains only while its own session polls it.)"""
+        return LocalRun(Trainer(self.data if data is None else data, hparams, initial=initial,
+                                train_sample=TRAIN_SAMPLE, mix=mix))
