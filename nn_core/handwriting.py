@@ -175,7 +175,11 @@ class TrainingMix:
     extra: DigitSet
 
     def apply(self, data: Mnist) -> Mnist:
-        """``data`` with this mix as its training set (the test set unchanged)."""
+        """``data`` with this mix as its training set (the test set unchanged). Drawings of digits mix
+        with MNIST only: another data set's classes are not the digits they are labelled with."""
+        if not data.is_mnist or data.n_classes != CLASSES:
+            raise ValueError(f"teaching your handwriting fine-tunes a reader of MNIST's {CLASSES} digits; the "
+                             f"session's data set is {data.name} ({data.n_classes} classes)")
         n = len(data.train_images)
         rows = (slice(None) if self.mnist_sample >= n
                 else np.sort(np.random.default_rng(self.seed).choice(n, self.mnist_sample, replace=False)))

@@ -126,6 +126,7 @@ class RunState(Position):
     train_seconds: float
     grad_norm_sum: np.ndarray | None = None  # this epoch's summed gradient norms, per weight matrix
     mix: "TrainingMix | None" = None  # the run's own training set, if not MNIST's
+    data_key: str = ""  # the data set it trains on: "" MNIST, else that data set's key (DataSet.key)
     streams: dict | None = None  # the extra generators' states (dropout, augmentation), by name
     best: tuple | None = None  # early stopping: (best epoch, its validation cost, its parameters)
     stopped_early: bool = False
