@@ -138,3 +138,17 @@ def test_a_run_on_a_sessions_data_set_is_refused_for_export_in_one_sentence(four
     with pytest.raises(ExportError, match="only runs on MNIST can be exported"):
         script(result.hparams, data=result.data_key)
     assert refusal(result.hparams) is None and refusal(result.hparams, data="") is None
+
+
+def test_a_run_read_in_words_counts_the_data_sets_images_and_names_its_classes(four):
+    from nn_core.reading import noise_reading, training_images, training_set
+
+    assert training_images(Hyperparams()) == "all 60,000 training images"  # MNIST's, as before
+    assert training_images(Hyperparams(), data=four) == "all 6,000 training images"
+    assert training_set(Hyperparams(train_size=1_000, early_stop=2), data=four).startswith(
+        "1,000 training images (a fixed, class-balanced subset); the last 200 held out")
+    noisy = Hyperparams(label_noise=0.3)
+    assert "replaced by random classes" in training_set(noisy, data=four)
+    assert "replaced by random digits" in training_set(noisy)
+    epoch = trained(four, Hyperparams(hidden_units=16, epochs=1, label_noise=0.3, train_size=600)).epochs[-1]
+    assert noise_reading(epoch, noisy, four).endswith(("the true classes, not the noise.", "wrong labels)."))

@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nn_core import Hyperparams, Trainer
+from nn_core import Hyperparams, Trainer, evaluate
 from nn_core.data import load_shared, share
 from nn_core.datasets import from_arrays
 from nn_core.jobs import TRAIN_SAMPLE, DaskBackend, ProcessBackend
+from nn_core.sweep import Sweep
 from nn_core.worker_tasks import cached_keys, run_data
 
 FOUR = ("nought", "one", "two", "three")
@@ -124,10 +125,12 @@ def test_a_dask_cluster_gets_the_data_set_once_and_gives_the_same_bits(cluster, 
     backend.client.scatter, backend.client.submit = counting_scatter, counting_submit
     backend.chunk_seconds = lambda: SHORT_CHUNK
     try:
-        runs = [backend.start(HP, data=four), backend.start(HP, data=four)]
-        results = [wait_for_result(run) for run in runs]
-        for result in results:
+        sweep = Sweep(backend, [HP, HP], 2, data=four)  # the sweep of a session's data set, on the cluster
+        sweep.advance(240)
+        assert sweep.finished and len(sweep.results) == 2
+        for result, row in zip(sweep.results, sweep.rows):
             assert_same_run(result, alone)
+            assert (row["test_cost"], row["test_accuracy"]) == evaluate(alone.model, four.test_images, four.test_labels)
         assert scattered == [four.key]  # once, for both runs and all their chunks
         assert chunks.count("train_chunk") > 4
         assert backend.shared_data_sets() == []  # released with the last run
