@@ -37,6 +37,11 @@ from .worker_tasks import CHUNK_SECONDS, evaluate_epoch, train_chunk, warm_up
 MAX_DATA_SETS = 16  # sessions' data sets shared with the workers at once (each up to 55 MB)
 
 
+def _too_many() -> DataError:
+    return DataError(f"the workers hold {MAX_DATA_SETS} data sets for runs now, the most they hold: start the run "
+                     "once another has ended")
+
+
 def available_cores() -> int:
     """The cores this process may use: its CPU affinity, bounded by a cgroup CPU quota (containers
     such as Streamlit Community Cloud's report the host's cores but grant a fraction of them)."""
@@ -82,9 +87,9 @@ class ExecutorBackend(FairQueue, Watchdog):
         or (None, or a data set without a key) this backend's MNIST; or on ``mix``."""
         data = self.data if data is None or not data.key else data
         state = Trainer(data, hparams, initial=initial, mix=mix).state()
+        if data.key:
+            self._hold(data)
         with self._lock:
-            if data.key:
-                self._hold(data)
             self._active += 1
         run = JobRun(self, state, owner, data)
         self._runs.add(run)
@@ -97,15 +102,30 @@ class ExecutorBackend(FairQueue, Watchdog):
                 self._release(data_key)
 
     def _hold(self, data: Mnist) -> None:
-        """One more run on ``data``: shared with the workers if it is not yet (called with the lock)."""
-        entry = self._data_sets.get(data.key)
-        if entry is None:
+        """One more run on ``data``: shared with the workers if it is not yet. The sharing (a second or
+        more for a full-size data set) happens outside the lock, so other runs' ends are not held up."""
+        with self._lock:
+            if self._one_more(data.key):
+                return
             if len(self._data_sets) >= MAX_DATA_SETS:
-                raise DataError(f"the workers hold {MAX_DATA_SETS} data sets for runs now, the most they hold: "
-                                f"start the run once another has ended")
-            entry = self._data_sets[data.key] = [self._share(data), 0]
-            self.data_sets_shared += 1
-        entry[1] += 1
+                raise _too_many()
+        source = self._share(data)
+        with self._lock:
+            full = len(self._data_sets) >= MAX_DATA_SETS
+            if not self._one_more(data.key) and not full:
+                self._data_sets[data.key] = [source, 1]
+                self.data_sets_shared += 1
+                return
+        self._unshare(source)  # another run shared it meanwhile, or others filled the room
+        if full and data.key not in self.shared_data_sets():
+            raise _too_many()
+
+    def _one_more(self, key: str) -> bool:
+        """Count one more run on the data set ``key`` if it is shared (called with the lock)."""
+        entry = self._data_sets.get(key)
+        if entry is not None:
+            entry[1] += 1
+        return entry is not None
 
     def _release(self, key: str) -> None:
         """One run fewer on the data set ``key``; its shared copy is freed with the last (with the lock)."""

@@ -138,3 +138,24 @@ def test_a_dask_cluster_gets_the_data_set_once_and_gives_the_same_bits(cluster, 
         assert len(pids) == 2
     finally:
         backend.shutdown()
+
+
+def test_the_shared_data_sets_are_bounded_and_each_freed_with_its_last_run(mnist, four, monkeypatch):
+    from nn_core import backends
+
+    monkeypatch.setattr(backends, "MAX_DATA_SETS", 1)
+    backend = ProcessBackend(mnist, workers=1)  # no worker started: only the sharing is exercised
+    try:
+        backend._hold(four)
+        backend._hold(four)  # a second run on it: the same copy
+        folder = Path(backend.data_source(four.key)[0])
+        with pytest.raises(Exception, match="the workers hold 1 data sets for runs now") as refused:
+            backend._hold(replace(four, key="another data set"))
+        assert type(refused.value).__name__ == "DataError" and backend.data_sets_shared == 1
+        backend.run_ended(four.key)
+        assert folder.is_dir()  # one run still on it
+        backend.run_ended(four.key)
+        assert not folder.exists() and backend.shared_data_sets() == []
+    finally:
+        backend._active = 0
+        backend.shutdown()
