@@ -152,3 +152,15 @@ def test_a_run_read_in_words_counts_the_data_sets_images_and_names_its_classes(f
     assert "replaced by random digits" in training_set(noisy)
     epoch = trained(four, Hyperparams(hidden_units=16, epochs=1, label_noise=0.3, train_size=600)).epochs[-1]
     assert noise_reading(epoch, noisy, four).endswith(("the true classes, not the noise.", "wrong labels)."))
+
+
+def test_teaching_your_handwriting_is_refused_off_mnist_in_one_sentence(mnist, four):
+    from nn_core.handwriting import DigitSet, TrainingMix, refusal
+
+    assert refusal(mnist) is None
+    assert refusal(four) == ("Teaching your handwriting fine-tunes a reader of MNIST's 10 digits; the session's data "
+                             "set is four digits (4 classes).")
+    drawings = DigitSet(mnist.test_images[:3], mnist.test_labels[:3])
+    with pytest.raises(ValueError, match="the session's data set is four digits"):
+        Trainer(four, Hyperparams(hidden_units=16), mix=TrainingMix(100, 0, drawings))
+    assert len(TrainingMix(100, 0, drawings).apply(mnist).train_labels) == 103
