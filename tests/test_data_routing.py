@@ -114,9 +114,14 @@ def test_a_dask_cluster_gets_the_data_set_once_and_gives_the_same_bits(cluster, 
     scattered, chunks = [], []
     scatter, submit = backend.client.scatter, backend.client.submit
 
+    keys, holders = [], []
+
     def counting_scatter(data, **options):
         scattered.append(data.key)
-        return scatter(data, **options)
+        future = scatter(data, **options)
+        keys.append(future.key)
+        holders.append(len(backend.client.who_has().get(future.key, ())))
+        return future
 
     def counting_submit(function, *args, **options):
         chunks.append(function.__name__)
@@ -133,7 +138,12 @@ def test_a_dask_cluster_gets_the_data_set_once_and_gives_the_same_bits(cluster, 
             assert (row["test_cost"], row["test_accuracy"]) == evaluate(alone.model, four.test_images, four.test_labels)
         assert scattered == [four.key]  # once, for both runs and all their chunks
         assert chunks.count("train_chunk") > 4
-        assert backend.shared_data_sets() == []  # released with the last run
+        assert backend.shared_data_sets() == []  # released with the last run: the workers drop their copies
+        deadline = time.monotonic() + 30
+        assert holders == [2]  # every worker was given it at once
+        while backend.client.who_has().get(keys[0]):
+            assert time.monotonic() < deadline, "the workers still hold the data set"
+            time.sleep(0.1)
         pids = set(backend.client.run(os.getpid).values())
         assert len(pids) == 2
     finally:
