@@ -39,7 +39,8 @@ def main() -> None:
         share(data, folder)
         seconds = time.perf_counter() - started
         size = sum(path.stat().st_size for path in folder.iterdir())
-        print(f"local share of a full-size data set: {size / 2**20:.1f} MB written in {seconds:.2f} s (once per data set)")
+        print(f"local share of a full-size data set: {size / 2**20:.1f} MB written in {seconds:.2f} s "
+              "(once per data set)")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     for name, source in (("MNIST", mnist), ("a session's data set", data)):

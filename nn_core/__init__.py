@@ -13,6 +13,7 @@ from .training import Trainer
 
 __all__ = [
     "ACTIVATIONS", "ChunkStats", "DataError", "Diverged", "EpochStats", "Hyperparams", "LocalBackend", "LocalRun",
-    "Mnist", "Model", "ModelData", "ModelFileError", "SavedModel", "Progress", "RunResult", "RunStatus", "SETTINGS", "Setting", "Trainer",
-    "check_model_fits", "evaluate", "load_mnist", "load_model", "load_model_file", "model_bytes", "save_model", "scale_pixels",
+    "Mnist", "Model", "ModelData", "ModelFileError", "Progress", "RunResult", "RunStatus", "SETTINGS", "SavedModel",
+    "Setting", "Trainer", "check_model_fits", "evaluate", "load_mnist", "load_model", "load_model_file", "model_bytes",
+    "save_model", "scale_pixels",
 ]

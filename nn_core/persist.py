@@ -4,7 +4,8 @@ A file holds W1 b1 W2 b2 (float32; and W3 b3 ... for each further hidden layer),
 as one JSON string (files saved before depth existed lack ``layers``, ``init`` and ``optimizer``, which
 then take their defaults: one hidden layer, the post's), and the final
 metrics as another, and (since #32) the data set it reads as a third: its class names, name, key and image
-size (a file without it reads MNIST's ten digits, as every file saved before did). Loading reads the zip itself: every member's declared size, then each ``.npy``
+size (a file without it reads MNIST's ten digits, as every file saved before did). Loading reads the zip
+itself: every member's declared size, then each ``.npy``
 header's dtype and shape, are checked before its data is decompressed or any array allocated, and
 object arrays are refused, never unpickled. An upload from a stranger is either a valid model or a
 clear ``ModelFileError``, within a bounded amount of memory.

@@ -238,7 +238,8 @@ def sweep(args: argparse.Namespace) -> int:
         if not args.json:
             where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{args.workers} local workers"
             print(f"{len(args.grid)} runs on {where}", flush=True)
-        announce(estimated_seconds(args.grid, in_flight, sweep_.data), f"{len(args.grid)} runs on {in_flight} at a time")
+        announce(estimated_seconds(args.grid, in_flight, sweep_.data),
+                 f"{len(args.grid)} runs on {in_flight} at a time")
         line, news = ProgressLine(), time.monotonic()
 
         def report(values: dict) -> None:
