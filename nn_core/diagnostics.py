@@ -63,7 +63,7 @@ def diagnose(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = 
     """
     n = len(images)
     labels = np.asarray(labels, dtype=np.int64)
-    probabilities = np.empty((n, 10), np.float32)
+    probabilities = np.empty((n, model.classes), np.float32)
     predictions = np.empty(n, np.int64)  # argmax of the logits, as evaluate takes it (softmax may tie)
     total_cost = 0.0
     # a diverged model's overflow shows in its cost, not as warnings
@@ -75,8 +75,8 @@ def diagnose(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = 
             # summed_cross_entropy leaves exp(z - max) in logits and the row sums in ws.rowsum
             np.divide(logits, ws.rowsum[: len(y), None], out=probabilities[rows])
     return Diagnostics(labels=labels, probabilities=probabilities, predictions=predictions, cost=total_cost / n,
-                       confusion=metrics.confusion(labels, predictions).astype(np.int64),
-                       report=metrics.report_rows(labels, predictions))
+                       confusion=metrics.confusion(labels, predictions, model.classes).astype(np.int64),
+                       report=metrics.report_rows(labels, predictions, model.classes))
 
 
 def top_probabilities(probabilities: np.ndarray, k: int = 3) -> list[tuple[int, float]]:
