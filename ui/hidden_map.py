@@ -246,6 +246,22 @@ def show_clicked(index: int, rows: np.ndarray, labels: np.ndarray, predicted: np
              caption=f"Test image #{index}: a {names[label]}, {verdict} at {frame.label}")
 
 
+def sample_size(column) -> int | None:
+    """The slider's choice of test images, among the stops the data set in use has images for; None (said)
+    for a test set smaller than the least."""
+    tests = len(datasets.current().test_labels)
+    stops = [size for size in SAMPLES if size <= tests]
+    if not stops:
+        st.info(f"The map shows at least {MIN_SAMPLE:,} test images; this data set has {tests:,}.")
+        return None
+    if st.session_state.get(EVALUATE_MAP_SAMPLE) not in stops:
+        st.session_state[EVALUATE_MAP_SAMPLE] = min(SAMPLE, stops[-1])
+    if len(stops) == 1:
+        column.caption(f"Test images on the map: {stops[0]:,}")
+        return stops[0]
+    return column.select_slider("Test images on the map", stops, key=EVALUATE_MAP_SAMPLE)
+
+
 @st.fragment  # its sliders, the method, a click and t-SNE's progress rerun only this section
 def hidden_map_section(run) -> None:
     cache = map_cache(run)
@@ -256,7 +272,9 @@ def hidden_map_section(run) -> None:
     method_column, sample_column = st.columns([1, 2])
     method = method_column.segmented_control("Map by", [PCA, TSNE], key=EVALUATE_MAP_METHOD, default=PCA,
                                              required=True)
-    size = sample_column.select_slider("Test images on the map", SAMPLES, value=SAMPLE, key=EVALUATE_MAP_SAMPLE)
+    size = sample_size(sample_column)
+    if size is None:
+        return
     if len(options) > 1:
         chosen = st.select_slider("Epoch", labels_, key=EVALUATE_MAP_EPOCH,
                                   help="The parameters the run kept at each epoch's end: move it to watch the "
