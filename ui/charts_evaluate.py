@@ -24,10 +24,11 @@ def epoch_curves_figure(run: RunResult, title: str = "Cost per epoch") -> go.Fig
 
 
 def confusion_figure(counts, show_rates: bool = False, selected: tuple[int, int] | None = None,
-                     names: list[str] | None = None) -> go.Figure:
+                     names: list[str] | None = None, noun: str = "digit") -> go.Figure:
     """CxC confusion heatmap: y = true class (the first at top), x = predicted class; counts in the cells.
 
-    ``counts`` (C, C) ints; ``names`` the C classes' tick labels (escaped for Plotly), else their numbers. With ``show_rates`` the cells hold row-normalised rates instead.
+    ``counts`` (C, C) ints; ``names`` the C classes' tick labels (escaped for Plotly), else their numbers;
+    ``noun`` what a class is called in the axes' titles. With ``show_rates`` the cells hold row-normalised rates instead.
     The colour scale tops out at the largest mistake, so the diagonal saturates and the mistakes
     stay visible. Plotly heatmaps send no selection events to Streamlit, so an invisible marker
     sits on each cell's centre: clicking a cell selects its marker (x = predicted, y = true).
@@ -59,8 +60,8 @@ def confusion_figure(counts, show_rates: bool = False, selected: tuple[int, int]
         title="Confusion matrix", height=460 if n <= 12 else min(460 + 20 * (n - 12), 1200),
         margin={"l": 10, "r": 10, "t": 40, "b": 10}, clickmode="event+select",
         # fixed ranges: the cells fill the plot area exactly (the markers would otherwise pad it)
-        xaxis={"title": "predicted class", "range": [-0.5, n - 0.5], **axis},
-        yaxis={"title": "true class", "range": [n - 0.5, -0.5], **axis})
+        xaxis={"title": f"predicted {noun}", "range": [-0.5, n - 0.5], **axis},
+        yaxis={"title": f"true {noun}", "range": [n - 0.5, -0.5], **axis})
     return figure
 
 

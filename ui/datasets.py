@@ -137,6 +137,15 @@ def _unshelve(session: Lab, shelf: Shelf | None) -> None:
         st.session_state[COMPARE_RUN] = shelf.comparison
 
 
+def noun() -> str:
+    """What a class is called on the pages: MNIST's are digits (its pages read as they always did)."""
+    return "digit" if current().is_mnist else "class"
+
+
+def nouns() -> str:
+    return "digits" if current().is_mnist else "classes"
+
+
 def display_name(data: DataSet) -> str:
     return "MNIST" if data.is_mnist else data.name
 

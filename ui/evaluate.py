@@ -83,13 +83,14 @@ def show_cell_examples(diagnostics: Diagnostics, true_class: int, predicted_clas
     correct = true_class == predicted_class
     names = datasets.escaped_names(diagnostics.confusion.shape[0])
     true_name, predicted_name = names[true_class], names[predicted_class]
+    mnist = datasets.current().is_mnist
     if len(indices) == 0:
-        st.success(f"No test image of class {true_name} was read as {predicted_name}.")
+        st.success(f"No test image of {'a' if mnist else 'class'} {true_name} was read as {predicted_name}.")
         return
     shown = indices[:MAX_EXAMPLES]
     order = "least confident first" if correct else "most confident mistakes first"
-    what = (f"images of {true_name} read correctly" if correct
-            else f"images of {true_name} read as {predicted_name}")
+    images_of = f"{true_name}s" if mnist else f"images of {true_name}"  # MNIST's "7s"
+    what = f"{images_of} read correctly" if correct else f"{images_of} read as {predicted_name}"
     headline = f"**{len(indices):,} {what}**"
     if len(shown) < len(indices):
         headline += f" — showing the first {len(shown)}"
@@ -99,7 +100,8 @@ def show_cell_examples(diagnostics: Diagnostics, true_class: int, predicted_clas
     captions = [f"#{i}: " + ", ".join(f"{names[k]}\u00a0{percent(p)}" for k, p in
                                       top_probabilities(diagnostics.probabilities[i])) for i in shown]
     st.image(list(images), caption=captions, width=IMAGE_SIDE * EXAMPLE_ZOOM, output_format="PNG")  # JPEG smears pixels
-    st.caption("Under each image: its index in the test set, then the network's three most probable classes.")
+    st.caption("Under each image: its index in the test set, then the network's three most probable "
+               f"{datasets.nouns()}.")
 
 
 @st.fragment  # the toggle, a click or a cell choice reruns only this section
@@ -107,10 +109,11 @@ def where_it_goes_wrong(diagnostics: Diagnostics) -> None:
     choose_default_cell(diagnostics)
     matrix_column, examples_column = st.columns([5, 6])
     with matrix_column:
-        show_rates = st.toggle("Row-normalised rates (share of each true class)", key=EVALUATE_RATES)
+        show_rates = st.toggle(f"Row-normalised rates (share of each true {datasets.noun()})", key=EVALUATE_RATES)
         selected = (st.session_state[EVALUATE_TRUE], st.session_state[EVALUATE_PREDICTED])
         names = names_of(diagnostics)
-        st.plotly_chart(confusion_figure(diagnostics.confusion, show_rates, selected, datasets.chart_names(names)),
+        st.plotly_chart(confusion_figure(diagnostics.confusion, show_rates, selected, datasets.chart_names(names),
+                                         datasets.noun()),
                         key=EVALUATE_CHART, on_select=use_clicked_cell, selection_mode="points",
                         width="stretch")
         st.caption("Click a cell, or pick it on the right, to see its test images. The colour tops out at the "
@@ -118,8 +121,9 @@ def where_it_goes_wrong(diagnostics: Diagnostics) -> None:
     with examples_column:
         true_column, predicted_column = st.columns(2)
         classes = list(range(len(names)))
-        true_class = true_column.selectbox("True class", classes, key=EVALUATE_TRUE, format_func=names.__getitem__)
-        predicted_class = predicted_column.selectbox("Predicted class", classes, key=EVALUATE_PREDICTED,
+        noun = datasets.noun()
+        true_class = true_column.selectbox(f"True {noun}", classes, key=EVALUATE_TRUE, format_func=names.__getitem__)
+        predicted_class = predicted_column.selectbox(f"Predicted {noun}", classes, key=EVALUATE_PREDICTED,
                                                      format_func=names.__getitem__)
         show_cell_examples(diagnostics, true_class, predicted_class)
 
@@ -201,8 +205,9 @@ def show_hidden_units(run, cache: dict) -> None:
     st.caption(explained)
 
 
-REPORT_COLUMNS = {
+REPORT_COLUMNS = {  # the first column is named "digit" for MNIST (see named_report)
     "class": st.column_config.TextColumn("class"),
+    "digit": st.column_config.TextColumn("digit"),
     "precision": st.column_config.NumberColumn("precision", format="%.4f",
                                                help="Of the images read as this class, the share that are it"),
     "recall": st.column_config.NumberColumn("recall", format="%.4f",
@@ -213,13 +218,13 @@ REPORT_COLUMNS = {
 
 def named_report(diagnostics: Diagnostics) -> list[dict]:
     """The per-class report's rows, each class by its name ("macro avg" and "weighted avg" as they are)."""
-    names = names_of(diagnostics)
+    names, noun = names_of(diagnostics), datasets.noun()
     rows = []
     for row in diagnostics.report:
         row = dict(row)
         key = str(row.pop("digit", row.pop("class", "")))
         name = names[int(key)] if key.isdigit() and int(key) < len(names) else key
-        rows.append({"class": name, **row})
+        rows.append({noun: name, **row})
     return rows
 
 
@@ -234,7 +239,7 @@ def headline(diagnostics: Diagnostics) -> None:
 def report_and_curves(run, diagnostics: Diagnostics) -> None:
     report_column, curves_column = st.columns(2)
     with report_column:
-        st.subheader("Per-class report")
+        st.subheader(f"Per-{datasets.noun()} report")
         st.dataframe(named_report(diagnostics), hide_index=True, width="stretch", height="content",
                      column_config=REPORT_COLUMNS)
     with curves_column:

@@ -194,7 +194,7 @@ def class_colour(k: int, classes: int) -> str:
 
 
 def map_figure(points: np.ndarray, labels: np.ndarray, predicted: np.ndarray, rows: np.ndarray,
-               title: str, names: list[str] | None = None) -> go.Figure:
+               title: str, names: list[str] | None = None, noun: str = "digit") -> go.Figure:
     """One trace per class (its colour and name, in the legend; ``names`` escaped for Plotly, else the
     digits); misread images as crosses. Hover names the image, its label and what the network read (a
     click is read back by ``clicked_image``)."""
@@ -210,7 +210,7 @@ def map_figure(points: np.ndarray, labels: np.ndarray, predicted: np.ndarray, ro
             customdata=np.column_stack([rows[mine], names[labels[mine]], names[predicted[mine]]]),
             hovertemplate="test image #%{customdata[0]}<br>a %{customdata[1]}, read as %{customdata[2]}"
                           "<extra></extra>"))
-    figure.update_layout(title=title, height=520, margin=dict(l=10, r=10, t=40, b=10), legend_title_text="class",
+    figure.update_layout(title=title, height=520, margin=dict(l=10, r=10, t=40, b=10), legend_title_text=noun,
                          xaxis=dict(showticklabels=False, zeroline=False),
                          yaxis=dict(showticklabels=False, zeroline=False, scaleanchor="x"))
     return figure
@@ -272,13 +272,12 @@ def hidden_map_section(run) -> None:
     method_column, sample_column = st.columns([1, 2])
     method = method_column.segmented_control("Map by", [PCA, TSNE], key=EVALUATE_MAP_METHOD, default=PCA,
                                              required=True)
-    size = sample_size(sample_column)
-    if size is None:
+    if (size := sample_size(sample_column)) is None:
         return
     if len(options) > 1:
         chosen = st.select_slider("Epoch", labels_, key=EVALUATE_MAP_EPOCH,
                                   help="The parameters the run kept at each epoch's end: move it to watch the "
-                                       "classes separate as it trained.")
+                                       f"{datasets.nouns()} separate as it trained.")
     else:
         chosen = labels_[0]
         st.caption("This model's epochs were not kept (a session keeps them for its latest run and the active "
@@ -295,11 +294,11 @@ def hidden_map_section(run) -> None:
            else "t-SNE of this epoch's hidden layer (its axes mean nothing, and differ from epoch to epoch)")
     title = f"{frame.label}: {misread} of {size:,} misread"
     names = datasets.chart_names(datasets.class_names(run.model.classes))
-    st.plotly_chart(map_figure(points, labels, predicted, rows, title, names), key=EVALUATE_MAP_CHART, on_select="rerun",
-                    selection_mode="points", width="stretch", config=PLOT_CONFIG)
+    st.plotly_chart(map_figure(points, labels, predicted, rows, title, names, datasets.noun()), key=EVALUATE_MAP_CHART,
+                    on_select="rerun", selection_mode="points", width="stretch", config=PLOT_CONFIG)
     st.caption(f"Each point is a test image, placed by its last hidden layer's {run.model.hidden_units} "
-               f"activations — {how}. Colour: its true class; ✕: misread. Hover a point for its label and "
-               "reading; click it to see the image.")
+               f"activations — {how}. Colour: its true {datasets.noun()}; ✕: misread. Hover a point for its label "
+               "and reading; click it to see the image.")
     index = clicked_image(rows, labels)
     if index is not None:
         show_clicked(index, rows, labels, predicted, frame)
