@@ -88,7 +88,7 @@ def take(upload) -> tuple[bool, str]:
 
 def upload_section() -> None:
     """The uploader; a file is read once, then the uploader is made anew (its bytes let go)."""
-    st.subheader("Bring a data set")
+    st.subheader("Bring your own")
     st.caption(f"{FORMATS}. At most {MAX_MB} MB, {readers.MAX_TRAIN_IMAGES:,} training and "
                f"{readers.MAX_TEST_IMAGES:,} test images, {MIN_CLASSES}–{MAX_CLASSES} classes; "
                "images are turned into 28x28 grayscale the way MNIST's were. Without a test split, one is held out. "
