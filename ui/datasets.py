@@ -20,8 +20,9 @@ from .state import (COMPARE_RUN, DRAW_FIELD, DRAW_FOOL_TARGET, DRAW_PERTURBATION
 from .text import plain
 
 # What a page keeps for the model it shows: made again for the new data set's model (or none).
+LR_FIND = "lrfind_result"  # ui.lr_find.KEY (which imports this module): the range test ran on the other data set
 PAGE_KEYS = (EVALUATE_CACHE, EVALUATE_MAP_CACHE, EVALUATE_CELL_FOR, EVALUATE_TRUE, EVALUATE_PREDICTED, INSIDE_RUN,
-             DRAW_FIELD, DRAW_PERTURBATION, DRAW_WHY_DIGIT, DRAW_FOOL_TARGET)
+             DRAW_FIELD, DRAW_PERTURBATION, DRAW_WHY_DIGIT, DRAW_FOOL_TARGET, LR_FIND)
 SHELVED = ("runs", "scores", "active", "compared", "last_finished", "uploads", "sweep", "tuning", "bases")
 SIDEBAR_CLASSES = 20  # class names listed in the sidebar; the count says the rest
 
