@@ -10,6 +10,7 @@ spinner, error, switch) is what it tests."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 import json
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nn_core import LocalBackend, Mnist
+from nn_core import Hyperparams, LocalBackend, Mnist
 from nn_core import datasets as readers
 from nn_core.data import DataError
 from ui.datasets import SessionData
@@ -210,3 +211,18 @@ def test_inside_steps_on_the_data_set(new_app, pets):
              for chart in at.get("plotly_chart")}
     assert specs["What the network thinks"]["layout"]["xaxis"]["ticktext"] == [
         "cat", "dog", "**bold** https://x.y", "&lt;i&gt;bird&lt;/i&gt;"]
+
+
+def test_a_comparison_follows_the_data_set(new_app, pets):
+    from ui.compare_table import table_rows
+
+    at = use_pets(new_app, pets)
+    at.switch_page("pages/compare.py").run()
+    quick = Hyperparams(epochs=2)
+    at.session_state["compare_table"] = table_rows([("a", quick), ("b", replace(quick, learning_rate=1.0))])
+    at.run()
+    at.button(key="compare_start").click().run()
+    assert not at.exception, at.exception
+    comparison = at.session_state["compare_run"]
+    assert comparison.finished and [result.model.classes for result in comparison.results] == [4, 4]
+    assert all(accuracy > 0.8 for _, accuracy in comparison.scores)  # scored on the pets' own test images
