@@ -10,8 +10,8 @@ spinner, error, switch) is what it tests."""
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from nn_core import Hyperparams, LocalBackend, Mnist
 from nn_core import datasets as readers
 from nn_core.data import DataError
+from ui.compare_table import table_rows
 from ui.datasets import SessionData
 from ui.state import Lab
 
@@ -214,8 +215,6 @@ def test_inside_steps_on_the_data_set(new_app, pets):
 
 
 def test_a_comparison_follows_the_data_set(new_app, pets):
-    from ui.compare_table import table_rows
-
     at = use_pets(new_app, pets)
     at.switch_page("pages/compare.py").run()
     quick = Hyperparams(epochs=2)
