@@ -54,7 +54,8 @@ def choose() -> None:
         if own_column.button("Use the data set you brought", key=USE_OWN, width="stretch",
                              disabled=own.key == data.key or why is not None):
             switch(own)
-        own_column.text(f"{own.name}: {datasets.sizes(own)}")
+        if own.key != data.key:  # held, not in use: named here
+            own_column.text(f"{own.name}: {datasets.sizes(own)}")
 
 
 def switch(data: DataSet) -> None:
