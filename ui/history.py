@@ -9,7 +9,7 @@ import streamlit as st
 
 from nn_core import ModelFileError, RunResult, RunStatus, load_model, model_bytes
 
-from . import runs, server
+from . import datasets, runs
 from .charts_common import PLOT_CONFIG
 from .charts_train import runs_test_cost_figure
 from .state import (MAX_RUNS, TRAIN_ACTIVE_PICK, TRAIN_COMPARE_PICK, TRAIN_DOWNLOAD, TRAIN_UPLOAD, Lab, full_message,
@@ -75,7 +75,7 @@ def history_section() -> None:
                             format_func=labels.__getitem__, on_change=pick_compared)
     curves = [(f"#{i + 1} {session.runs[i].status}", session.runs[i]) for i in chosen if session.runs[i].epochs]
     if curves:
-        st.plotly_chart(runs_test_cost_figure(curves), config=PLOT_CONFIG)
+        st.plotly_chart(runs_test_cost_figure(curves, reference=datasets.current().is_mnist), config=PLOT_CONFIG)
 
 
 def model_files_section() -> None:
@@ -123,7 +123,11 @@ def _read_upload(upload) -> int | str:
         model, hparams, metrics = load_model(upload.getvalue())
     except ModelFileError as error:
         return str(error)
+    data = datasets.current()
+    if model.classes != data.n_classes:  # never evaluated on a data set it was not made for
+        return (f"the model has {model.classes} outputs (classes) and the data set in use, "
+                f"{datasets.display_name(data)}, has {data.n_classes}")
     result = RunResult(hparams=hparams, model=model, epochs=[], batch_costs=np.empty(0, np.float32),
-                       batches_per_epoch=math.ceil(len(server.mnist().train_images) / hparams.batch_size),
+                       batches_per_epoch=math.ceil(len(data.train_images) / hparams.batch_size),
                        status=RunStatus.UPLOADED, train_seconds=metrics.get("train_seconds", 0.0))
     return runs.keep_run(result)
