@@ -199,8 +199,6 @@ def test_a_sweep_follows_the_data_set(new_app, pets):
     assert len(sweep.test_labels) == 400 and sweep.rows[0]["test_accuracy"] > 0.9  # scored on the pets' tests
 
 
-@pytest.mark.xfail(strict=True, reason="nn_core.inside has ten outputs until helper dsroute's branch is merged "
-                                       "(then this passes: remove the mark)")
 def test_inside_steps_on_the_data_set(new_app, pets):
     at = use_pets(new_app, pets)
     at.switch_page("pages/inside.py").run()

@@ -257,7 +257,7 @@ def check_table(frame: pd.DataFrame) -> tuple[list[str], list[Hyperparams]] | No
                  "that are not in it). Use fewer variants, or reload the page to start a new session.")
         return None
     workers = max(1, int(getattr(runs.backend(), "workers", 1)))
-    seconds = estimated_seconds(variants, workers)
+    seconds = estimated_seconds(variants, workers, data=datasets.current())
     if seconds > MAX_SECONDS:
         st.error(f"These {len(variants)} variants would take about {seconds:,.0f} s on {workers} "
                  f"worker{'s' * (workers > 1)}, more than the {MAX_SECONDS} s a comparison here may take (every "

@@ -97,7 +97,7 @@ def lr_find_section(hparams: Hyperparams) -> None:
     steps = record["steps"]
     suggestion = lr_find.suggest(steps)
     chart.plotly_chart(figure(steps, hparams.learning_rate, suggestion), key=None, config=CONFIG)
-    share = lr_find.epochs_fraction(len(steps), record["settings"])
+    share = lr_find.epochs_fraction(len(steps), record["settings"], data=datasets.current())
     ended = "" if record["ended"] else " (stopped)"
     st.caption(f"{len(steps)} batches{ended}, {share:.0%} of an epoch of these settings.")
     if suggestion is None:

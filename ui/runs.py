@@ -5,10 +5,11 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from nn_core import Hyperparams, RunResult, RunStatus, evaluate
+from nn_core import DataError, Hyperparams, RunResult, RunStatus, evaluate
 
 from . import datasets, server
 from .state import Lab, Score, lab
+from .text import plain
 
 TRAIN_PAGE, DRAW_PAGE = "pages/train.py", "pages/draw.py"
 
@@ -54,7 +55,11 @@ def where_runs_train() -> tuple[str, str | None]:
 def start_run(hparams: Hyperparams, initial=None, mix=None):
     """Start this session's run: fresh, or from the model ``initial``, on the session's data set or on a
     training ``mix``."""
-    run = backend().start(hparams, initial, mix, owner=owner())
+    try:
+        run = backend().start(hparams, initial, mix, owner=owner())
+    except DataError as error:  # the workers hold as many data sets as they may: nothing started
+        st.error(plain(str(error)))
+        st.stop()
     lab().start(run)
     return run
 
