@@ -30,7 +30,7 @@ from . import exercise, runs
 from . import health
 from .charts_common import PLOT_CONFIG, log_axis
 from .charts_train import accuracy_figure, best_epoch, mark_changes, training_cost_figure
-from .live_units import live_units_view, replay_units, section as units_section, units_palette
+from .live_units import live_units_pager, live_units_view, replay_units, section as units_section, units_palette
 from .livechart import DEFAULT_WIDTH
 from .liveview import POLL_SECONDS, Chart, View, browser_width, cost_grid, live_view
 from .schedule import add_rate_trace
@@ -179,6 +179,7 @@ def show_result(index: int, status) -> None:
                           changes=run.changes, max_points=browser_width(LIVE_VIEW) or DEFAULT_WIDTH)
     view = View(blocks=[("row", charts), *health_blocks(run.epochs, run.hparams, running=False)],
                 notes={"health": health_note(run.epochs, running=False)}, config=PLOT_CONFIG)
+    st.container()  # the place of the units' pager while a run trains (see _running_view)
     live_view(LIVE_VIEW, f"result-{index}-{id(run)}", view)
     show_reading(run.epochs, run.hparams, stopped_early=run.stopped_early)
     replay_units(run)  # the first layer's units, with a slider over the epochs the run kept
@@ -233,6 +234,7 @@ def _idle_panel(session, hparams: Hyperparams, status) -> None:
     # The charts the run will fill, already there: their axes (and, for the post's settings, its
     # test cost to beat), and the browser loads plotly.js now rather than in the middle of the
     # first run (about a second of a core in headless Chromium, measured).
+    st.container()  # the place of the units' pager while a run trains (see _running_view)
     live_view(LIVE_VIEW, "idle", View(blocks=[("row", curve_charts([], [], 1, hparams))], config=PLOT_CONFIG))
     show_reading([], None)
     units_section()  # where a run's units will be, so the sections after keep their places
@@ -260,16 +262,22 @@ def _running_status(run, progress, session, status) -> None:
         status.warning(plain(waiting, limit=400))
 
 
-def _running_view(progress, run_id: str) -> View:
+def _running_view(progress, run_id: str, pager) -> View:
     """The live view of ``progress``: rebuilt only when the progress changed (a run on workers keeps its
-    snapshot until a chunk returns; with no news the same view is sent as it was, at next to no cost)."""
+    snapshot until a chunk returns; with no news the same view is sent as it was, at next to no cost).
+    The units' pager is drawn in ``pager`` either way: a container there in every state of the panel,
+    so that the live view's element never changes place (a new place remounts it in the browser,
+    which then asks for, and redraws, the whole view)."""
     last = st.session_state.get(_LAST_VIEW)
-    if last is not None and last[0] is progress:
-        return last[1]
+    with pager:
+        if last is not None and last[0] is progress:
+            live_units_pager(progress)
+            return last[1]
+        units = live_units_view(progress)
     view = View(blocks=[("row", live_curve_charts(progress, run_id)), ("units", None),
                         *health_blocks(progress.epochs, progress.hparams, running=True)],
                 notes={"health": health_note(progress.epochs, running=True)}, config=PLOT_CONFIG,
-                palette=units_palette(), units=live_units_view(progress))
+                palette=units_palette(), units=units)
     st.session_state[_LAST_VIEW] = (progress, view)
     return view
 
@@ -292,7 +300,7 @@ def live_panel(hparams: Hyperparams) -> None:
         return _ended(run, status)
     _running_status(run, progress, session, status)
     run_id = f"run-{len(session.runs)}-{session.current_started}"
-    live_view(LIVE_VIEW, run_id, _running_view(progress, run_id))
+    live_view(LIVE_VIEW, run_id, _running_view(progress, run_id, st.container()))
     show_reading(progress.epochs, progress.hparams)
     units_section()
     if not run.trains_in_background:
