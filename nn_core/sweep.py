@@ -12,6 +12,7 @@ stderr). A failed run's line has null test figures and its ``note``.
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import json
 import math
@@ -19,8 +20,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from .cli import (PROGRESS_AFTER, ProgressLine, add_setting_flags, announce, bounded_int, flag_error_parser,
-                  quiet_exit, writable_path)
+from .cli import (PROGRESS_AFTER, ProgressLine, add_data_flag, add_setting_flags, announce, bounded_int,
+                  flag_error_parser, open_data, quiet_exit, writable_path)
 from .estimate import estimated_seconds
 from .data import DataError, load_mnist
 from .evaluation import evaluate
@@ -49,6 +50,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              f"{CONNECT_SECONDS:g})")
     parser.add_argument("--json", action="store_true", help="one JSON object per run on stdout")
     parser.add_argument("--csv", metavar="PATH", type=writable_path(".csv"), help="also write the table here")
+    add_data_flag(parser)
     too_many = flag_with_too_many_values(sys.argv[1:] if argv is None else argv)
     if too_many:  # before argparse parses each value (argv may hold a few hundred thousand)
         parser.error(too_many)
@@ -128,6 +130,7 @@ class Sweep:
     stopped: bool = False
     failure: str | None = None  # why a run failed: the sweep then stops (its cause, e.g. the workers, would fail the rest)
     owner: object = None  # who runs it (the app: the session), for the backend's fair queue and watchdog
+    data: object = None  # the data set the runs train on (None: the backend's MNIST)
 
     def __post_init__(self):
         self.pending = list(self.pending)
@@ -147,7 +150,8 @@ class Sweep:
                 deadline is None or time.perf_counter() < deadline or not (wait or passes)):
             passes += 1
             while self.pending and len(self.active) < self.in_flight:
-                self.active.append(self.backend.start(self.pending.pop(0), owner=self.owner))
+                self.active.append(self.backend.start(self.pending.pop(0), owner=self.owner,
+                                                      **({} if self.data is None else {"data": self.data})))
             for handle in list(self.active):
                 if (handle.poll(0.1, every=0.0) if wait else handle.progress()).finished:
                     self.active.remove(handle)
@@ -196,7 +200,7 @@ def _open(args: argparse.Namespace):
                 print(f"Connecting to the Dask scheduler at {args.scheduler} (waiting at most {args.timeout} s for it, "
                       f"then as long for a worker)", flush=True)
             find_scheduler(args.scheduler, args.timeout)
-        data = load_mnist().read_only()
+        data, own = load_mnist().read_only(), read_own(args)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return None, 2
@@ -214,16 +218,34 @@ def _open(args: argparse.Namespace):
     except ClusterUnusable as error:
         print(f"error: {error}", file=sys.stderr)
         return None, 4
-    return (data, backend), 0
+    if own is not None and not routes_data(backend):
+        return None, 2
+    return (data if own is None else own, backend, own), 0
+
+
+def read_own(args: argparse.Namespace):
+    """The data set of ``--data``, shared read-only with the workers; None without the flag."""
+    return None if args.data is None else open_data(args.data, quiet=args.json).read_only()
+
+
+def routes_data(backend) -> bool:
+    """Whether the backend's runs can train on a data set other than its own; if not, said (and it is shut down).
+    A stand-in until the backends route a data set to their workers (helper dsroute's ``start(..., data=)``)."""
+    if "data" in inspect.signature(backend.start).parameters:
+        return True
+    backend.shutdown()
+    print("error: this build's workers cannot train on another data set yet; use python -m nn_core.train --data",
+          file=sys.stderr)
+    return False
 
 
 def sweep(args: argparse.Namespace) -> int:
     opened, code = _open(args)
     if opened is None:
         return code
-    data, backend = opened
+    data, backend, own = opened
     in_flight = max(1, backend.workers) if args.scheduler else args.workers
-    sweep_ = Sweep(backend, args.grid, in_flight, data.test_images, data.test_labels)
+    sweep_ = Sweep(backend, args.grid, in_flight, data.test_images, data.test_labels, data=own)
     try:
         if not args.json:
             where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{args.workers} local workers"
