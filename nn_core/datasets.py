@@ -139,13 +139,11 @@ def _read_file(path: Path) -> bytes:
 def _from_bytes(blob: bytes, filename: str, progress) -> dict:
     """The arrays of a file's contents: a zip (IDX files, class folders or an .npz), or a CSV."""
     lower = filename.lower()
-    if blob[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+    if blob[:2] == b"PK" or lower.endswith((".zip", ".npz")):
         archive = ZipArchive(blob)
         if lower.endswith(".npz") or (archive.names and all(n.endswith(".npy") for n in archive.names)):
             return read_npz(archive)
         return _from_archive(archive, filename, progress)
-    if lower.endswith(".npz"):
-        raise DataError(f"{filename}: not a NumPy .npz file (an .npz is a zip of .npy arrays)")
     if blob[:2] == b"\x1f\x8b" or blob[:4] in (b"\x00\x00\x08\x01", b"\x00\x00\x08\x03"):
         raise DataError("a single IDX file holds only images or only labels: put the four files (train-images, "
                         "train-labels, t10k-images, t10k-labels) in a zip or a folder")
