@@ -130,7 +130,6 @@ class Sweep:
     stopped: bool = False
     failure: str | None = None  # why a run failed: the sweep then stops (its cause, e.g. the workers, would fail the rest)
     owner: object = None  # who runs it (the app: the session), for the backend's fair queue and watchdog
-    data: object = None  # the data set the runs train on (None: the backend's MNIST)
 
     def __post_init__(self):
         self.pending = list(self.pending)
@@ -150,8 +149,7 @@ class Sweep:
                 deadline is None or time.perf_counter() < deadline or not (wait or passes)):
             passes += 1
             while self.pending and len(self.active) < self.in_flight:
-                self.active.append(self.backend.start(self.pending.pop(0), owner=self.owner,
-                                                      **({} if self.data is None else {"data": self.data})))
+                self.active.append(self.backend.start(self.pending.pop(0), owner=self.owner))
             for handle in list(self.active):
                 if (handle.poll(0.1, every=0.0) if wait else handle.progress()).finished:
                     self.active.remove(handle)
@@ -220,7 +218,7 @@ def _open(args: argparse.Namespace):
         return None, 4
     if own is not None and not routes_data(backend):
         return None, 2
-    return (data if own is None else own, backend, own), 0
+    return (data if own is None else own, backend), 0
 
 
 def read_own(args: argparse.Namespace):
@@ -243,9 +241,9 @@ def sweep(args: argparse.Namespace) -> int:
     opened, code = _open(args)
     if opened is None:
         return code
-    data, backend, own = opened
+    data, backend = opened
     in_flight = max(1, backend.workers) if args.scheduler else args.workers
-    sweep_ = Sweep(backend, args.grid, in_flight, data.test_images, data.test_labels, data=own)
+    sweep_ = Sweep(backend, args.grid, in_flight, data.test_images, data.test_labels)
     try:
         if not args.json:
             where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{args.workers} local workers"
