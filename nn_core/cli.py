@@ -248,14 +248,15 @@ def train(args: argparse.Namespace) -> int:
               f"{result.final.test_accuracy:.2%}).", file=sys.stderr if args.json else sys.stdout)
     if not args.json:
         print("Done.")
-    return _save(args, trainer.model, hparams, result) if args.save else 0
+    return _save(args, trainer.model, hparams, result, data) if args.save else 0
 
 
-def _save(args: argparse.Namespace, model, hparams: Hyperparams, result) -> int:
-    """The trained model written to ``--save``: 0, or 2 with the reason when it cannot be written."""
+def _save(args: argparse.Namespace, model, hparams: Hyperparams, result, data) -> int:
+    """The trained model written to ``--save`` (with the data set it reads, unless MNIST: needs dsroute's
+    ``save_model(..., data=)``): 0, or 2 with the reason when it cannot be written."""
     try:
         with open(args.save, "wb") as handle:  # a path would get ".npz" added by NumPy (x.NPZ.npz)
-            save_model(handle, model, hparams, result.metrics())
+            save_model(handle, model, hparams, result.metrics(), **({} if data.is_mnist else {"data": data}))
     except OSError as error:
         print(f"error: could not save the model to {args.save}: {error.strerror or error}", file=sys.stderr)
         return 2
