@@ -42,14 +42,19 @@ class Archive:
         return list(self.sizes)
 
     def read(self, name: str) -> bytes:
-        size = self.sizes[name]
-        if size > self.budget:
-            raise DataError(f"{name}: the archive unpacks to more than {MAX_UNPACKED_BYTES:,} bytes")
+        size = self.charge(name)
         data = self._read(name, size + 1)  # one byte more than declared: a longer entry is caught
         if len(data) != size:
             raise DataError(f"{name}: {len(data):,} bytes where the archive declared {size:,}")
-        self.budget -= size
         return data
+
+    def charge(self, name: str) -> int:
+        """The entry's declared size, taken from what the archive may still unpack (refused past it)."""
+        size = self.sizes[name]
+        if size > self.budget:
+            raise DataError(f"{name}: the archive unpacks to more than {MAX_UNPACKED_BYTES:,} bytes")
+        self.budget -= size
+        return size
 
     def _read(self, name: str, limit: int) -> bytes:
         raise NotImplementedError

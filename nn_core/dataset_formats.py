@@ -5,8 +5,8 @@ of rows so no more than a block is ever held as text numbers."""
 
 from __future__ import annotations
 
-import io
 import re
+import zipfile
 
 import numpy as np
 
@@ -47,9 +47,11 @@ def npz_array(archive, key: str, limit: int, max_bytes: int | None = None) -> np
                         "unpickled); save names as a string array, e.g. np.array(names, dtype=str)")
     if int(np.prod(shape)) > limit or int(np.prod(shape)) * dtype.itemsize > (max_bytes or 8 * limit):
         raise DataError(f"{key}: shape {shape} holds more than the {limit:,} values allowed")
-    try:
-        return np.lib.format.read_array(io.BytesIO(archive.read(name)), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
+    archive.charge(name)
+    try:  # read from the entry straight into the array, block by block (no copy of the entry's bytes)
+        with archive.zip.open(archive.infos[name]) as handle:
+            return np.lib.format.read_array(handle, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"{key}: cannot be read ({error})") from None
 
 

@@ -26,6 +26,7 @@ KNOWN_CLASSES = {  # class names of published sets whose files carry none, recog
     "kmnist": ("お", "き", "す", "つ", "な", "は", "ま", "や", "れ", "を"),
     "letters": tuple(f"{chr(65 + k)}{chr(97 + k)}" for k in range(26)),  # EMNIST letters: upper and lower case
 }
+INFLATE_STEP = 2**16  # packed bytes fed to zlib at a time (at most 16 times that unpacked per call)
 MAX_MAPPING_BYTES = 4096  # EMNIST's mapping files: up to 62 short lines
 
 
@@ -121,11 +122,39 @@ def header(blob: bytes, name: str, magic: int) -> tuple[int, ...]:
 
 
 def body(blob: bytes, name: str, offset: int, count: int) -> np.ndarray:
-    """``count`` bytes after the header, unpacking no more than header + count bytes."""
-    raw = unpacked_prefix(blob, offset + count, name)
-    if len(raw) < offset + count:
-        raise DataError(f"{name}: cut short: {len(raw) - offset:,} bytes of data where its header says {count:,}")
-    return np.frombuffer(raw, np.uint8, count, offset).copy()
+    """``count`` bytes after the header, unpacked straight into the array (a megabyte at a time: the peak is the
+    array, not the array and a copy) and no further than header + count bytes."""
+    out = np.empty(count, np.uint8)
+    if blob[:2] != b"\x1f\x8b":
+        filled = max(0, min(count, len(blob) - offset))
+        out[:filled] = np.frombuffer(blob, np.uint8, filled, offset)
+    else:
+        filled = inflate_into(blob, out, offset, name)
+    if filled < count:
+        raise DataError(f"{name}: cut short: {filled:,} bytes of data where its header says {count:,}")
+    return out
+
+
+def inflate_into(blob: bytes, out: np.ndarray, skip: int, name: str) -> int:
+    """Unpack the gzip file into ``out`` after its first ``skip`` bytes; returns how much of ``out`` was filled."""
+    unzip, total, done = zlib.decompressobj(wbits=31), skip + len(out), 0
+    try:
+        for start in range(0, len(blob), INFLATE_STEP):
+            data = blob[start:start + INFLATE_STEP]
+            while data and done < total:
+                chunk = unzip.decompress(data, min(INFLATE_STEP * 16, total - done))
+                data = unzip.unconsumed_tail
+                if done + len(chunk) > skip:
+                    piece = chunk[max(0, skip - done):]
+                    out[max(0, done - skip):max(0, done - skip) + len(piece)] = np.frombuffer(piece, np.uint8)
+                done += len(chunk)
+                if not chunk:
+                    break
+            if done >= total or unzip.eof:
+                break
+    except zlib.error as error:
+        raise DataError(f"{name}: not a valid gzip file ({error})") from None
+    return max(0, done - skip)
 
 
 def read_mapping(archive, name: str) -> dict[int, str]:
