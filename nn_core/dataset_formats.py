@@ -5,6 +5,8 @@ of rows so no more than a block is ever held as text numbers."""
 
 from __future__ import annotations
 
+import io
+import itertools
 import re
 import zipfile
 
@@ -102,21 +104,25 @@ def read_npz(archive) -> dict:
 
 
 def read_csv(blob: bytes) -> dict:
-    """``label,pixel0,...,pixel783`` rows (one optional header line) for ``from_arrays``."""
-    if max(blob.count(b"\n"), blob.count(b"\r")) > MAX_IMAGES + 1:  # before the text is split into lines
+    """``label,pixel0,...,pixel783`` rows (one optional header line) for ``from_arrays``, parsed ``CSV_BLOCK``
+    rows at a time straight into the arrays (the peak is the data set and one block)."""
+    lines = blob.count(b"\n") + 1
+    if lines > MAX_IMAGES + 2:  # before anything is parsed (a header and a last line without its newline)
         raise DataError(f"the CSV has more than {MAX_IMAGES + 1:,} lines: a data set has at most {MAX_IMAGES:,} images")
-    lines = blob.splitlines()
-    if lines and re.search(rb"[A-Za-z]", lines[0].split(b",")[0]):
-        lines = lines[1:]  # a header line: "label,pixel0,..."
-    lines = [line for line in lines if line.strip()]
-    check_counts(len(lines), None)
-    if not lines:
+    stream = io.BytesIO(blob)
+    if not re.search(rb"[A-Za-z]", stream.readline().split(b",")[0]):
+        stream.seek(0)  # no header line ("label,pixel0,..."): the first line is a row
+    images, labels, filled = np.empty((lines, PIXELS), np.uint8), np.empty(lines, np.uint8), 0
+    while block := list(itertools.islice(stream, CSV_BLOCK)):
+        rows = [line for line in block if line.strip()]
+        if rows:
+            parsed = csv_block(rows, filled)
+            labels[filled:filled + len(rows)], images[filled:filled + len(rows)] = parsed[:, 0], parsed[:, 1:]
+            filled += len(rows)
+    check_counts(filled, None)
+    if not filled:
         raise DataError("the CSV has no rows")
-    rows = np.empty((len(lines), PIXELS + 1), np.uint8)
-    for start in range(0, len(lines), CSV_BLOCK):
-        rows[start:start + CSV_BLOCK] = csv_block(lines[start:start + CSV_BLOCK], start)
-    labels = rows[:, 0].copy()
-    return dict(images=rows[:, 1:].copy(), labels=labels, classes=class_names([labels]), note="")
+    return dict(images=images[:filled], labels=labels[:filled], classes=class_names([labels[:filled]]), note="")
 
 
 def csv_block(lines: list[bytes], start: int) -> np.ndarray:

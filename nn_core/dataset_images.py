@@ -139,8 +139,34 @@ def place(parts: list[str], split_folders: bool) -> tuple[str, str | None]:
 
 
 def read_class_folders(archive, progress=None) -> dict:
-    """The arrays and class names of a zip of class folders, for ``from_arrays``."""
+    """The arrays and class names of a zip of class folders, for ``from_arrays``. Within a split the images
+    keep the order of their file names (numbers by value), whatever their class: what
+    ``write_zip_of_folders`` wrote reads back in its order."""
     tree, skipped = layout(archive)
+    classes = checked_classes(tree)
+    counts = {split: sum(map(len, by_class.values())) for split, by_class in tree.items()}
+    check_counts(counts.get("train", counts.get("all", 0)), counts.get("test") if "all" not in counts else None)
+    arrays, unreadable, done = {}, 0, 0
+    for split, by_class in tree.items():
+        files = sorted(((name, label) for label, cls in enumerate(classes) for name in by_class.get(cls, [])),
+                       key=lambda file: (natural_key(file[0].rsplit("/", 1)[-1]), file[0]))
+        images, labels, kept = np.empty((len(files), PIXELS), np.uint8), np.empty(len(files), np.uint8), 0
+        for name, label in files:
+            pixels = image_pixels(archive.read(name), name)
+            if pixels is None:
+                unreadable += 1
+            else:
+                images[kept], labels[kept], kept = pixels, label, kept + 1
+            done += 1
+            if progress is not None:
+                progress(done, sum(counts.values()))
+        arrays[split] = (images[:kept], labels[:kept])
+    return folder_result(arrays, classes, skipped, unreadable)
+
+
+def checked_classes(tree: dict[str, dict[str, list[str]]]) -> list[str]:
+    """The training split's class names, sorted; refused: too few or many, a training class without an image,
+    a test class that is not a training class."""
     classes = sorted(tree.get("train", tree.get("all", {})), key=natural_key)
     check_class_count(len(classes))
     for split, by_class in tree.items():
@@ -149,25 +175,7 @@ def read_class_folders(archive, progress=None) -> dict:
                 raise DataError(f"the test split has a class {cls!r} that the training split has not")
             if not files and split != "test":
                 raise DataError(f"the class folder {cls!r} holds no image")
-    counts = {split: sum(map(len, by_class.values())) for split, by_class in tree.items()}
-    check_counts(counts.get("train", counts.get("all", 0)), counts.get("test") if "all" not in counts else None)
-    arrays, unreadable = {}, 0
-    done, total = 0, sum(counts.values())
-    for split, by_class in tree.items():
-        images, labels = [], []
-        for label, cls in enumerate(classes):
-            for name in by_class.get(cls, []):
-                pixels = image_pixels(archive.read(name), name)
-                if pixels is None:
-                    unreadable += 1
-                else:
-                    images.append(pixels)
-                    labels.append(label)
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-        arrays[split] = (np.array(images, np.uint8).reshape(-1, PIXELS), np.array(labels, np.uint8))
-    return folder_result(arrays, classes, skipped, unreadable)
+    return classes
 
 
 def image_pixels(blob: bytes, name: str) -> np.ndarray | None:
