@@ -3,6 +3,7 @@ command line to an accuracy measured here (the floors sit a few points below wha
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -45,6 +46,25 @@ def test_convert_image_fits_20x20_centres_the_mass_and_inverts_dark_on_light():
     centre = np.array([(pixels.sum(1) * np.arange(28)).sum(), (pixels.sum(0) * np.arange(28)).sum()]) / pixels.sum()
     assert np.allclose(centre, 13.5, atol=0.6)
     assert pixels[0, 0] == 0 and pixels.max() == 255  # white ink on black
+
+
+def test_a_large_jpeg_photo_of_a_drawing_is_read_from_its_reduced_decoding():
+    photo = Image.new("RGB", (3000, 2000), (200, 195, 180))  # a 6 MP photo of a grey page
+    ImageDraw.Draw(photo).ellipse((1200, 600, 1800, 1400), outline=(30, 30, 30), width=60)
+    blob = files.zip_of({"a/1.jpg": jpeg(photo), "a/2.png": files.png(Image.new("L", (9, 9))),
+                         "b/1.png": files.png(Image.new("L", (9, 9)))})
+    data = read_dataset(blob, "photos.zip")
+    every = np.concatenate([data.train_images, data.test_images])
+    ring = every[every.sum(axis=1).argmax()].reshape(28, 28)  # the photo (the others are blank)
+    rows, cols = np.nonzero(ring > 60)
+    assert rows.max() - rows.min() + 1 in (19, 20, 21) and 13 <= cols.max() - cols.min() + 1 <= 17  # 600 x 800 -> 15 x 20
+    assert ring[0, 0] == 0 and ring[14, 14] < 60 and ring.max() == 255  # white ring on black, hollow
+
+
+def jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
 
 
 def test_a_28x28_image_is_kept_as_it_is_and_a_blank_one_gives_zeros():
