@@ -1,6 +1,7 @@
 """How long reading a full-size data set takes, and the memory it takes at its peak (tracemalloc: NumPy's,
 zlib's and Pillow's buffers), for each format, on MNIST itself written in that format (70,000 images; the
-CSV: the first 20,000, as a CSV of all 70,000 passes the 50 MB upload bound).
+CSV: the first 20,000, as a CSV of all 70,000 passes the 50 MB upload bound; class folders: 28x28 PNGs,
+kept as they are, and shapes drawn at 40-120 px, converted).
 
     python -m benchmarks.datasets_read [--images N]   # N: images in the class-folder zip (default 10,000)
 """
@@ -17,6 +18,7 @@ import numpy as np
 
 from nn_core.data import DATA_DIR, FILES, load_mnist
 from nn_core.datasets import from_arrays, read_dataset, write_zip_of_folders
+from tests.dataset_files import shapes_zip
 
 
 def measure(label: str, blob: bytes, filename: str) -> None:
@@ -49,7 +51,8 @@ def files(mnist, count: int) -> dict[str, tuple[bytes, str]]:
                        mnist.test_labels[:round(10_000 * share)])
     return {"IDX (MNIST's 4 .gz in a zip)": (idx.getvalue(), "mnist.zip"),
             ".npz (compressed)": (npz.getvalue(), "mnist.npz"), "CSV (20,000 rows)": (csv, "mnist.csv"),
-            f"class folders ({count:,} PNGs)": (write_zip_of_folders(part), "mnist-folders.zip")}
+            f"class folders ({count:,} PNGs)": (write_zip_of_folders(part), "mnist-folders.zip"),
+            "shapes (2,000 of 40-120 px)": (shapes_zip(500), "shapes.zip")}
 
 
 def main() -> None:

@@ -80,7 +80,7 @@ class ZipArchive(Archive):
                 return handle.read(limit)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError, NotImplementedError,
                 RuntimeError) as error:  # a bad checksum, a truncated entry, an unknown method, a password
-            raise DataError(f"{name}: cannot be unpacked ({error})") from None
+            raise DataError(f"{name}: damaged, or unpacks to more than it declares ({error})") from None
 
 
 class FolderArchive(Archive):

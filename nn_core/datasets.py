@@ -21,8 +21,7 @@ from PIL import Image
 
 from .data import IMAGE_SIDE, PIXELS, DataError, DataSet
 from .dataset_archive import FolderArchive, ZipArchive
-from .dataset_bounds import (MAX_IMAGES, MAX_TEST_IMAGES, MAX_TRAIN_IMAGES, MAX_UNPACKED_BYTES, MAX_UPLOAD_BYTES,
-                             check_size)
+from .dataset_bounds import MAX_TEST_IMAGES, MAX_TRAIN_IMAGES, MAX_UPLOAD_BYTES, check_size
 from .dataset_formats import read_csv, read_npz
 from .dataset_idx import find_sets, read_idx_set
 from .dataset_images import convert_image, read_class_folders
@@ -54,7 +53,8 @@ def _check_labels(labels: np.ndarray, images: np.ndarray, classes: tuple[str, ..
 
 
 def _check_classes(classes) -> tuple[str, ...]:
-    classes = tuple(str(name)[:MAX_NAME] for name in classes)
+    """The names as text of at most ``MAX_NAME`` characters, control characters (a newline...) made spaces."""
+    classes = tuple(re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", str(name))[:MAX_NAME] for name in classes)
     if not MIN_CLASSES <= len(classes) <= MAX_CLASSES:
         raise DataError(f"a data set has {MIN_CLASSES} to {MAX_CLASSES} classes, this one has {len(classes)}")
     if len(set(classes)) != len(classes):
