@@ -139,3 +139,16 @@ def too_many_entries() -> bytes:
 def test_each_bound_is_refused_with_one_sentence(blob, filename, said):
     message, peak = refused(blob, filename)
     assert said in message and peak < FEW_MB
+
+
+def test_image_counts_past_the_bounds_are_refused_from_the_zips_directory(monkeypatch):
+    import nn_core.dataset_bounds as bounds
+
+    monkeypatch.setattr(bounds, "MAX_TRAIN_IMAGES", 5)  # (the real bounds need 60,001 files to pass)
+    monkeypatch.setattr(bounds, "MAX_IMAGES", 6)
+    split = files.zip_of({f"train/{c}/{k}.png": small_png() for c in "ab" for k in range(4)}
+                         | {f"test/{c}/1.png": small_png() for c in "ab"})
+    message, _ = refused(split, "x.zip")
+    assert message == "8 training and 2 test images: at most 5 and 10,000"
+    message, _ = refused(folders({"a": 4, "b": 3}), "x.zip")
+    assert message == "7 images: a data set without a test split has at most 6"
