@@ -80,7 +80,8 @@ def read_npz(archive) -> dict:
     """The arrays of an .npz (an archive of .npy entries) for ``from_arrays``."""
     keys = {name.removesuffix(".npy") for name in archive.names}
     if not {"x", "y"} <= keys:
-        raise DataError(f"the .npz holds {', '.join(sorted(keys))[:200] or 'nothing'}; it needs x (images) and y (labels)")
+        held = ", ".join(sorted(keys))[:200] or "nothing"
+        raise DataError(f"the .npz holds {held}; it needs x (images) and y (labels)")
     if ("x_test" in keys) != ("y_test" in keys):
         raise DataError("the .npz has x_test without y_test, or y_test without x_test: give both or neither")
     has_test = "x_test" in keys
@@ -127,15 +128,16 @@ def read_csv(blob: bytes) -> dict:
 
 def csv_block(lines: list[bytes], start: int) -> np.ndarray:
     """Up to ``CSV_BLOCK`` rows as uint8, each checked: 785 whole numbers, pixels 0-255, labels 0-61."""
+    rows = f"the CSV, rows {start + 1:,}-{start + len(lines):,}"
     try:
         block = np.loadtxt(lines, delimiter=",", dtype=np.int64, ndmin=2, encoding="latin-1")
     except ValueError as error:
-        raise DataError(f"the CSV, rows {start + 1:,}-{start + len(lines):,}: {str(error).splitlines()[0][:160]} "
-                        "(expected label,pixel0,...,pixel783: 785 whole numbers a row)") from None
+        raise DataError(f"{rows}: {str(error).splitlines()[0].split(';')[0][:160]} (expected label,pixel0,...,pixel783: 785 whole "
+                        "numbers a row)") from None
     if block.shape[1] != PIXELS + 1:
         raise DataError(f"the CSV has {block.shape[1]} columns; expected 785 (label,pixel0,...,pixel783)")
-    check_label_range(int(block[:, 0].min()), int(block[:, 0].max()), f"the CSV, rows {start + 1:,}-{start + len(lines):,}")
+    check_label_range(int(block[:, 0].min()), int(block[:, 0].max()), rows)
     pixels = block[:, 1:]
     if pixels.min() < 0 or pixels.max() > 255:
-        raise DataError(f"the CSV, rows {start + 1:,}-{start + len(lines):,}: a pixel outside 0-255")
+        raise DataError(f"{rows}: a pixel outside 0-255")
     return block.astype(np.uint8)

@@ -42,7 +42,8 @@ def open_image(blob: bytes, name: str) -> Image.Image | None:
     try:  # Pillow itself refuses past twice its own MAX_IMAGE_PIXELS; the lab's bound, far lower, is checked below
         image = Image.open(io.BytesIO(blob), formats=IMAGE_FORMATS)  # lazy: reads the header only
     except Image.DecompressionBombError:
-        raise DataError(f"{name}: an image of more than {MAX_IMAGE_PIXELS:,} pixels (refused before decoding)") from None
+        raise DataError(f"{name}: an image of more than {MAX_IMAGE_PIXELS:,} pixels (refused before decoding)") \
+            from None
     except (OSError, SyntaxError, ValueError):
         return None
     width, height = image.size

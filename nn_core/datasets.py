@@ -105,8 +105,6 @@ def _hold_out(labels: np.ndarray, n_classes: int, seed: int) -> tuple[np.ndarray
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
-
-
 def read_dataset(source, filename: str | None = None, seed: int = 0, progress=None) -> DataSet:
     """A data set from an upload's bytes or a path (a file, or a folder of IDX files or class folders), in any
     supported format, detected from ``filename`` (else the path's name) and the content. ``seed``: the held-out
