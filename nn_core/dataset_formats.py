@@ -132,8 +132,8 @@ def csv_block(lines: list[bytes], start: int) -> np.ndarray:
     try:
         block = np.loadtxt(lines, delimiter=",", dtype=np.int64, ndmin=2, encoding="latin-1")
     except ValueError as error:
-        raise DataError(f"{rows}: {str(error).splitlines()[0].split(';')[0][:160]} (expected label,pixel0,...,pixel783: 785 whole "
-                        "numbers a row)") from None
+        reason = str(error).splitlines()[0].split(";")[0][:160]  # NumPy's first clause, without its usecols hint
+        raise DataError(f"{rows}: {reason} (expected label,pixel0,...,pixel783: 785 whole numbers a row)") from None
     if block.shape[1] != PIXELS + 1:
         raise DataError(f"the CSV has {block.shape[1]} columns; expected 785 (label,pixel0,...,pixel783)")
     check_label_range(int(block[:, 0].min()), int(block[:, 0].max()), rows)
