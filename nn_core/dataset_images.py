@@ -17,7 +17,7 @@ import io
 import re
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from .data import PIXELS, DataError
 from .dataset_archive import hidden
@@ -57,6 +57,7 @@ def open_image(blob: bytes, name: str) -> Image.Image | None:
 def grey(image: Image.Image) -> np.ndarray:
     """(h, w) float32 in [0, 1], at most ``WORK_SIDE`` on its longer side. Transparency: a drawing on a clear
     background is laid on black if its ink is light, on white if it is dark."""
+    image = upright(image)
     image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
     if "A" in image.getbands() or "transparency" in image.info:
         rgba = np.asarray(image.convert("RGBA"), np.float32) / 255
@@ -65,6 +66,14 @@ def grey(image: Image.Image) -> np.ndarray:
         light_ink = (level * alpha).sum() > 0.5 * alpha.sum()
         return level * alpha + (0.0 if light_ink else 1.0) * (1 - alpha)
     return np.asarray(image.convert("L"), np.float32) / 255
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """A phone photo turned the way it was taken (its EXIF orientation), if it says."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except (OSError, ValueError, SyntaxError, KeyError, TypeError):  # a damaged EXIF block: the image as stored
+        return image
 
 
 def ring(level: np.ndarray) -> np.ndarray:
@@ -166,6 +175,9 @@ def checked_classes(tree: dict[str, dict[str, list[str]]]) -> list[str]:
     """The training split's class names, sorted; refused: too few or many, a training class without an image,
     a test class that is not a training class."""
     classes = sorted(tree.get("train", tree.get("all", {})), key=natural_key)
+    if not classes:
+        raise DataError("no IDX files and no class folders of images found (a CSV or an .npz is uploaded as it is, "
+                        "not in a zip)")
     check_class_count(len(classes))
     for split, by_class in tree.items():
         for cls, files in by_class.items():

@@ -61,10 +61,20 @@ def test_a_large_jpeg_photo_of_a_drawing_is_read_from_its_reduced_decoding():
     assert ring[0, 0] == 0 and ring[14, 14] < 60 and ring.max() == 255  # white ring on black, hollow
 
 
-def jpeg(image: Image.Image) -> bytes:
+def jpeg(image: Image.Image, orientation: int = 1) -> bytes:
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=90)
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # EXIF Orientation: 6 = the camera was turned, rotate 90 degrees clockwise to view
+    image.save(out, "JPEG", quality=90, exif=exif)
     return out.getvalue()
+
+
+def test_a_phone_photo_is_turned_the_way_it_was_taken():
+    photo = Image.new("L", (400, 300), 230)
+    ImageDraw.Draw(photo).rectangle((40, 100, 360, 140), fill=20)  # a wide bar as stored
+    pixels = convert_image(Image.open(io.BytesIO(jpeg(photo, orientation=6)))).reshape(28, 28)
+    rows, cols = np.nonzero(pixels > 60)
+    assert rows.max() - rows.min() > 15 and cols.max() - cols.min() < 6  # shown upright: a tall bar
 
 
 def test_a_28x28_image_is_kept_as_it_is_and_a_blank_one_gives_zeros():
