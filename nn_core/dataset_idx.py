@@ -5,7 +5,8 @@ Fashion-MNIST, KMNIST and EMNIST publish them (emnist-letters-train-images-idx3-
 Headers are read first (a few bytes unpacked): the image and label counts are checked against each
 other and the bounds before the rest is unpacked, and unpacking stops at the size the header implies.
 IDX files holding more images than the bounds (EMNIST letters: 124,800 + 20,800) are read up to them:
-the first 60,000 and 10,000, which EMNIST's shuffled files make a fair sample; the note says so.
+the first 60,000 and 10,000 (70,000 from training files without test files, a test split then held out of
+them), which EMNIST's shuffled files make a fair sample; the note says so.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import zlib
 import numpy as np
 
 from .data import IMAGE_SIDE, IMAGES_MAGIC, LABELS_MAGIC, PIXELS, DataError
-from .dataset_bounds import MAX_TEST_IMAGES, MAX_TRAIN_IMAGES, check_label_range
+from .dataset_bounds import MAX_IMAGES, MAX_TEST_IMAGES, MAX_TRAIN_IMAGES, check_label_range
 
 IDX_NAME = re.compile(r"(?P<prefix>.*?)(?P<split>train|t10k|test)-(?P<kind>images|labels)[-.]idx[13]-ubyte(\.gz)?$",
                       re.IGNORECASE)
@@ -60,7 +61,8 @@ def read_idx_set(archive, name: str) -> dict:
     """The arrays and class names of the archive's one set of IDX files, for ``from_arrays``."""
     prefix, files = choose_set(find_sets(archive.names))
     notes, parts = [], {}
-    for split, bound in (("train", MAX_TRAIN_IMAGES), ("test", MAX_TEST_IMAGES)):
+    alone = "test-images" not in files  # then a test split is held out of the training files' images
+    for split, bound in (("train", MAX_IMAGES if alone else MAX_TRAIN_IMAGES), ("test", MAX_TEST_IMAGES)):
         if f"{split}-images" in files:
             parts[split] = read_pair(archive, files[f"{split}-images"], files[f"{split}-labels"], bound, notes)
     if prefix.startswith("emnist"):  # EMNIST stores each image transposed (column by column)
