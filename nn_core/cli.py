@@ -252,11 +252,11 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _save(args: argparse.Namespace, model, hparams: Hyperparams, result, data) -> int:
-    """The trained model written to ``--save`` (with the data set it reads, unless MNIST: needs dsroute's
-    ``save_model(..., data=)``): 0, or 2 with the reason when it cannot be written."""
+    """The trained model written to ``--save``, with the data set it reads: 0, or 2 with the reason when it cannot
+    be written."""
     try:
         with open(args.save, "wb") as handle:  # a path would get ".npz" added by NumPy (x.NPZ.npz)
-            save_model(handle, model, hparams, result.metrics(), **({} if data.is_mnist else {"data": data}))
+            save_model(handle, model, hparams, result.metrics(), data=None if data.is_mnist else data)
     except OSError as error:
         print(f"error: could not save the model to {args.save}: {error.strerror or error}", file=sys.stderr)
         return 2

@@ -12,7 +12,6 @@ stderr). A failed run's line has null test figures and its ``note``.
 from __future__ import annotations
 
 import argparse
-import inspect
 import itertools
 import json
 import math
@@ -226,25 +225,12 @@ def _open(args: argparse.Namespace):
     except ClusterUnusable as error:
         print(f"error: {error}", file=sys.stderr)
         return None, 4
-    if own is not None and not routes_data(backend):
-        return None, 2
-    return (data if own is None else own, backend), 0
+    return (data if own is None else own, backend), 0  # the backend's start(data=) sends it to the workers
 
 
 def read_own(args: argparse.Namespace):
     """The data set of ``--data``, shared read-only with the workers; None without the flag."""
     return None if args.data is None else open_data(args.data, quiet=args.json).read_only()
-
-
-def routes_data(backend) -> bool:
-    """Whether the backend's runs can train on a data set other than its own; if not, said (and it is shut down).
-    A stand-in until the backends route a data set to their workers (helper dsroute's ``start(..., data=)``)."""
-    if "data" in inspect.signature(backend.start).parameters:
-        return True
-    backend.shutdown()
-    print("error: this build's workers cannot train on another data set yet; use python -m nn_core.train --data",
-          file=sys.stderr)
-    return False
 
 
 def sweep(args: argparse.Namespace) -> int:

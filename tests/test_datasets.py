@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 from nn_core.data import DataError
 from nn_core.datasets import convert_image, read_dataset, write_zip_of_folders
 from tests import dataset_files as files
+from tests.dataset_files import SHAPES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -204,6 +205,21 @@ def test_each_format_trains_from_the_command_line(data_files, name, flags, measu
     figures = train_cli(data_files / name, *flags)
     print(f"{name}: test accuracy {figures['test_accuracy']:.4f}")
     assert figures["test_accuracy"] >= floor
+
+
+def test_the_sweep_trains_every_run_on_the_data_set_and_a_saved_model_names_it(data_files, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "nn_core.sweep", "--data", str(data_files / "shapes.npz"),
+                             "--workers", "1", "--epochs", "2", "--hidden", "16", "32", "--json"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    print("sweep on shapes.npz:", [(row["hidden_units"], row["test_accuracy"]) for row in rows])
+    assert len(rows) == 2 and all(row["test_accuracy"] >= 0.9 for row in rows)  # four classes: chance is 25%
+    train_cli(data_files / "shapes.npz", "--epochs", "1", "--save", str(tmp_path / "m.npz"))
+    from nn_core.persist import load_model_file
+
+    saved = load_model_file(tmp_path / "m.npz")
+    assert saved.data.classes == SHAPES and saved.data.name == "shapes" and saved.model.classes == 4
 
 
 def test_a_bad_file_exits_2_with_one_line(tmp_path):
