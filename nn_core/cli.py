@@ -1,4 +1,4 @@
-"""Command line: ``python -m nn_core.train`` trains the seed post's network on MNIST.
+"""Command line: ``python -m nn_core.train`` trains the seed post's network on MNIST (or ``--data PATH``).
 
 Defaults are the post's run. One progress line per epoch, like the post's, or with ``--json`` one
 JSON object per epoch on stdout. Exit status: 0 done, 2 bad arguments or data, 3 diverged.
@@ -150,11 +150,41 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--export-script", metavar="PATH", type=writable_path(".py"),
                         help="write the run these flags describe as a self-contained NumPy script (python PATH "
                              "--data DIR) and exit without training")
+    add_data_flag(parser)
     cores = available_cores()
     parser.add_argument("--threads", type=bounded_int(1, cores), default=cores,
                         help=f"BLAS threads, 1-{cores}; default all {cores} cores of this machine (the app's runs "
                              "train on 1: the bits of a run depend on it, its figures hardly)")
     return parser.parse_args(argv)
+
+
+def add_data_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", metavar="PATH",
+                        help="train on this data set instead of MNIST: a zip (or folder) of IDX files or of one folder "
+                             "per class of images, an .npz (x, y, optional classes, x_test, y_test) or a CSV "
+                             "(label,pixel0..pixel783); at most 50 MB and 60,000 + 10,000 images")
+
+
+def open_data(path: str | None, quiet: bool = False):
+    """MNIST, or the data set at ``path`` (said on stderr unless ``quiet``; reading its images shows progress).
+    Raises DataError."""
+    if path is None:
+        return load_mnist()
+    from .datasets import read_dataset
+
+    line, started = ProgressLine(), time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        if time.monotonic() - started > 1.0:  # only what takes more than a second shows progress
+            line.show(f"Reading images: {done:,} of {total:,}")
+
+    data = read_dataset(path, progress=progress)
+    line.clear()
+    if not quiet:
+        print(f"Data: {data.name}, {data.n_classes} classes ({', '.join(data.classes)[:200]}), "
+              f"{len(data.train_labels):,} training and {len(data.test_labels):,} test images"
+              + (f" ({data.note})" if data.note else ""), file=sys.stderr, flush=True)
+    return data
 
 
 def bounded_int(low: int, high: int):
@@ -188,7 +218,7 @@ def epoch_line(stats: EpochStats, as_json: bool) -> str:
 def train(args: argparse.Namespace) -> int:
     hparams = Hyperparams(**{setting.name: getattr(args, setting.name) for setting in SETTINGS})
     try:
-        data = load_mnist()
+        data = open_data(args.data)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -218,14 +248,15 @@ def train(args: argparse.Namespace) -> int:
               f"{result.final.test_accuracy:.2%}).", file=sys.stderr if args.json else sys.stdout)
     if not args.json:
         print("Done.")
-    return _save(args, trainer.model, hparams, result) if args.save else 0
+    return _save(args, trainer.model, hparams, result, data) if args.save else 0
 
 
-def _save(args: argparse.Namespace, model, hparams: Hyperparams, result) -> int:
-    """The trained model written to ``--save``: 0, or 2 with the reason when it cannot be written."""
+def _save(args: argparse.Namespace, model, hparams: Hyperparams, result, data) -> int:
+    """The trained model written to ``--save``, with the data set it reads: 0, or 2 with the reason when it cannot
+    be written."""
     try:
         with open(args.save, "wb") as handle:  # a path would get ".npz" added by NumPy (x.NPZ.npz)
-            save_model(handle, model, hparams, result.metrics())
+            save_model(handle, model, hparams, result.metrics(), data=None if data.is_mnist else data)
     except OSError as error:
         print(f"error: could not save the model to {args.save}: {error.strerror or error}", file=sys.stderr)
         return 2

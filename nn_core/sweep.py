@@ -19,8 +19,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from .cli import (PROGRESS_AFTER, ProgressLine, add_setting_flags, announce, bounded_int, flag_error_parser,
-                  quiet_exit, writable_path)
+from .cli import (PROGRESS_AFTER, ProgressLine, add_data_flag, add_setting_flags, announce, bounded_int,
+                  flag_error_parser, open_data, quiet_exit, writable_path)
 from .estimate import estimated_seconds
 from .data import DataError, load_mnist
 from .evaluation import evaluate
@@ -49,6 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              f"{CONNECT_SECONDS:g})")
     parser.add_argument("--json", action="store_true", help="one JSON object per run on stdout")
     parser.add_argument("--csv", metavar="PATH", type=writable_path(".csv"), help="also write the table here")
+    add_data_flag(parser)
     too_many = flag_with_too_many_values(sys.argv[1:] if argv is None else argv)
     if too_many:  # before argparse parses each value (argv may hold a few hundred thousand)
         parser.error(too_many)
@@ -206,7 +207,7 @@ def _open(args: argparse.Namespace):
                 print(f"Connecting to the Dask scheduler at {args.scheduler} (waiting at most {args.timeout} s for it, "
                       f"then as long for a worker)", flush=True)
             find_scheduler(args.scheduler, args.timeout)
-        data = load_mnist().read_only()
+        data, own = load_mnist().read_only(), read_own(args)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return None, 2
@@ -224,7 +225,12 @@ def _open(args: argparse.Namespace):
     except ClusterUnusable as error:
         print(f"error: {error}", file=sys.stderr)
         return None, 4
-    return (data, backend), 0
+    return (data if own is None else own, backend), 0  # the backend's start(data=) sends it to the workers
+
+
+def read_own(args: argparse.Namespace):
+    """The data set of ``--data``, shared read-only with the workers; None without the flag."""
+    return None if args.data is None else open_data(args.data, quiet=args.json).read_only()
 
 
 def sweep(args: argparse.Namespace) -> int:
