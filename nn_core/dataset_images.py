@@ -145,12 +145,20 @@ def place(parts: list[str], split_folders: bool) -> tuple[str, str | None]:
     return "all", parts[0] if len(parts) >= 2 else None
 
 
+ORDER_FILE = "classes.txt"  # at the zip's top: the class folders in their order, one per line (optional)
+MAX_ORDER_BYTES = 62 * 200  # 62 names of at most 40 characters, UTF-8, with room to spare
+
+
 def read_class_folders(archive, progress=None) -> dict:
     """The arrays and class names of a zip of class folders, for ``from_arrays``. Within a split the images
     keep the order of their file names (numbers by value), whatever their class: what
     ``write_zip_of_folders`` wrote reads back in its order."""
     tree, skipped = layout(archive)
     classes = checked_classes(tree)
+    if ORDER_FILE in archive.sizes and archive.sizes[ORDER_FILE] <= MAX_ORDER_BYTES:
+        listed = archive.read(ORDER_FILE).decode("utf-8", "replace").splitlines()
+        if sorted(listed) == sorted(classes):  # the order the classes were made in, as the zip's writer kept it
+            classes, skipped = listed, skipped - 1
     counts = {split: sum(map(len, by_class.values())) for split, by_class in tree.items()}
     check_counts(counts.get("train", counts.get("all", 0)), counts.get("test") if "all" not in counts else None)
     arrays, unreadable, done = {}, 0, 0

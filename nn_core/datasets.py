@@ -164,12 +164,13 @@ def _build(arrays: dict, filename: str, seed: int) -> DataSet:
 
 
 def write_zip_of_folders(data: DataSet) -> bytes:
-    """The data set as a zip of PNGs, ``train/<class>/00001.png`` and ``test/<class>/...``: read back by
-    ``read_dataset`` with the same images, classes and split (classes sorted by name, as folders are; a
-    character a folder name cannot hold, such as "/", becomes "_")."""
+    """The data set as a zip of PNGs, ``train/<class>/00001.png`` and ``test/<class>/...``, and
+    ``classes.txt`` naming the folders in the classes' order: read back by ``read_dataset`` with the same
+    images, classes (in their order) and split (a character a folder name cannot hold, such as "/", becomes "_")."""
     folders = _folder_names(data.classes)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PNGs are compressed already
+        archive.writestr("classes.txt", "\n".join(folders) + "\n")
         for split, images, labels in (("train", data.train_images, data.train_labels),
                                       ("test", data.test_images, data.test_labels)):
             for folder in folders:

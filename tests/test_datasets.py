@@ -115,7 +115,10 @@ def test_write_zip_of_folders_round_trips(digits28):
         assert back.classes == data.classes and back.key == data.key  # the same arrays in order, classes and split
         assert np.array_equal(back.test_images, data.test_images) and np.array_equal(back.train_labels, data.train_labels)
     odd = read_dataset(files.npz_bytes(x=digits28[0][:40], y=np.arange(40) % 2, classes=np.array(["a/b", ".."])))
-    assert read_dataset(write_zip_of_folders(odd)).classes == ("_", "a_b")  # no folder climbs out
+    assert read_dataset(write_zip_of_folders(odd)).classes == ("a_b", "_")  # no folder climbs out; order kept
+    named = read_dataset(files.npz_bytes(x=images[:60], y=np.arange(60) % 3, classes=np.array(["smile", "arrow", "c"])))
+    back = read_dataset(write_zip_of_folders(named), "drawn.zip")  # classes.txt keeps the order they were named in
+    assert back.classes == ("smile", "arrow", "c") and back.key == named.key and "skipped" not in back.note
 
 
 def test_idx_files_gzipped_or_not_in_a_zip_or_a_folder(digits28, tmp_path):
