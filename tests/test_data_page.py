@@ -1,11 +1,7 @@
 """The Data page and a session's data set through Streamlit's AppTest: a four-class data set made from MNIST's
 0-3 (renamed, one name a user's Markdown and address, one HTML), chosen on the Data page, named in the
 sidebar as plain text, trained on Train (four outputs), and named on Evaluate; a refused file keeps the
-data set in use; runs stay with the data set they were trained on.
-
-Until helper dsimport's ``read_dataset`` is merged (main's raises "not built yet"), the upload test reads its
-.npz with a stand-in made here from ``from_arrays`` (``npz_reader``): the page's own path (size check,
-spinner, error, switch) is what it tests."""
+data set in use; runs stay with the data set they were trained on."""
 
 from __future__ import annotations
 
@@ -20,7 +16,6 @@ from streamlit.testing.v1 import AppTest
 
 from nn_core import Hyperparams, LocalBackend, Mnist
 from nn_core import datasets as readers
-from nn_core.data import DataError
 from ui.compare_table import table_rows
 from ui.datasets import SessionData
 from ui.state import Lab
@@ -47,16 +42,6 @@ def npz_bytes(data) -> bytes:
     np.savez(buffer, x=data.train_images, y=data.train_labels, x_test=data.test_images, y_test=data.test_labels,
              classes=np.array(data.classes))
     return buffer.getvalue()
-
-
-def npz_reader(source, filename=None, seed=0):
-    """The stand-in for dsimport's read_dataset: an .npz of this test's own layout, never unpickled."""
-    try:
-        with np.load(io.BytesIO(source), allow_pickle=False) as arrays:
-            return readers.from_arrays(arrays["x"], arrays["y"], [str(c) for c in arrays["classes"]],
-                                       Path(filename).stem, test_images=arrays["x_test"], test_labels=arrays["y_test"])
-    except (ValueError, KeyError, OSError) as error:
-        raise DataError(f"not an .npz data set ({error})") from None
 
 
 @pytest.fixture
@@ -129,8 +114,7 @@ def confusion_ticks(at: AppTest) -> list[str]:
     return figure["layout"]["xaxis"]["ticktext"]
 
 
-def test_a_data_set_brought_on_the_data_page_is_trained_and_evaluated_by_its_names(new_app, pets, monkeypatch):
-    monkeypatch.setattr(readers, "read_dataset", npz_reader)  # dsimport's reader, once merged
+def test_a_data_set_brought_on_the_data_page_is_trained_and_evaluated_by_its_names(new_app, pets):
     at = upload(new_app("pages/data.py"), "pets.npz", npz_bytes(pets))
     assert len(at.success) == 1 and not at.error
     shown = "\n".join(element.value for element in at.main.text)
