@@ -1,4 +1,5 @@
-"""Draw page: draw a digit with the mouse and watch this session's model read it.
+"""Draw page: draw a digit with the mouse and watch this session's model read it; or name classes of
+your own, draw examples of each, train on them and watch the canvas read them (ui.own_classes).
 
 Every stroke reruns only the fragment below (canvas, reading, and why), and a rerun does one image's
 worth of work: preprocess the canvas (a few ms), one forward pass and one backward pass for the
@@ -13,14 +14,15 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from nn_core.preprocess import SIDE, decode_canvas_png, to_mnist
-from ui.canvas import canvas_png, drawn_canvas, stroke_count
+from nn_core.preprocess import SIDE
+from ui.canvas import canvas_field, drawn_canvas, stroke_count
 from ui.charts_common import PLOT_CONFIG, probability_figure
 from ui.explain import why_this_digit
 from ui.handwriting import fine_tune_panel, label_buttons, my_digits_section
 from ui.images import enlarge
+from ui.own_classes import own_classes_section
 from ui.runs import DRAW_PAGE, require_model
-from ui.state import DRAW_CANVAS_ROUND, DRAW_FIELD, DRAW_PROBABILITIES, draw_canvas_key
+from ui.state import DRAW_CANVAS_ROUND, DRAW_FIELD, DRAW_MODE, DRAW_PROBABILITIES, draw_canvas_key
 from ui.text import plain
 
 CANVAS_SIDE = 280  # CSS px: 10x the 28x28 field
@@ -28,13 +30,24 @@ CANVAS_SIDE = 280  # CSS px: 10x the 28x28 field
 # 18 px brush has the same proportions (the preprocessing evens out smaller and larger ones).
 BRUSH = 18
 INPUT_ZOOM = 7  # 28 px -> 196 px, crisp squares
+DIGITS, OWN_CLASSES = "Digits 0-9", "My own classes"
 
 
 def clear_canvas() -> None:
     st.session_state[DRAW_CANVAS_ROUND] += 1
 
 
+def canvas(key: str):
+    """The drawing canvas (white ink on black, 10x the 28x28 field) under ``key``, for either reading."""
+    return drawn_canvas(lambda: st_canvas(
+        stroke_width=BRUSH, stroke_color="#FFFFFF", background_color="#000000", drawing_mode="freedraw",
+        width=CANVAS_SIDE, height=CANVAS_SIDE, return_image_data=True, update_streamlit=True, key=key))
+
+
 st.title("Draw")
+if st.radio("The canvas reads", (DIGITS, OWN_CLASSES), horizontal=True, key=DRAW_MODE) == OWN_CLASSES:
+    own_classes_section(canvas)
+    st.stop()
 run = require_model(here=DRAW_PAGE)
 if run is None:
     st.stop()
@@ -49,12 +62,8 @@ def draw_and_read(model) -> None:
     drawing.caption("Draw one digit, 0-9, large or small, anywhere in the box.")
     try:  # the canvas's state comes from the browser, and a user can send any JSON as it
         with drawing:
-            canvas = drawn_canvas(lambda: st_canvas(
-                stroke_width=BRUSH, stroke_color="#FFFFFF", background_color="#000000", drawing_mode="freedraw",
-                width=CANVAS_SIDE, height=CANVAS_SIDE, return_image_data=True, update_streamlit=True,
-                key=draw_canvas_key(st.session_state[DRAW_CANVAS_ROUND])))
-        png = canvas_png(canvas)  # None before the first stroke
-        field = to_mnist(decode_canvas_png(png)) if png is not None else None  # (784,) float32 in [0, 1]
+            board = canvas(draw_canvas_key(st.session_state[DRAW_CANVAS_ROUND]))
+        field = canvas_field(board)  # (784,) float32 in [0, 1]; None before the first stroke
     except ValueError as error:  # the browser sent something no canvas makes
         clear_canvas()
         reading.warning(f"This drawing could not be read ({plain(str(error))}); the canvas was cleared.")
@@ -78,7 +87,7 @@ def draw_and_read(model) -> None:
         st.image(enlarge((field.reshape(SIDE, SIDE) * 255).astype(np.uint8), INPUT_ZOOM),
                  caption="What the network sees: 28x28, like MNIST", width=SIDE * INPUT_ZOOM, output_format="PNG")
         st.plotly_chart(probability_figure(probabilities, predicted), config=PLOT_CONFIG, key=DRAW_PROBABILITIES)
-    strokes = stroke_count(canvas.json_data)
+    strokes = stroke_count(board.json_data)
     milliseconds = (time.perf_counter() - started) * 1000
     timing.caption(f"{probabilities[predicted]:.0%} sure · {strokes} stroke{'s' * (strokes != 1)}, "
                    f"read in {milliseconds:.1f} ms on the server")
