@@ -22,7 +22,7 @@ from ui.handwriting import fine_tune_panel, label_buttons, my_digits_section
 from ui.images import enlarge
 from ui.own_classes import own_classes_section
 from ui.runs import DRAW_PAGE, require_model
-from ui.state import DRAW_CANVAS_ROUND, DRAW_FIELD, DRAW_MODE, DRAW_PROBABILITIES, draw_canvas_key
+from ui.state import DRAW_CANVAS_ROUND, DRAW_FIELD, DRAW_MODE, DRAW_MODE_PICK, DRAW_PROBABILITIES, draw_canvas_key
 from ui.text import plain
 
 CANVAS_SIDE = 280  # CSS px: 10x the 28x28 field
@@ -44,12 +44,26 @@ def canvas(key: str):
         width=CANVAS_SIDE, height=CANVAS_SIDE, return_image_data=True, update_streamlit=True, key=key))
 
 
+def mode_switch() -> None:
+    """Digits or my own classes: drawn under the canvas, so on a phone the canvas, the prediction and the
+    label buttons still fit on the first screen (the mode is read from its state before it is drawn)."""
+    modes = (DIGITS, OWN_CLASSES)
+    st.radio("The canvas reads", modes, index=modes.index(st.session_state.get(DRAW_MODE, DIGITS)),
+             horizontal=True, key=DRAW_MODE_PICK, on_change=keep_mode)
+
+
+def keep_mode() -> None:
+    """The mode outlives the radio (whose state goes when another page is shown)."""
+    st.session_state[DRAW_MODE] = st.session_state[DRAW_MODE_PICK]
+
+
 st.title("Draw")
-if st.radio("The canvas reads", (DIGITS, OWN_CLASSES), horizontal=True, key=DRAW_MODE) == OWN_CLASSES:
-    own_classes_section(canvas)
+if st.session_state.get(DRAW_MODE) == OWN_CLASSES:
+    own_classes_section(canvas, mode_switch)
     st.stop()
 run = require_model(here=DRAW_PAGE)
 if run is None:
+    mode_switch()  # my own classes need no model
     st.stop()
 
 st.session_state.setdefault(DRAW_CANVAS_ROUND, 0)
@@ -95,6 +109,7 @@ def draw_and_read(model) -> None:
 
 
 draw_and_read(run.model)
+mode_switch()
 st.caption("The drawing is cropped, its strokes brought to MNIST's thickness, straightened if "
            "slanted, scaled to a 20-pixel box and centred by its centre of mass in 28x28, as "
            "MNIST's digits were.")

@@ -14,6 +14,8 @@ import numpy as np
 from tests.digit_strokes import CANVAS, resample, tremor
 
 KINDS = ("circle", "line", "bar", "cross")
+STEP = 12.0  # canvas pixels between mouse events: a move costs the browser test ~20 ms, and a shape this
+# simple needs no finer path (the digits' strokes use 5)
 
 
 def outline(kind: str, half: float, rng: np.random.Generator) -> list[np.ndarray]:
@@ -33,14 +35,14 @@ def outline(kind: str, half: float, rng: np.random.Generator) -> list[np.ndarray
 
 def shape(kind: str, rng: np.random.Generator) -> list[list[tuple[float, float]]]:
     """One drawing of ``kind``: 110-200 px across, its centre within 40 px of the canvas's, tilted up to
-    10 degrees, points ~5 px apart with a 2 px tremor (a mouse's drag)."""
+    10 degrees, points STEP px apart with a 2 px tremor (a mouse's drag)."""
     half = rng.uniform(55, 100)
     centre = rng.uniform(CANVAS / 2 - 40, CANVAS / 2 + 40, 2)
     tilt = math.radians(rng.uniform(-10, 10))
     rotation = np.array([[math.cos(tilt), math.sin(tilt)], [-math.sin(tilt), math.cos(tilt)]])
     strokes = []
     for stroke in outline(kind, half, rng):
-        points = resample(stroke @ rotation + centre, 5.0)
+        points = resample(stroke @ rotation + centre, STEP)
         points += tremor(len(points), 2.0, rng)
         strokes.append([(float(x), float(y)) for x, y in np.clip(points, 1, CANVAS - 2)])
     return strokes

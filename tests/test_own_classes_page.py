@@ -30,7 +30,7 @@ def open_own(mnist) -> AppTest:
     at.session_state["lab"] = Lab(backend=LocalBackend(mnist))
     at.switch_page(DRAW)
     at.run()
-    at.radio(key="draw_mode").set_value("My own classes").run()
+    at.radio(key="draw_mode_pick").set_value("My own classes").run()
     assert not at.exception
     return at
 
@@ -65,6 +65,15 @@ def test_the_section_needs_no_model_and_starts_empty(mnist):
     assert any("The canvas is empty" in i.value for i in at.info)
     assert not any("Train one first" in i.value for i in at.info)  # the digits' model is not needed here
     assert prediction(at) is None and not [b for b in at.button if b.label == "Train on my classes"]
+
+
+def test_the_page_stays_on_my_classes_after_another_page(mnist):
+    at = open_own(mnist)
+    add_class(at, "circle")
+    at.switch_page("pages/train.py").run()
+    at.switch_page(DRAW).run()  # the radio's own state went with the other page; the mode did not
+    assert not at.exception and at.radio(key="draw_mode_pick").value == "My own classes"
+    assert own(at).drawings.names == ("circle",) and any("**circle**: 0 drawings" in m.value for m in at.markdown)
 
 
 def test_names_are_checked_and_shown_as_plain_text(mnist):

@@ -290,13 +290,15 @@ def files_row(drawings: Drawings) -> None:
         (st.success if opened else st.error)(message)
 
 
-def own_classes_section(canvas) -> None:
-    """The whole of "my classes"; ``canvas(key)``: the page's drawing canvas under that key."""
+def own_classes_section(canvas, mode_switch) -> None:
+    """The whole of "my classes"; ``canvas(key)``: the page's drawing canvas under that key; ``mode_switch()``:
+    the page's choice of what the canvas reads, drawn under it."""
     drawings = own().drawings
     st.caption(f"Name 2 to {MAX_CLASSES} classes, draw at least {MIN_EXAMPLES} examples of each (ten work "
                "well), train, and the canvas reads your classes. Drawings are kept in this session only.")
     name_form(drawings)
     draw_and_read(canvas)
+    mode_switch()
     if drawings.names:
         st.subheader("My classes")
         class_rows(drawings)
