@@ -174,6 +174,12 @@ def test_training_makes_a_network_of_the_classes_that_reads_the_canvas(mnist):
         table = at.dataframe[0].value
         assert table["class"].tolist() == list(KINDS)
         assert abs(table["probability"].sum() - 1) < 1e-5
+    drawings = own(at).drawings
+    own(at).drawings = drawings.undo().add(drawings.of(0)[0] / 255, 0)  # as many drawings, not the same
+    at.run()
+    assert any("train again" in w.value for w in at.warning) and not at.success
+    draw(at, "bar", rng)
+    assert prediction(at) == "bar"  # the same classes: it still reads them
     own(at).drawings = own(at).drawings.add_class("smile")  # the network no longer reads these classes
     at.run()
     draw(at, "circle", rng)

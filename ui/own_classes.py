@@ -44,7 +44,8 @@ class OwnClasses:
 
     drawings: Drawings = field(default_factory=Drawings)
     run: object | None = None  # the run handle while it trains
-    data: DataSet | None = None  # what the run trains on
+    data: DataSet | None = None  # what the run trains on, while it trains
+    fingerprint: str = ""  # of the drawings it trains on
     started: float = 0.0  # perf_counter time the run started
     trained: Trained | None = None  # the network of the last run that ended
     canvas_round: int = 0  # bumped for a new, empty canvas
@@ -181,7 +182,7 @@ def start_training() -> str | None:
     except DataError as error:
         return f"These drawings cannot be trained on: {plain(str(error))}."
     session.run = runs.backend().start(RECIPE, owner=runs.owner(), data=data)
-    session.data, session.started = data, time.perf_counter()
+    session.data, session.fingerprint, session.started = data, session.drawings.fingerprint, time.perf_counter()
     return None
 
 
@@ -191,7 +192,8 @@ def finish(session: OwnClasses) -> bool:
     if result is None:
         return False
     result.snapshots = ()  # fifty epochs' parameters: not kept
-    session.trained, session.run = Trained.of(result, session.data), None
+    session.trained = Trained.of(result, session.data, session.fingerprint)
+    session.run = session.data = None
     return True
 
 
@@ -225,7 +227,7 @@ def _training_panel() -> None:
     run = session.run
     if run is None:
         if session.trained is not None:
-            stale = session.reader is None or len(session.drawings) != session.trained.drawings
+            stale = session.reader is None or session.drawings.fingerprint != session.trained.fingerprint
             (st.warning if stale else st.success)(report(session.trained) + (
                 " Your classes or drawings have changed since: train again to include them." if stale else ""))
         return

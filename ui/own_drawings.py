@@ -10,6 +10,7 @@ No Streamlit here: the page is ``ui.own_classes``.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,6 +96,14 @@ class Drawings:
     def full(self) -> bool:
         return self.drawn.full
 
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the names and drawings: the same drawings, the same fingerprint."""
+        h = hashlib.sha256("\x00".join(self.names).encode())
+        h.update(self.drawn.images.tobytes())
+        h.update(self.drawn.labels.tobytes())
+        return h.hexdigest()[:16]
+
     def unready(self) -> str | None:
         """Why these drawings cannot be trained on yet, in one sentence; None if they can."""
         if len(self.names) < MIN_CLASSES:
@@ -134,6 +143,7 @@ class Trained:
 
     model: object
     names: tuple[str, ...]
+    fingerprint: str  # of the drawings it was trained on (Drawings.fingerprint)
     drawings: int  # drawings in the data set it trained on (training and held out)
     trained_on: int
     right: int  # held-out drawings read right
@@ -142,10 +152,10 @@ class Trained:
     status: str
 
     @classmethod
-    def of(cls, result: RunResult, data: DataSet) -> "Trained":
+    def of(cls, result: RunResult, data: DataSet, fingerprint: str) -> "Trained":
         right = int(np.count_nonzero(result.model.predict(data.test_images.astype(np.float32) / 255)
                                      == data.test_labels))
-        return cls(result.model, data.classes, len(data.train_labels) + len(data.test_labels),
+        return cls(result.model, data.classes, fingerprint, len(data.train_labels) + len(data.test_labels),
                    len(data.train_labels), right, len(data.test_labels), result.train_seconds,
                    str(result.status))
 
