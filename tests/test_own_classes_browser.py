@@ -11,7 +11,8 @@ import time
 import numpy as np
 from playwright.sync_api import expect
 
-from tests.browser import clear, draw, exceptions, go_to, main_area, new_page, open_app, press, press_for_new_canvas, reading
+from tests.browser import (clear, draw, exceptions, go_to, main_area, new_page, open_app, press, press_for_new_canvas,
+                           reading)
 from tests.own_shapes import KINDS, shape
 
 EXAMPLES = 10  # of each class

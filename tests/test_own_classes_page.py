@@ -230,10 +230,18 @@ def test_the_download_opens_again_as_the_same_drawings():
         assert sorted(map(bytes, back.of(back.names.index(name)))) == sorted(map(bytes, drawings.of(k)))
 
 
-def test_the_drawings_become_the_sessions_data_set(mnist):
+def test_the_drawings_become_the_sessions_data_set_with_the_network_trained_on_them(mnist):
     pytest.importorskip("ui.datasets", reason="helper dspages's ui.datasets, not merged yet")
     at = open_own(mnist)
     own(at).drawings = drawn(KINDS, 3)
     at.run()
+    at.button(key="draw_own_train").click().run()
     at.button(key="draw_own_use").click().run()
-    assert not at.exception and any("data set is now your 4 drawn classes" in s.value for s in at.success)
+    assert not at.exception
+    said = " ".join(s.value for s in at.success).replace("\\", "")  # shown as plain text: escaped Markdown
+    assert "Now using My drawn classes" in said and "run #1 of its history" in said
+    history = at.session_state["lab"]
+    assert len(history.runs) == 1 and history.active == 0 and history.runs[0].model.classes == len(KINDS)
+    assert history.runs[0].origin == "trained on Draw on your drawn classes"
+    at.button(key="draw_own_use").click().run()  # again: nothing changes, the run is not kept twice
+    assert any("already in use" in s.value for s in at.success) and len(at.session_state["lab"].runs) == 1

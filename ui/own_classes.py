@@ -11,7 +11,7 @@ page's (``pages/draw.py``, the one place that imports the component), handed in 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -28,8 +28,8 @@ from .handwriting import THUMBS_PER_DIGIT, strip
 from .images import enlarge
 from .liveview import POLL_SECONDS
 from .own_drawings import MAX_CLASSES, MIN_EXAMPLES, RECIPE, Drawings, Trained
-from .state import (DRAW_OWN, DRAW_OWN_CLEAR, DRAW_OWN_FORM, DRAW_OWN_DOWNLOAD, DRAW_OWN_NAME, DRAW_OWN_TRAIN, DRAW_OWN_UNDO,
-                    DRAW_OWN_UPLOAD, DRAW_OWN_USE, draw_own_key)
+from .state import (DRAW_OWN, DRAW_OWN_CLEAR, DRAW_OWN_DOWNLOAD, DRAW_OWN_FORM, DRAW_OWN_NAME, DRAW_OWN_TRAIN,
+                    DRAW_OWN_UNDO, DRAW_OWN_UPLOAD, DRAW_OWN_USE, draw_own_key, lab)
 from .text import plain
 from .training import progress_text
 
@@ -265,12 +265,20 @@ def open_upload(session: OwnClasses, upload) -> tuple[bool, str]:
     return outcome
 
 
-def use_as_data_set(drawings: Drawings) -> None:
+def use_as_data_set(session: OwnClasses) -> str:
+    """Make the drawings the session's data set, and the network trained here on exactly them a run of its
+    history (once): what changed, in a sentence or two (plain text). RuntimeError while something trains."""
     from . import datasets  # the session's data set (the Data page's module)
 
-    datasets.use(drawings.data_set())
-    st.success(f"The session's data set is now your {len(drawings.names)} drawn classes: Train, Evaluate and "
-               "the other pages follow it.")
+    said = datasets.use(session.drawings.data_set())
+    trained = session.trained
+    if (trained is not None and trained.result is not None and session.reader is trained
+            and trained.fingerprint == session.drawings.fingerprint and not lab().full):
+        trained.result.origin = "trained on Draw on your drawn classes"
+        index = runs.keep_run(trained.result)
+        session.trained = replace(trained, result=None)  # kept once
+        said += f" The network trained here on them is run #{index + 1} of its history."
+    return said
 
 
 def files_row(drawings: Drawings) -> None:
@@ -283,7 +291,10 @@ def files_row(drawings: Drawings) -> None:
                               "the Data page.")
     if middle.button("Use as the session's data set", key=DRAW_OWN_USE, disabled=drawings.unready() is not None,
                      help="Train, Evaluate and every other page then work on your drawn classes."):
-        use_as_data_set(drawings)
+        try:
+            st.success(plain(use_as_data_set(own())))
+        except RuntimeError as busy:
+            st.warning(plain(str(busy)))
     upload = right.file_uploader("Open drawings (.zip)", type=["zip"], key=DRAW_OWN_UPLOAD,
                                  help="A zip of one folder per class, like the download. It replaces your "
                                       "classes and drawings.")

@@ -26,9 +26,10 @@ MIN_EXAMPLES = 3  # drawings of each class before training: two to train on and 
 NAME = "My drawn classes"  # the data set's name
 # The training of a few dozen drawings: the post's network (one output per class), 15 epochs of batches of 8
 # at learning rate 1, every batch warped anew (augmentation). On synthetic shapes rasterised like the canvas
-# (tests/own_shapes.py; and, measured once, six harder ones), 10, 15, 20 or 50 epochs read new drawings equally well (99-100%
-# with 5 or 10 drawings a class); each epoch costs the worker backends a round trip, so 15: 40 drawings train
-# in 0.1-0.9 s of CPU, 2-4 s from click to model on the process workers of a loaded 2-core machine.
+# (tests/own_shapes.py; and, measured once, six harder ones), 10, 15, 20 or 50 epochs read new drawings
+# equally well (99-100% with 5 or 10 drawings a class); each epoch costs the worker backends a round trip,
+# so 15: 40 drawings train in 0.1-0.9 s of CPU, 2-4 s from click to model on the process workers of a
+# loaded 2-core machine.
 RECIPE = Hyperparams(learning_rate=1.0, batch_size=8, epochs=15, augment="on", seed=0)
 FORBIDDEN = "/\\"  # a name is a folder's name in the downloaded zip (nor may it start with a dot)
 
@@ -152,6 +153,7 @@ class Trained:
     held_out: int
     seconds: float
     status: str
+    result: RunResult | None = None  # the run (its epochs' snapshots dropped), for the session's history
 
     @classmethod
     def of(cls, result: RunResult, data: DataSet, fingerprint: str) -> "Trained":
@@ -159,7 +161,7 @@ class Trained:
                                      == data.test_labels))
         return cls(result.model, data.classes, fingerprint, len(data.train_labels) + len(data.test_labels),
                    len(data.train_labels), right, len(data.test_labels), result.train_seconds,
-                   str(result.status))
+                   str(result.status), result)
 
     def reads(self, image: np.ndarray) -> np.ndarray:
         """The probability of each class, (classes,), for ``image`` (784,) float in [0, 1]."""
