@@ -1,5 +1,5 @@
-"""MNIST neural-network lab: a frame around its pages (Train, Evaluate, Draw, Sweep, Compare, Inside,
-Exercise), and the exercise a link may set on top of every page.
+"""MNIST neural-network lab: a frame around its pages (Data, Train, Evaluate, Draw, Sweep, Compare, Inside,
+Exercise), the session's data set in the sidebar, and the exercise a link may set on top of every page.
 
 Streamlit runs this file as ``__main__``. The training workers are spawned processes, and spawn
 imports the parent's main script in each of them under the name ``__mp_main__``: the guard keeps a
@@ -14,7 +14,7 @@ if __name__ == "__main__":
     import pandas  # noqa: F401
     import streamlit as st
 
-    from ui import exercise
+    from ui import datasets, exercise
     from ui.phone import phone_fixes
     from ui.server import memory_janitor, one_blas_thread
 
@@ -27,6 +27,7 @@ if __name__ == "__main__":
     # out, so they are neither in the sidebar nor reachable by their address.
     exercise.read_exercise_from_link()
     pages = {
+        "data": st.Page("pages/data.py", title="Data", icon="🗂️"),
         "train": st.Page("pages/train.py", title="Train", icon="🏋️", default=True),
         "evaluate": st.Page("pages/evaluate.py", title="Evaluate", icon="🔍"),
         "draw": st.Page("pages/draw.py", title="Draw", icon="✏️"),
@@ -38,6 +39,7 @@ if __name__ == "__main__":
     assert list(pages) == list(exercise.PAGES)
     page = st.navigation([page for name, page in pages.items() if name not in exercise.hidden_pages()])
     phone_fixes()
+    datasets.sidebar()  # which data set every page trains and evaluates on, its classes and sizes
     exercise.enforce()  # the locked settings at their values, on any page that reads Train's settings
     exercise.write_exercise_to_link()
     exercise.exercise_banner()

@@ -3,7 +3,8 @@
 from .data import DataError, Mnist, load_mnist, scale_pixels
 from .evaluation import evaluate
 from .model import ACTIVATIONS, Model
-from .persist import ModelFileError, load_model, model_bytes, save_model
+from .persist import (ModelData, ModelFileError, SavedModel, check_model_fits, load_model, load_model_file, model_bytes,
+                      save_model)
 from .runs import LocalBackend, LocalRun, Progress
 from .settings import SETTINGS, Hyperparams, Setting
 from .run_events import ChunkStats, Diverged, EpochStats, RunStatus
@@ -12,6 +13,7 @@ from .training import Trainer
 
 __all__ = [
     "ACTIVATIONS", "ChunkStats", "DataError", "Diverged", "EpochStats", "Hyperparams", "LocalBackend", "LocalRun",
-    "Mnist", "Model", "ModelFileError", "Progress", "RunResult", "RunStatus", "SETTINGS", "Setting", "Trainer",
-    "evaluate", "load_mnist", "load_model", "model_bytes", "save_model", "scale_pixels",
+    "Mnist", "Model", "ModelData", "ModelFileError", "Progress", "RunResult", "RunStatus", "SETTINGS", "SavedModel",
+    "Setting", "Trainer", "check_model_fits", "evaluate", "load_mnist", "load_model", "load_model_file", "model_bytes",
+    "save_model", "scale_pixels",
 ]

@@ -1,20 +1,27 @@
 """Where a run's chunks train: worker processes on this machine (``ProcessBackend``, the default) or a
 Dask cluster (``DaskBackend``). The results are the same to the bit on every backend, and the same as
 ``Trainer`` alone. The data is never sent with a task: local workers map the copy the server shared (one
-copy in memory for the server and all its workers); a Dask worker loads MNIST once from its own copy."""
+copy in memory for the server and all its workers); a Dask worker loads MNIST once from its own copy.
+
+A run may train on a session's own data set (``start(..., data=)``): it is shared with the workers once
+per data set (its key), while runs use it: local workers map a copy written into this process's
+temporary folder, a Dask cluster gets it once (``Client.scatter``, to every worker) and each task names
+it. When the last run on it ends, the copy is deleted (the scattered one released)."""
 
 from __future__ import annotations
 
 import math
 import multiprocessing
 import os
+import shutil
+import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from .cluster import CONNECT_SECONDS, ClusterUnusable, connect
-from .data import Mnist, share
+from .data import DataError, Mnist, share
 from .fair_queue import FairQueue
 from .handwriting import TrainingMix
 from .job_run import MAX_CHUNK_SECONDS, MAX_POLL_INTERVAL, POLL_INTERVAL, JobRun
@@ -25,6 +32,14 @@ from .settings import Hyperparams
 from .training import Trainer
 from .watchdog import Watchdog
 from .worker_tasks import CHUNK_SECONDS, evaluate_epoch, train_chunk, warm_up
+
+
+MAX_DATA_SETS = 16  # sessions' data sets shared with the workers at once (each up to 55 MB)
+
+
+def _too_many() -> DataError:
+    return DataError(f"the workers hold {MAX_DATA_SETS} data sets for runs now, the most they hold: start the run "
+                     "once another has ended")
 
 
 def available_cores() -> int:
@@ -60,21 +75,91 @@ class ExecutorBackend(FairQueue, Watchdog):
         self.data = data  # this process's copy: a new run's first state is made here
         self._active = 0  # runs started and not ended
         self._lock = threading.Lock()
+        # Sessions' data sets the workers can reach now, by key: [what a task is given to reach it, runs on it].
+        self._data_sets: dict[str, list] = {}
+        self.data_sets_shared = 0  # copies made for the workers so far (one per data set while runs use it)
         self._init_queue()
         self._init_watchdog()
 
     def start(self, hparams: Hyperparams, initial: Model | None = None, mix: TrainingMix | None = None,
-              owner: object = None) -> JobRun:
-        state = Trainer(self.data, hparams, initial=initial, mix=mix).state()
+              owner: object = None, data: Mnist | None = None) -> JobRun:
+        """A run of ``hparams`` from ``initial`` (else a fresh model) on ``data``: a session's own data set,
+        or (None, or a data set without a key) this backend's MNIST; or on ``mix``."""
+        data = self.data if data is None or not data.key else data
+        state = Trainer(data, hparams, initial=initial, mix=mix).state()
+        if data.key:
+            self._hold(data)
         with self._lock:
             self._active += 1
-        run = JobRun(self, state, owner)
+        run = JobRun(self, state, owner, data)
         self._runs.add(run)
         return run
 
-    def run_ended(self) -> None:
+    def run_ended(self, data_key: str = "") -> None:
         with self._lock:
             self._active -= 1
+            if data_key:
+                self._release(data_key)
+
+    def _hold(self, data: Mnist) -> None:
+        """One more run on ``data``: shared with the workers if it is not yet. The sharing (a second or
+        more for a full-size data set) happens outside the lock, so other runs' ends are not held up."""
+        with self._lock:
+            if self._one_more(data.key):
+                return
+            if len(self._data_sets) >= MAX_DATA_SETS:
+                raise _too_many()
+        source = self._share(data)
+        with self._lock:
+            full = len(self._data_sets) >= MAX_DATA_SETS
+            if not self._one_more(data.key) and not full:
+                self._data_sets[data.key] = [source, 1]
+                self.data_sets_shared += 1
+                return
+        self._unshare(source)  # another run shared it meanwhile, or others filled the room
+        if full and data.key not in self.shared_data_sets():
+            raise _too_many()
+
+    def _one_more(self, key: str) -> bool:
+        """Count one more run on the data set ``key`` if it is shared (called with the lock)."""
+        entry = self._data_sets.get(key)
+        if entry is not None:
+            entry[1] += 1
+        return entry is not None
+
+    def _release(self, key: str) -> None:
+        """One run fewer on the data set ``key``; its shared copy is freed with the last (with the lock)."""
+        entry = self._data_sets.get(key)
+        if entry is not None:
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del self._data_sets[key]
+                self._unshare(entry[0])
+
+    def data_source(self, key: str) -> tuple:
+        """The extra argument a task of a run on the data set ``key`` is given to reach it: none for MNIST."""
+        if not key:
+            return ()
+        with self._lock:
+            entry = self._data_sets.get(key)
+            if entry is None:
+                raise DataError("the run's data set is no longer shared with the workers (its runs have ended)")
+            return (self._reachable(entry),)
+
+    def _share(self, data: Mnist):
+        """Make ``data`` reachable by the workers; returns what a task is given to reach it."""
+        raise NotImplementedError
+
+    def _reachable(self, entry: list):
+        return entry[0]
+
+    def _unshare(self, source) -> None:
+        """Free what ``_share`` made."""
+
+    def shared_data_sets(self) -> list[str]:
+        """The keys of the sessions' data sets shared with the workers now."""
+        with self._lock:
+            return list(self._data_sets)
 
     def load(self) -> float:
         """Runs per worker, at least 1: how many runs share each worker's time."""
@@ -96,7 +181,7 @@ class ExecutorBackend(FairQueue, Watchdog):
     def submit(self, state: RunState, defer_evaluation: bool = False):
         raise NotImplementedError
 
-    def submit_evaluation(self, hparams: Hyperparams, pending: PendingEpoch):
+    def submit_evaluation(self, hparams: Hyperparams, pending: PendingEpoch, data_key: str = ""):
         raise NotImplementedError
 
     def recover(self) -> None:
@@ -133,10 +218,24 @@ class ProcessBackend(ExecutorBackend):
         return sorted(set(pool.map(_pid_after_warm_up, range(self.workers * 4))))
 
     def submit(self, state: RunState, defer_evaluation: bool = False):
-        return self.pool().submit(train_chunk, state, self.chunk_seconds(), defer_evaluation)
+        return self.pool().submit(train_chunk, state, self.chunk_seconds(), defer_evaluation,
+                                  *self.data_source(state.data_key))
 
-    def submit_evaluation(self, hparams: Hyperparams, pending: PendingEpoch):
-        return self.pool().submit(evaluate_epoch, hparams, pending)
+    def submit_evaluation(self, hparams: Hyperparams, pending: PendingEpoch, data_key: str = ""):
+        return self.pool().submit(evaluate_epoch, hparams, pending, *self.data_source(data_key))
+
+    def _share(self, data: Mnist) -> str:
+        """A copy the workers map, written into this process's temporary folder (deleted at exit at the latest)."""
+        folder = Path(tempfile.mkdtemp(prefix="nn-lab-data-"))
+        try:
+            share(data, folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return str(folder)
+
+    def _unshare(self, source: str) -> None:
+        shutil.rmtree(source, ignore_errors=True)  # a worker's mapping stays valid; it drops it at its next task
 
     def recover(self) -> None:
         with self._pool_lock:  # every run of a broken pool lands here; the first replaces it
@@ -152,6 +251,10 @@ class ProcessBackend(ExecutorBackend):
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            shared, self._data_sets = list(self._data_sets.values()), {}
+        for source, _ in shared:
+            self._unshare(source)
 
 
 def shared_folder(data: Mnist):
@@ -185,10 +288,26 @@ class DaskBackend(ExecutorBackend):
         super().__init__(data)
 
     def submit(self, state: RunState, defer_evaluation: bool = False):
-        return self.client.submit(train_chunk, state, self.chunk_seconds(), defer_evaluation, pure=False)
+        return self.client.submit(train_chunk, state, self.chunk_seconds(), defer_evaluation,
+                                  *self.data_source(state.data_key), pure=False)
 
-    def submit_evaluation(self, hparams: Hyperparams, pending: PendingEpoch):
-        return self.client.submit(evaluate_epoch, hparams, pending, pure=False)
+    def submit_evaluation(self, hparams: Hyperparams, pending: PendingEpoch, data_key: str = ""):
+        return self.client.submit(evaluate_epoch, hparams, pending, *self.data_source(data_key), pure=False)
+
+    def _share(self, data: Mnist) -> list:
+        """The data set sent to every worker once (a task given its future gets the worker's copy);
+        kept with the data set, to send again should every worker holding it be lost."""
+        return [self.client.scatter(data, broadcast=True, hash=False), data]
+
+    def _reachable(self, entry: list):
+        source = entry[0]
+        if source[0].status != "finished":  # every worker holding it was lost: sent again
+            source[0] = self.client.scatter(source[1], broadcast=True, hash=False)
+            self.data_sets_shared += 1
+        return source[0]
+
+    def _unshare(self, source: list) -> None:
+        source[0].release()  # the workers drop their copies
 
     @property
     def workers(self) -> int:
@@ -208,4 +327,6 @@ class DaskBackend(ExecutorBackend):
 
     def shutdown(self) -> None:
         self.close_queue()
+        with self._lock:
+            self._data_sets = {}
         self.client.close()

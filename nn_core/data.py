@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import gzip
 import hashlib
+import json
 import shutil
 import tempfile
 import zlib
@@ -176,12 +177,17 @@ def load_mnist(directory: Path | str = DATA_DIR, verify: bool = True) -> Mnist:
     return Mnist(**arrays)
 
 
-def share(data: Mnist, folder: Path | str | None = None) -> Path:
-    """Write the four arrays as uncompressed ``.npy`` files into ``folder`` (a new private temporary
-    folder by default) for ``load_shared``; returns the folder. Processes that map these files share
-    one copy of the data in the page cache instead of holding one each."""
+DESCRIPTION_FILE = "dataset.json"  # a shared copy's classes, name, key and note (``share``)
+MAX_DESCRIPTION_BYTES = 64 * 1024  # 62 class names of 40 characters, a name and a note: a few kB
+
+
+def share(data: Mnist, folder: Path | str | None = None, prefix: str = "nn-lab-mnist-") -> Path:
+    """Write the four arrays as uncompressed ``.npy`` files, and the data set's classes, name, key and
+    note as ``dataset.json``, into ``folder`` (a new private temporary folder by default, in this
+    process's temporary directory, removed at exit) for ``load_shared``; returns the folder. Processes
+    that map these files share one copy of the data in the page cache instead of holding one each."""
     if folder is None:
-        folder = Path(tempfile.mkdtemp(prefix="nn-lab-mnist-"))
+        folder = Path(tempfile.mkdtemp(prefix=prefix))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)  # mapped files stay readable until unmapped
     folder = Path(folder)
     for key in FILES:
@@ -189,19 +195,35 @@ def share(data: Mnist, folder: Path | str | None = None) -> Path:
         with open(partial, "wb") as handle:  # a handle: np.save would add ".npy" to the name
             np.save(handle, getattr(data, key))
         partial.replace(folder / f"{key}.npy")  # whole files only: a reader never sees half of one
+    description = {"classes": list(data.classes), "name": data.name, "key": data.key, "note": data.note}
+    partial = folder / f"{DESCRIPTION_FILE}.partial"
+    partial.write_text(json.dumps(description, ensure_ascii=False), encoding="utf-8")
+    partial.replace(folder / DESCRIPTION_FILE)
     return folder
 
 
 def load_shared(folder: Path | str) -> Mnist:
-    """The arrays ``share`` wrote, memory-mapped read-only (checked when shared, so not re-hashed)."""
+    """The arrays ``share`` wrote, memory-mapped read-only (checked when shared, so not re-hashed), with
+    the data set's classes, name, key and note (a folder without ``dataset.json``: MNIST's)."""
     arrays = {}
     for key in FILES:
         path = Path(folder) / f"{key}.npy"
         try:
             arrays[key] = np.load(path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as error:
-            raise DataError(f"{path}: cannot map the shared copy of MNIST ({error})") from None
-    return Mnist(**arrays)
+            raise DataError(f"{path}: cannot map the shared copy of the data set ({error})") from None
+    path = Path(folder) / DESCRIPTION_FILE
+    if not path.is_file():
+        return Mnist(**arrays)
+    try:
+        if path.stat().st_size > MAX_DESCRIPTION_BYTES:
+            raise ValueError(f"{path.stat().st_size:,} bytes")
+        description = json.loads(path.read_text(encoding="utf-8"))
+        classes = tuple(str(name) for name in description["classes"])
+        return Mnist(**arrays, classes=classes, name=str(description["name"]), key=str(description["key"]),
+                     note=str(description["note"]))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DataError(f"{path}: cannot read the shared data set's description ({error})") from None
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -2,6 +2,7 @@
 
 ``diagnose`` runs the model once over the test set and keeps everything the page's toggles need
 (probabilities, predictions, confusion counts, the per-digit report), so a toggle only reads it.
+Every figure has one row or column per class of the model (MNIST's 10 digits, or a data set's 2-62 classes).
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from .model import Model, summed_cross_entropy
 class Diagnostics:
     """One model on one labelled set (the 10,000 test images on the page)."""
 
-    labels: np.ndarray  # (n,) int64 true digits
-    probabilities: np.ndarray  # (n, 10) float32 softmax outputs
+    labels: np.ndarray  # (n,) int64 true digits (classes)
+    probabilities: np.ndarray  # (n, C) float32 softmax outputs, C the model's classes (MNIST's 10)
     predictions: np.ndarray  # (n,) int64 most probable digit
     cost: float  # mean cross-entropy
-    confusion: np.ndarray  # (10, 10) int64 counts: row = true digit, column = predicted digit
-    report: list[dict]  # metrics.report_rows: digits 0-9, then macro and weighted averages
+    confusion: np.ndarray  # (C, C) int64 counts: row = true digit, column = predicted digit
+    report: list[dict]  # metrics.report_rows: each class (digits 0-9), then macro and weighted averages
     _cells: dict = field(default_factory=dict, repr=False)  # (true, predicted) -> sorted indices
 
     @property
@@ -55,15 +56,19 @@ class Diagnostics:
         return int(true_digit), int(predicted_digit)
 
 
-def diagnose(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = EVAL_CHUNK) -> Diagnostics:
+def diagnose(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = EVAL_CHUNK,
+             names: tuple[str, ...] | None = None) -> Diagnostics:
     """Run ``model`` over uint8 (n, 784) ``images`` once, in chunks, and derive everything else.
+    ``names``: the classes' names for the report's rows (the data set's; None: their numbers).
 
     The logits and the cost come from the same ``chunked_logits`` and cost as ``evaluation.evaluate`` (raw pixels,
     1/255 applied to X W1), so the accuracy here is exactly the one the Train page reports.
     """
     n = len(images)
     labels = np.asarray(labels, dtype=np.int64)
-    probabilities = np.empty((n, 10), np.float32)
+    if names is not None and len(names) != model.classes:
+        raise ValueError(f"{len(names)} class names for a model of {model.classes} classes")
+    probabilities = np.empty((n, model.classes), np.float32)
     predictions = np.empty(n, np.int64)  # argmax of the logits, as evaluate takes it (softmax may tie)
     total_cost = 0.0
     # a diverged model's overflow shows in its cost, not as warnings
@@ -75,12 +80,12 @@ def diagnose(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = 
             # summed_cross_entropy leaves exp(z - max) in logits and the row sums in ws.rowsum
             np.divide(logits, ws.rowsum[: len(y), None], out=probabilities[rows])
     return Diagnostics(labels=labels, probabilities=probabilities, predictions=predictions, cost=total_cost / n,
-                       confusion=metrics.confusion(labels, predictions).astype(np.int64),
-                       report=metrics.report_rows(labels, predictions))
+                       confusion=metrics.confusion(labels, predictions, model.classes).astype(np.int64),
+                       report=metrics.report_rows(labels, predictions, model.classes, names))
 
 
 def top_probabilities(probabilities: np.ndarray, k: int = 3) -> list[tuple[int, float]]:
-    """The k most probable digits of one (10,) row, most probable first, as (digit, probability)."""
+    """The k most probable digits (classes) of one (C,) row, most probable first, as (digit, probability)."""
     order = np.argsort(-probabilities, kind="stable")[:k]
     return [(int(d), float(probabilities[d])) for d in order]
 
@@ -127,7 +132,8 @@ def favourite_images(model: Model, images: np.ndarray, labels: np.ndarray, layer
     order = np.argsort(-np.take_along_axis(activations, top, axis=0), axis=0, kind="stable")
     top = np.take_along_axis(top, order, axis=0)
     mean = np.stack([images[top[:, unit]].mean(axis=0, dtype=np.float32) for unit in range(top.shape[1])]) / 255
-    votes = np.stack([np.bincount(labels[top[:, unit]], minlength=10) for unit in range(top.shape[1])])  # (H, 10)
+    votes = np.stack([np.bincount(labels[top[:, unit]], minlength=model.classes)
+                      for unit in range(top.shape[1])])  # (H, C)
     digit = np.argmax(votes, axis=1)
     return Favourites(images=mean.reshape(-1, IMAGE_SIDE, IMAGE_SIDE).astype(np.float32), top=top.astype(np.int64),
                       digit=digit.astype(np.int64), count=votes[np.arange(len(digit)), digit].astype(np.int64),

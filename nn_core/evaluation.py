@@ -34,8 +34,8 @@ def chunked_logits(model: Model, images: np.ndarray, chunk: int = EVAL_CHUNK, th
                    ) -> Iterator[tuple[slice, np.ndarray, Workspace]]:
     """The model over a whole set (uint8 or float (n, 784)), a chunk at a time, in reused buffers.
 
-    Yields (rows, logits (m, 10), workspace); the logits are a view into the workspace, valid until
-    the next chunk. uint8 pixels are only cast (0-255): forward applies the 1/255 to X W1.
+    Yields (rows, logits (m, C), workspace), C the model's classes; the logits are a view into the workspace,
+    valid until the next chunk. uint8 pixels are only cast (0-255): forward applies the 1/255 to X W1.
     """
     n = len(images)
     rows = min(chunk, n)

@@ -1,4 +1,5 @@
-"""Why the network reads a digit, and how little change to the input makes it read another.
+"""Why the network reads a digit (a class: MNIST's digits, or a data set's own classes, 0..model.classes-1),
+and how little change to the input makes it read another.
 
 Both work on one input ``x`` (784,) in [0, 1]: the vector the Draw page hands to
 ``Model.predict_proba`` (``nn_core.preprocess.to_mnist`` of the canvas), or an MNIST image / 255.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import ACTIVATIONS, CLASSES, INPUTS, Model
+from .model import ACTIVATIONS, INPUTS, Model
 
 MAX_STEPS = 50  # linearised steps before perturb gives up
 MARGIN = 0.5  # logits: each step aims this far past the linearised boundary (fewer steps; the shrink
@@ -37,7 +38,7 @@ class Network64:
         self.biases = [b.astype(np.float64) for b in model.biases]
 
     def forward(self, x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-        """Every hidden layer's activations (H,) and the logits (10,) of one input x (784,)."""
+        """Every hidden layer's activations (H,) and the logits (C,) of one input x (784,)."""
         f = ACTIVATIONS[self.activation][0]
         hidden, a = [], np.asarray(x, np.float64)
         for W, b in zip(self.weights[:-1], self.biases[:-1]):
@@ -69,8 +70,8 @@ def saliency(model: Model, x: np.ndarray, digit: int | None = None) -> tuple[int
     x = _checked_input(x)
     network = Network64(model)
     hidden, logits = network.forward(x)
-    p = probabilities64(logits)  # (10,)
-    digit = int(np.argmax(p)) if digit is None else _checked_digit(digit)
+    p = probabilities64(logits)  # (C,)
+    digit = int(np.argmax(p)) if digit is None else _checked_digit(digit, model.classes)
     output_gradient = -p[digit] * p
     output_gradient[digit] += p[digit]
     return digit, network.input_gradient(hidden, output_gradient)
@@ -84,7 +85,7 @@ class Perturbation:
     image: np.ndarray  # (784,) float32 in [0, 1]: the input the network read as ``read_as``
     change: np.ndarray  # (784,) float32: image - the original input
     read_as: int  # argmax of model.predict_proba(image)
-    probabilities: np.ndarray  # (10,) model.predict_proba(image)
+    probabilities: np.ndarray  # (C,) model.predict_proba(image)
     steps: int  # linearised steps taken
     success: bool  # read_as == target
 
@@ -128,7 +129,7 @@ def perturb(model: Model, x: np.ndarray, target: int, max_steps: int | None = No
     linearised steps (``MAX_STEPS`` if None; see the module's docstring); ``success`` False if it did
     not get there."""
     x = _checked_input(x)
-    target = _checked_digit(target)
+    target = _checked_digit(target, model.classes)
     max_steps = MAX_STEPS if max_steps is None else max_steps
     if not 0 <= max_steps <= 10_000:
         raise ValueError(f"max_steps must be 0-10,000, not {max_steps}")
@@ -165,8 +166,8 @@ def _step_toward(network: "Network64", original: np.ndarray, change: np.ndarray,
     """One linearised step from ``original + change``: the smallest that lifts the target's logit MARGIN
     above its strongest rival's, within [0, 1]."""
     hidden, logits = network.forward(original + change)
-    rival = int(np.argmax(np.where(np.arange(CLASSES) == target, -np.inf, logits)))
-    direction = np.zeros(CLASSES)
+    rival = int(np.argmax(np.where(np.arange(len(logits)) == target, -np.inf, logits)))
+    direction = np.zeros(len(logits))
     direction[target], direction[rival] = 1.0, -1.0  # d(z_target - z_rival)
     gradient = network.input_gradient(hidden, direction)  # (784,)
     margin = logits[target] - logits[rival]
@@ -182,7 +183,8 @@ def _checked_input(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _checked_digit(digit) -> int:
-    if not (isinstance(digit, (int, np.integer)) and 0 <= digit < CLASSES):
-        raise ValueError(f"a digit is 0-9, not {digit!r}")
+def _checked_digit(digit, classes: int) -> int:
+    """A class of a model of ``classes`` outputs (MNIST's: a digit 0-9)."""
+    if not (isinstance(digit, (int, np.integer)) and 0 <= digit < classes):
+        raise ValueError(f"a {'digit' if classes == 10 else 'class'} is 0-{classes - 1}, not {digit!r}")
     return int(digit)

@@ -27,8 +27,14 @@ class ExportError(ValueError):
     """A run the export cannot express exactly; the message names the setting."""
 
 
-def refusal(hparams: Hyperparams, changes=(), origin: str | None = None, mix=None) -> str | None:
-    """Why this run cannot be exported, in one sentence naming the setting; None if it can."""
+def refusal(hparams: Hyperparams, changes=(), origin: str | None = None, mix=None, data=None) -> str | None:
+    """Why this run cannot be exported, in one sentence naming the setting; None if it can. ``data``: the
+    data set it trained on (a DataSet, or its key as ``RunResult.data_key`` keeps it; None: MNIST)."""
+    key = data if isinstance(data, str) or data is None else data.key
+    if key:
+        name = "" if isinstance(data, str) else f" ({data.name})"
+        return (f"This run trained on a data set of the session's own{name}, which the script cannot load: only "
+                "runs on MNIST can be exported.")
     if origin is not None or mix is not None:
         return ("This run started from another model (a fine-tuning) and trained on a set of its own, which a "
                 "script cannot rebuild: only runs trained from scratch on MNIST can be exported.")
@@ -38,9 +44,9 @@ def refusal(hparams: Hyperparams, changes=(), origin: str | None = None, mix=Non
     return None
 
 
-def _check(hparams: Hyperparams, changes, origin, mix) -> None:
+def _check(hparams: Hyperparams, changes, origin, mix, data=None) -> None:
     hparams.validate()
-    reason = refusal(hparams, changes, origin, mix)
+    reason = refusal(hparams, changes, origin, mix, data)
     if reason:
         raise ExportError(reason)
 
@@ -109,10 +115,12 @@ if __name__ == "__main__":
 '''
 
 
-def script(hparams: Hyperparams = Hyperparams(), changes=(), origin: str | None = None, mix=None) -> str:
+def script(hparams: Hyperparams = Hyperparams(), changes=(), origin: str | None = None, mix=None,
+           data=None) -> str:
     """The run as one self-contained Python file (NumPy and the standard library), run as
-    ``python run.py --data DIR [--json]``. ExportError if a setting cannot be exported exactly."""
-    _check(hparams, changes, origin, mix)
+    ``python run.py --data DIR [--json]``. ExportError if a setting cannot be exported exactly, or the
+    run trained on a data set other than MNIST (``data``, as ``refusal`` takes it)."""
+    _check(hparams, changes, origin, mix, data)
     s = _sections(hparams, tuple(changes))
     header = _header(hparams, changes, batches_per_epoch(hparams), notebook=False)
     parts = ['"""' + header + '\n"""\n' + _imports(hparams, True), s["constants"], s["data"], s["network"], s["train"],
@@ -122,12 +130,12 @@ def script(hparams: Hyperparams = Hyperparams(), changes=(), origin: str | None 
 
 
 def notebook(hparams: Hyperparams = Hyperparams(), changes=(), origin: str | None = None, mix=None,
-             data_dir: str = "data/mnist"):
+             data_dir: str = "data/mnist", data=None):
     """The same code as a Jupyter notebook (an ``nbformat`` v4 node): cells for the data, the network,
     the training loop and a cost plot. ``data_dir``: where its first code cell looks for MNIST."""
     import nbformat.v4 as v4
 
-    _check(hparams, changes, origin, mix)
+    _check(hparams, changes, origin, mix, data)
     s = _sections(hparams, tuple(changes))
     header = _header(hparams, changes, batches_per_epoch(hparams), notebook=True)
     title, _, rest = header.partition("\n")
@@ -167,8 +175,8 @@ if plt is not None:
 
 
 def notebook_text(hparams: Hyperparams = Hyperparams(), changes=(), origin: str | None = None, mix=None,
-                  data_dir: str = "data/mnist") -> str:
+                  data_dir: str = "data/mnist", data=None) -> str:
     """The notebook as ``.ipynb`` text."""
     import nbformat
 
-    return nbformat.writes(notebook(hparams, changes, origin, mix, data_dir))
+    return nbformat.writes(notebook(hparams, changes, origin, mix, data_dir, data))

@@ -165,6 +165,15 @@ def variations(digits: DigitSet, per_drawing: int, seed: int) -> DigitSet:
 
 # --- the training set of a fine-tuning run ------------------------------------------------------
 
+def refusal(data: Mnist) -> str | None:
+    """Why your handwriting cannot be taught on ``data`` (the session's data set), in one sentence; None
+    on MNIST. Your drawings are digits: they mix with MNIST's training images, and tune a reader of digits."""
+    if data.is_mnist and data.n_classes == CLASSES:
+        return None
+    return (f"Teaching your handwriting fine-tunes a reader of MNIST's {CLASSES} digits; the session's data set is "
+            f"{data.name} ({data.n_classes} classes).")
+
+
 @dataclass(frozen=True, eq=False)
 class TrainingMix:
     """A run's training set: ``mnist_sample`` of MNIST's training images (a fixed sample, chosen by
@@ -175,7 +184,11 @@ class TrainingMix:
     extra: DigitSet
 
     def apply(self, data: Mnist) -> Mnist:
-        """``data`` with this mix as its training set (the test set unchanged)."""
+        """``data`` with this mix as its training set (the test set unchanged). Drawings of digits mix
+        with MNIST only: another data set's classes are not the digits they are labelled with."""
+        reason = refusal(data)
+        if reason:
+            raise ValueError(reason)
         n = len(data.train_images)
         rows = (slice(None) if self.mnist_sample >= n
                 else np.sort(np.random.default_rng(self.seed).choice(n, self.mnist_sample, replace=False)))

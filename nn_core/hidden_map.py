@@ -27,11 +27,12 @@ TSNE_PERPLEXITY = 30.0
 
 
 def sample_rows(n: int, size: int = SAMPLE, seed: int = SAMPLE_SEED) -> np.ndarray:
-    """``size`` of ``n`` test image indices (sorted): the same images for every model and epoch."""
+    """``size`` of ``n`` test image indices (sorted): the same images for every model and epoch. A data
+    set's test set smaller than ``size`` (a user's drawings) is shown whole."""
     if not MIN_SAMPLE <= size <= MAX_SAMPLE:
         raise ValueError(f"the map shows {MIN_SAMPLE:,} to {MAX_SAMPLE:,} test images, not {size:,}")
-    if size > n:
-        raise ValueError(f"asked for {size:,} images of a set of {n:,}")
+    if size >= n:
+        return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
 
 
@@ -40,7 +41,7 @@ class Layer:
     """The last hidden layer's activations for some images, and what the network read from them."""
 
     activations: np.ndarray  # (m, H) float32
-    predicted: np.ndarray  # (m,) int: the digit the network reads
+    predicted: np.ndarray  # (m,) int: the digit (class) the network reads
 
     @classmethod
     def of(cls, model: Model, images: np.ndarray) -> "Layer":
@@ -81,7 +82,7 @@ def tsne_points(layer: Layer, seed: int = 0) -> np.ndarray:
     from threadpoolctl import threadpool_limits
 
     X = layer.activations.astype(np.float64)
-    if X.shape[1] > TSNE_DIMENSIONS:
+    if X.shape[1] > TSNE_DIMENSIONS and len(X) > TSNE_DIMENSIONS:  # (a tiny test set: its activations as they are)
         X = PCA(n_components=TSNE_DIMENSIONS, svd_solver="full", random_state=seed).fit_transform(X)
     perplexity = min(TSNE_PERPLEXITY, (len(X) - 1) / 3)
     # One OpenMP thread: on cores shared with training (and other work), its threads spin waiting for

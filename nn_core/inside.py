@@ -59,18 +59,19 @@ FIRST_LAYER_WEIGHTS = ((406, 0), (375, 1), (487, 2))
 OUTPUT_WEIGHTS = ((0, 0), (1, 1), (2, 7))
 
 
-def chosen_weights(hidden_units: int, layers: int = 1) -> list[tuple[str, int, int]]:
-    """The weights followed, for a network of this width and depth (the post's network: 3 of W1, 3 of W2)."""
+def chosen_weights(hidden_units: int, layers: int = 1, classes: int = CLASSES) -> list[tuple[str, int, int]]:
+    """The weights followed, for a network of this width, depth and output classes (the post's network:
+    3 of W1, 3 of W2). Output classes are taken modulo the class count."""
     H, out = hidden_units, f"W{layers + 1}"
     return ([("W1", pixel, unit % H) for pixel, unit in FIRST_LAYER_WEIGHTS]
             + [(f"W{k}", (k - 1) % H, k % H) for k in range(2, layers + 1)]
-            + [(out, unit % H, digit) for unit, digit in OUTPUT_WEIGHTS])
+            + [(out, unit % H, digit % classes) for unit, digit in OUTPUT_WEIGHTS])
 
 
-def flat_index(hidden_units: int, layers: int, name: str, row: int, column: int) -> int:
+def flat_index(hidden_units: int, layers: int, name: str, row: int, column: int, classes: int = CLASSES) -> int:
     """Where parameter ``name``'s entry (row, column) sits in ``Model.flat``."""
     start = 0
-    for parameter, shape in layout(hidden_units, layers):
+    for parameter, shape in layout(hidden_units, layers, classes):
         if parameter == name:
             return start + row * shape[1] + column
         start += int(np.prod(shape))
@@ -82,13 +83,13 @@ class Stages:
     """One batch through the network, in the post's names (row-major); lists hold layer 1 first.
 
     m images in the batch, k = min(m, ROWS_KEPT) of them kept per image, H hidden units, L hidden
-    layers; n_l is layer l's width (H, or 10 for the output layer L+1).
+    layers; n_l is layer l's width (H, or C, the classes, for the output layer L+1: MNIST's 10).
     """
 
     m: int  # images in the batch
     X: np.ndarray  # (k, 784) inputs in [0, 1]
     y: np.ndarray  # (k,) labels
-    Y: np.ndarray  # (k, 10) one-hot labels
+    Y: np.ndarray  # (k, C) one-hot labels
     Z: list  # L+1 of (k, n_l): Z[l] = A[l-1] W[l] + b[l]
     A: list  # L+1 of (k, n_l): f(Z[l]), the last softmax(Z[L+1])
     cost: float  # -1/m sum Y log A[L+1], over the whole batch
@@ -147,7 +148,7 @@ def stages(model: Model, X: np.ndarray, y: np.ndarray, input_scale: float = 1.0)
         if first is None:
             first = matrices
             X_kept, y_kept = part[:kept].copy(), np.array(y[:kept])
-    return Stages(m=m, X=X_kept, y=y_kept, Y=np.eye(CLASSES, dtype=dtype)[y_kept], cost=cost_sum / m,
+    return Stages(m=m, X=X_kept, y=y_kept, Y=np.eye(model.classes, dtype=dtype)[y_kept], cost=cost_sum / m,
                   dW=[d / m for d in dW], db=[d / m for d in db], **first)
 
 
@@ -170,12 +171,12 @@ def _one_pass(model: Model, X: np.ndarray, y: np.ndarray, kept: int) -> tuple:
         inputs = activation(z, z)  # A = f(Z) (p, H), in place
         A.append(keep(inputs))
         whole.append(inputs)
-    logits = inputs @ model.weights[L] + model.biases[L]  # Z[L+1] (p, H)(H, 10) + (10,)
+    logits = inputs @ model.weights[L] + model.biases[L]  # Z[L+1] (p, H)(H, C) + (C,)
     Z.append(keep(logits))
     cost_sum = float(np.sum(cross_entropy_from_logits(logits.astype(np.float64), y)))
-    dz = softmax(logits)  # A[L+1] (p, 10)
+    dz = softmax(logits)  # A[L+1] (p, C)
     A.append(keep(dz))
-    dz -= np.eye(CLASSES, dtype=X.dtype)[y]  # dZ[L+1] = A[L+1] - Y
+    dz -= np.eye(model.classes, dtype=X.dtype)[y]  # dZ[L+1] = A[L+1] - Y
     dW_sum, db_sum, dZ, dA, derivative = _backward(model, X, dz, whole, keep)
     return cost_sum, dW_sum, db_sum, {"Z": Z, "A": A, "dZ": dZ, "dA": dA, "derivative": derivative}
 
@@ -224,10 +225,10 @@ class Step:
 
     @property
     def chosen(self) -> list[tuple[str, int, int]]:
-        return chosen_weights(self.before.hidden_units, self.before.layers)
+        return chosen_weights(self.before.hidden_units, self.before.layers, self.before.classes)
 
     def views(self, flat: np.ndarray) -> dict[str, np.ndarray]:
-        return flat_views(flat, self.before.hidden_units, self.before.layers)
+        return flat_views(flat, self.before.hidden_units, self.before.layers, self.before.classes)
 
     def kinds(self) -> dict[str, np.ndarray]:
         """Gradient, each state array and update, each a flat vector (``kinds(optimizer)``'s order)."""
@@ -236,8 +237,8 @@ class Step:
 
 
 def chosen_indices(model: Model) -> np.ndarray:
-    return np.array([flat_index(model.hidden_units, model.layers, *weight)
-                     for weight in chosen_weights(model.hidden_units, model.layers)])
+    return np.array([flat_index(model.hidden_units, model.layers, *weight, classes=model.classes)
+                     for weight in chosen_weights(model.hidden_units, model.layers, model.classes)])
 
 
 def numbers(step: Step, hparams: Hyperparams) -> dict[str, np.ndarray]:

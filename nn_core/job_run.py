@@ -39,8 +39,10 @@ class JobRun:
 
     trains_in_background = True
 
-    def __init__(self, backend, state: RunState, owner: object = None):
+    def __init__(self, backend, state: RunState, owner: object = None, data=None):
         self.hparams = state.hparams
+        self.data_key = state.data_key  # the data set it trains on ("" MNIST)
+        self._data = backend.data if data is None else data  # for an epoch evaluated here (see _evaluation_done)
         self.owner = owner
         self.touched = time.monotonic()  # the last poll or look at its progress: the owner still watches
         self.abandoned = False  # stopped by the backend's watchdog: its owner had gone
@@ -77,14 +79,15 @@ class JobRun:
     def _evaluate(self, pending: PendingEpoch) -> None:
         """Have an epoch a chunk left unevaluated evaluated by another task (called with the lock)."""
         self._evaluating += 1
-        future = self._backend.enqueue(self.owner, self._backend.submit_evaluation, self.hparams, pending)
+        future = self._backend.enqueue(self.owner, self._backend.submit_evaluation, self.hparams, pending,
+                                       self.data_key)
         future.add_done_callback(lambda done: self._evaluation_done(pending, done))
 
     def _evaluation_done(self, pending: PendingEpoch, future) -> None:
         try:
             stats = future.result()
         except Exception:  # a lost worker or a broken pool: the same figures, computed here instead
-            stats = evaluate_epoch(self.hparams, pending, self._backend.data)
+            stats = evaluate_epoch(self.hparams, pending, self._data)
         with self._changed:
             self._evaluating -= 1
             self._evaluated[stats.epoch] = stats
@@ -128,7 +131,7 @@ class JobRun:
             self._snapshot = self._progress()
             if self._state.finished:
                 self._in_flight = False
-                self._backend.run_ended()
+                self._backend.run_ended(self.data_key)
             else:
                 self._submit()
             self._changed.notify_all()
@@ -141,7 +144,7 @@ class JobRun:
                 self._in_flight = False
                 self._state = self._state.stopped()
                 self._snapshot = self._progress()
-                self._backend.run_ended()
+                self._backend.run_ended(self.data_key)
                 self._changed.notify_all()
                 return
             self.retries += 1
@@ -150,7 +153,7 @@ class JobRun:
                 self.error = f"its workers were lost {self.retries} times ({type(lost).__name__})"
                 self._in_flight = False
                 self._snapshot = self._progress()
-                self._backend.run_ended()
+                self._backend.run_ended(self.data_key)
                 self._changed.notify_all()
                 return
             self._backend.recover()
@@ -193,7 +196,7 @@ class JobRun:
             if not self._in_flight and not self._state.finished:
                 self._state = self._state.stopped()
                 self._snapshot = self._progress()
-                self._backend.run_ended()
+                self._backend.run_ended(self.data_key)
             self._changed.notify_all()
 
     def waiting_for(self) -> str | None:
@@ -216,7 +219,7 @@ class JobRun:
         self.error = (f"no Dask worker has been connected to the scheduler at {self._backend.address} for "
                       f"{waited:.0f} s: start one with: dask worker {self._backend.address} --nthreads 1")
         self._snapshot = self._progress()
-        self._backend.run_ended()
+        self._backend.run_ended(self.data_key)
         self._changed.notify_all()
 
     def abandon(self) -> None:

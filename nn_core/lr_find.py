@@ -134,9 +134,12 @@ def suggest(history: list[Step]) -> Suggestion | None:
     return Suggestion(suggested, rule, minimum, steepest)
 
 
-def epochs_fraction(history_steps: int, hparams: Hyperparams) -> float:
-    """What the test cost as a share of one epoch of the run (batches over batches per epoch)."""
-    return history_steps / batches_per_epoch(hparams)
+def epochs_fraction(history_steps: int, hparams: Hyperparams, data=None) -> float:
+    """What the test cost as a share of one epoch of the run (batches over batches per epoch) on ``data``
+    (a DataSet; None: MNIST's 60,000 training images)."""
+    if data is None:
+        return history_steps / batches_per_epoch(hparams)
+    return history_steps / batches_per_epoch(hparams, len(data.train_labels))
 
 
 def _parser():

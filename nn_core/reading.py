@@ -9,11 +9,22 @@ RISE = 0.02  # a test cost this far (relative) above its lowest counts as risen
 GAP = 0.10  # train and test costs this far apart (absolute, in nats) count as a gap
 
 
-def training_images(hparams: Hyperparams, trained_on: int | None = None) -> str:
-    """"all 60,000 training images" or "1,000 training images" (less a validation set, if held out)."""
-    if trained_on is not None and trained_on < FULL_BATCH:
+def _available(data) -> int:
+    """The training images of ``data`` (a DataSet; None: MNIST's 60,000)."""
+    return FULL_BATCH if data is None else len(data.train_labels)
+
+
+def _labels(data) -> str:
+    return "digits" if data is None or data.is_mnist else "classes"
+
+
+def training_images(hparams: Hyperparams, trained_on: int | None = None, data=None) -> str:
+    """"all 60,000 training images" or "1,000 training images" (less a validation set, if held out);
+    ``data``: the data set trained on (None: MNIST)."""
+    available = _available(data)
+    if trained_on is not None and trained_on < available:
         return f"its {trained_on:,} training images"
-    return "all 60,000 training images" if hparams.train_size >= FULL_BATCH else \
+    return f"all {available:,} training images" if hparams.train_size >= available else \
         f"its {hparams.train_size:,} training images"
 
 
@@ -31,17 +42,22 @@ def regularisation(hparams: Hyperparams) -> str:
     return ", ".join(parts) if parts else "none"
 
 
-def training_set(hparams: Hyperparams) -> str:
-    """What a model was trained on, in words, for Evaluate's caption."""
-    held = f"; the last {min(5000, hparams.train_size // 5):,} held out for validation" if hparams.early_stop else ""
-    noise = f"; {hparams.label_noise:.0%} of its labels replaced by random digits" if hparams.label_noise else ""
-    size = "all 60,000 training images" if hparams.train_size >= FULL_BATCH else \
+def training_set(hparams: Hyperparams, data=None) -> str:
+    """What a model was trained on, in words, for Evaluate's caption (``data``: its data set; None: MNIST)."""
+    available = _available(data)
+    used = min(hparams.train_size, available)
+    held = f"; the last {min(5000, used // 5):,} held out for validation" if hparams.early_stop else ""
+    noise = (f"; {hparams.label_noise:.0%} of its labels replaced by random {_labels(data)}"
+             if hparams.label_noise else "")
+    size = f"all {available:,} training images" if hparams.train_size >= available else \
         f"{hparams.train_size:,} training images (a fixed, class-balanced subset)"
     return f"{size}{held}{noise}; regularisation: {regularisation(hparams)}"
 
 
-def gap_reading(epochs, hparams: Hyperparams, best_epoch: int | None = None, stopped_early: bool = False) -> str:
-    """One line on the train/test gap of a run's epochs (EpochStats), from its own figures."""
+def gap_reading(epochs, hparams: Hyperparams, best_epoch: int | None = None, stopped_early: bool = False,
+                data=None) -> str:
+    """One line on the train/test gap of a run's epochs (EpochStats), from its own figures (``data``: the
+    data set trained on; None: MNIST)."""
     if not epochs:
         return ""
     tests = [e.test_cost for e in epochs]
@@ -49,7 +65,7 @@ def gap_reading(epochs, hparams: Hyperparams, best_epoch: int | None = None, sto
     lowest = min(range(len(tests)), key=tests.__getitem__)
     last = epochs[-1]
     gap = last.test_cost - last.train_cost
-    images = training_images(hparams)
+    images = training_images(hparams, data=data)
     if stopped_early and best_epoch:
         return (f"Early stopping ended the run at epoch {last.epoch}: the validation cost was lowest at epoch "
                 f"{best_epoch}, so the model kept is epoch {best_epoch}'s (test cost "
@@ -69,12 +85,12 @@ def gap_reading(epochs, hparams: Hyperparams, best_epoch: int | None = None, sto
             f"the network generalises from {images}.")
 
 
-def noise_reading(epoch, hparams: Hyperparams) -> str:
+def noise_reading(epoch, hparams: Hyperparams, data=None) -> str:
     """With label noise: whether the network learns the noise (from an epoch's figures), else ""."""
     if not hparams.label_noise or epoch.train_accuracy_true is None:
         return ""
     verdict = ("it is learning the noise (memorising wrong labels)" if epoch.train_accuracy > epoch.train_accuracy_true
-               else "it reads the true digits, not the noise")
+               else f"it reads the true {_labels(data)}, not the noise")
     return (f"Train figures are on the noisy labels ({hparams.label_noise:.0%} replaced): it agrees with "
             f"{epoch.train_accuracy:.1%} of them and with {epoch.train_accuracy_true:.1%} of the true labels: "
             f"{verdict}.")

@@ -72,6 +72,7 @@ class RunResult:
     # Snapshot: the parameters before training and at each kept epoch's end (float16, bounded: see
     # nn_core.snapshots); a session keeps them only for its latest runs, () once dropped.
     snapshots: tuple = ()
+    data_key: str = ""  # the data set it trained on: "" MNIST, else that data set's key (DataSet.key)
 
     def describe_changes(self) -> list[str]:
         return describe_changes(self.hparams, self.changes, self.batches_per_epoch)
@@ -126,6 +127,7 @@ class RunState(Position):
     train_seconds: float
     grad_norm_sum: np.ndarray | None = None  # this epoch's summed gradient norms, per weight matrix
     mix: "TrainingMix | None" = None  # the run's own training set, if not MNIST's
+    data_key: str = ""  # the data set it trains on: "" MNIST, else that data set's key (DataSet.key)
     streams: dict | None = None  # the extra generators' states (dropout, augmentation), by name
     best: tuple | None = None  # early stopping: (best epoch, its validation cost, its parameters)
     stopped_early: bool = False
@@ -161,7 +163,7 @@ class RunState(Position):
         hp = self.hparams
         return RunResult(model=Model.of(self.params.copy(), hp.hidden_units, hp.activation, hp.layers),
                          best_epoch=self.best[0] if self.best else None, stopped_early=self.stopped_early,
-                         snapshots=self.snapshots, **self.outline())
+                         snapshots=self.snapshots, data_key=self.data_key, **self.outline())
 
     def stopped(self, status: RunStatus = RunStatus.STOPPED) -> "RunState":
         """This state, ended on request or by a failure (unless it had ended already)."""

@@ -112,13 +112,14 @@ def row(result: RunResult, test_images, test_labels) -> dict:
 @dataclass(eq=False)
 class Sweep:
     """A grid being trained: at most ``in_flight`` runs at a time on ``backend``, a row and a result
-    per ended run, in the order they ended."""
+    per ended run, in the order they ended. ``data``: the data set the runs train on (a session's own;
+    None: the backend's MNIST); its test set is the rows' unless ``test_images``/``test_labels`` are given."""
 
     backend: object
     pending: list[Hyperparams]
     in_flight: int
-    test_images: object
-    test_labels: object
+    test_images: object = None
+    test_labels: object = None
     varied: list[str] = field(default_factory=list)  # the settings the grid varies (for labels)
     total: int = 0
     started: float = field(default_factory=time.perf_counter)
@@ -128,10 +129,15 @@ class Sweep:
     stopped: bool = False
     failure: str | None = None  # why a run failed: the sweep then stops (its cause, e.g. the workers, would fail the rest)
     owner: object = None  # who runs it (the app: the session), for the backend's fair queue and watchdog
+    data: object = None  # the DataSet the runs train on; None: the backend's MNIST
 
     def __post_init__(self):
         self.pending = list(self.pending)
         self.total = len(self.pending)
+        if self.test_images is None and self.test_labels is None:
+            source = self.data if self.data is not None else getattr(self.backend, "data", None)
+            if source is not None:
+                self.test_images, self.test_labels = source.test_images, source.test_labels
 
     @property
     def finished(self) -> bool:
@@ -147,7 +153,11 @@ class Sweep:
                 deadline is None or time.perf_counter() < deadline or not (wait or passes)):
             passes += 1
             while self.pending and len(self.active) < self.in_flight:
-                self.active.append(self.backend.start(self.pending.pop(0), owner=self.owner))
+                hparams = self.pending.pop(0)
+                if self.data is None:  # (a backend of before data sets takes no data)
+                    self.active.append(self.backend.start(hparams, owner=self.owner))
+                else:
+                    self.active.append(self.backend.start(hparams, owner=self.owner, data=self.data))
             for handle in list(self.active):
                 if (handle.poll(0.1, every=0.0) if wait else handle.progress()).finished:
                     self.active.remove(handle)
@@ -223,12 +233,13 @@ def sweep(args: argparse.Namespace) -> int:
         return code
     data, backend = opened
     in_flight = max(1, backend.workers) if args.scheduler else args.workers
-    sweep_ = Sweep(backend, args.grid, in_flight, data.test_images, data.test_labels)
+    sweep_ = Sweep(backend, args.grid, in_flight, data=None if data.is_mnist else data)
     try:
         if not args.json:
             where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{args.workers} local workers"
             print(f"{len(args.grid)} runs on {where}", flush=True)
-        announce(estimated_seconds(args.grid, in_flight), f"{len(args.grid)} runs on {in_flight} at a time")
+        announce(estimated_seconds(args.grid, in_flight, sweep_.data),
+                 f"{len(args.grid)} runs on {in_flight} at a time")
         line, news = ProgressLine(), time.monotonic()
 
         def report(values: dict) -> None:

@@ -119,6 +119,7 @@ class Trainer(TrainerViews, Position):
 
     def __post_init__(self):
         hp = self.hparams.validate()
+        self.data_key = self.data.key  # the data set's, named in the run's state ("" MNIST)
         self.data = self.data if self.mix is None else self.mix.apply(self.data)
         self.rng = np.random.default_rng(hp.seed)  # the initial weights, then every epoch's shuffle
         self.model = Model.starting(hp, self.initial, self.rng, self.data.n_classes)
@@ -145,12 +146,17 @@ class Trainer(TrainerViews, Position):
                            streams={name: rng.bit_generator.state for name, rng in self.streams.items()},
                            rng=self.rng.bit_generator.state, epoch=self.epoch, batch=self.batch,
                            batch_costs=self.batch_costs.copy(), epochs=list(self.epochs), status=self.status,
-                           diverged=self.diverged, train_seconds=self.train_seconds, mix=self.mix, **parts)
+                           diverged=self.diverged, train_seconds=self.train_seconds, mix=self.mix,
+                           data_key=self.data_key, **parts)
 
     @classmethod
     def resume(cls, data: Mnist, state: RunState, threads: int | None = 1, train_sample: int | None = None,
                defer_evaluation: bool = False) -> "Trainer":
-        """A trainer that goes on exactly where ``state`` left off (the same bits as never stopping)."""
+        """A trainer that goes on exactly where ``state`` left off (the same bits as never stopping), on
+        the data set it trained on (``data.key`` is the state's ``data_key``)."""
+        if data.key != state.data_key:
+            raise ValueError(f"the run trains on data set {state.data_key or 'MNIST'!r}, not on "
+                             f"{data.key or 'MNIST'!r}")
         trainer = cls(data, state.hparams, threads=threads, train_sample=train_sample, mix=state.mix,
                       defer_evaluation=defer_evaluation)
         np.copyto(trainer.model.flat, state.params)

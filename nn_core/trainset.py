@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .settings import FULL_BATCH
+
 SIDE = 28
 VALIDATION = 5_000  # images held out for early stopping (a fifth of the subset when it is small)
 # The ranges of nn_core.handwriting.vary, which teaching your handwriting uses.
@@ -56,15 +58,21 @@ def validation_size(train_size: int) -> int:
     return min(VALIDATION, train_size // 5)
 
 
-def trained_images(hp) -> int:
-    """The images a run of these settings trains on each epoch (MNIST's 60,000, or its subset of
-    ``train_size``), less those early stopping holds out: what ``split`` will give, from the settings alone."""
-    return hp.train_size - (validation_size(hp.train_size) if hp.early_stop else 0)
+FULL = FULL_BATCH  # MNIST's training images: the default data set's size
 
 
-def batches_per_epoch(hp) -> int:
-    """An epoch's batches for these settings: the last one partial, none dropped."""
-    return -(-trained_images(hp) // hp.batch_size)
+def trained_images(hp, available: int = FULL) -> int:
+    """The images a run of these settings trains on each epoch (all ``available`` training images of its
+    data set, MNIST's 60,000 by default, or its subset of ``train_size``), less those early stopping
+    holds out: what ``split`` will give, from the settings and the data set's size alone."""
+    size = min(hp.train_size, available)
+    return size - (validation_size(size) if hp.early_stop else 0)
+
+
+def batches_per_epoch(hp, available: int = FULL) -> int:
+    """An epoch's batches for these settings on a data set of ``available`` training images: the last
+    one partial, none dropped."""
+    return -(-trained_images(hp, available) // hp.batch_size)
 
 
 def split(labels: np.ndarray, train_size: int, label_noise: float, early_stop: int, seed: int,

@@ -1,6 +1,7 @@
 """What runs on a worker (a local process or a Dask worker): a run's next chunk, an epoch's figures,
-and the worker's copy of MNIST, loaded once. Imported by the cluster code and the backends; imports
-neither, so imports run one way."""
+the worker's copy of MNIST, loaded once, and the few other data sets (a session's own) it trains on,
+each mapped once from the copy its server shared (or, on Dask, handed over once by the scheduler).
+Imported by the cluster code and the backends; imports neither, so imports run one way."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import sys
 import tempfile
 import zipfile
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +24,11 @@ DATA_ARCHIVE = "nn_lab_mnist.zip"  # the name of MNIST's files as sent to a Dask
 CHUNK_SECONDS = 0.4  # a chunk's training when every run has a worker (see nn_core.job_run)
 
 _worker_data: Mnist | None = None
+# A session's data sets this worker mapped, by key, the latest used last: a few at most (each is up to
+# 55 MB of the page cache, shared with the server), and one whose shared copy its server has deleted
+# (no run uses it any more) is dropped at the worker's next task.
+CACHED_DATA_SETS = 3
+_cached: "OrderedDict[str, tuple[str, Mnist]]" = OrderedDict()
 
 
 def worker_data(shared: str | None = None) -> Mnist:
@@ -38,21 +45,51 @@ def warm_up(shared: str | None = None) -> int:
     return os.getpid()
 
 
-def train_chunk(state: RunState, seconds: float = CHUNK_SECONDS, defer_evaluation: bool = False) -> RunState:
+def run_data(source: "str | Mnist | None" = None) -> Mnist:
+    """The data set a task trains on: this worker's MNIST (``source`` None), a data set handed over
+    whole (a Dask worker's copy of a scattered one), or the one its server shared in the folder
+    ``source``, mapped once and cached by its key (at most CACHED_DATA_SETS)."""
+    if source is None:
+        return worker_data()
+    if not isinstance(source, str):
+        return source
+    for key, (folder, _) in list(_cached.items()):
+        if folder != source and not os.path.isdir(folder):  # its server freed it: no run uses it any more
+            del _cached[key]
+    for key, (folder, data) in _cached.items():
+        if folder == source:
+            _cached.move_to_end(key)
+            return data
+    data = load_shared(source)
+    _cached[data.key] = (source, data)
+    while len(_cached) > CACHED_DATA_SETS:
+        _cached.popitem(last=False)
+    return data
+
+
+def cached_keys() -> list[str]:
+    """The keys of the data sets this worker holds mapped now, the latest used last (for tests)."""
+    return list(_cached)
+
+
+def train_chunk(state: RunState, seconds: float = CHUNK_SECONDS, defer_evaluation: bool = False,
+                source: "str | Mnist | None" = None) -> RunState:
     """The run's next state after about ``seconds`` of training (at least one batch), on one BLAS
     thread (see _ExecutorBackend), with the app's sampled per-epoch train figures. With
-    ``defer_evaluation`` an epoch's figures are left to ``evaluate_epoch`` on another worker."""
-    trainer = Trainer.resume(worker_data(), state, threads=1, train_sample=TRAIN_SAMPLE,
+    ``defer_evaluation`` an epoch's figures are left to ``evaluate_epoch`` on another worker.
+    ``source``: the run's data set if not MNIST (see ``run_data``), whose key the state names."""
+    trainer = Trainer.resume(run_data(source), state, threads=1, train_sample=TRAIN_SAMPLE,
                              defer_evaluation=defer_evaluation)
     trainer.run(max_seconds=seconds)
     return replace(trainer.state(), mix=None)  # the run's handle keeps its training mix (a fine-tuning's
     # ~31 MB): not sent back, so the server holds one copy, not one more per chunk
 
 
-def evaluate_epoch(hparams: Hyperparams, pending: PendingEpoch, data: Mnist | None = None) -> EpochStats:
+def evaluate_epoch(hparams: Hyperparams, pending: PendingEpoch, data: "str | Mnist | None" = None) -> EpochStats:
     """The figures of an epoch a chunk left unevaluated: the same numbers as evaluating it in the chunk
-    (the same code on one BLAS thread), computed while the run's next epoch trains elsewhere."""
-    trainer = Trainer(worker_data() if data is None else data, hparams, threads=1, train_sample=TRAIN_SAMPLE)
+    (the same code on one BLAS thread), computed while the run's next epoch trains elsewhere. ``data``:
+    the run's data set if not MNIST (a data set, or the folder of its shared copy: see ``run_data``)."""
+    trainer = Trainer(run_data(data), hparams, threads=1, train_sample=TRAIN_SAMPLE)
     return trainer.evaluate_pending(pending)
 
 

@@ -58,7 +58,7 @@ elif count > sw.room():
 elif planned:
     workers = sw.workers()
     st.caption(f"{len(planned)} runs on {workers} worker{'s' * (workers > 1)}: about "
-               f"{sw.estimated_seconds(planned, workers):.0f} s with the workers free (from speeds measured for "
+               f"{sw.estimated_seconds(planned, workers, data=sw.datasets.current()):.0f} s with the workers free (from speeds measured for "
                "each setting; longer while other runs share them, shorter if runs diverge).")
 
 sw.sweep_panel(planned, varied, ready=bool(planned) and len(planned) <= sw.room())

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import server
+from ui import datasets, server
 from ui.export import train_export
 from ui.lr_find import lr_find_section
 from ui.history import history_section, model_files_section
@@ -13,10 +13,17 @@ from ui.text import plain
 from ui.training import training_panel
 
 st.title("Train")
-st.caption("A 784-H-10 network (or deeper, up to four hidden layers: 784-H-H-H-H-10), trained from scratch with "
-           "NumPy on the 60,000 MNIST training images and scored on the 10,000 test images. The defaults are the "
-           "seed post's run.")
 server.mnist()  # load once per server, with a spinner the first time
+data = datasets.current()
+if data.is_mnist:
+    st.caption("A 784-H-10 network (or deeper, up to four hidden layers: 784-H-H-H-H-10), trained from scratch with "
+               "NumPy on the 60,000 MNIST training images and scored on the 10,000 test images. The defaults are "
+               "the seed post's run.")
+else:
+    C = data.n_classes
+    st.caption(f"A 784-H-{C} network (or deeper, up to four hidden layers: 784-H-H-H-H-{C}), trained from scratch "
+               f"with NumPy on the {len(data.train_images):,} training images of {plain(data.name, 40)} "
+               f"({C} classes) and scored on its {len(data.test_images):,} test images (the Data page chooses).")
 where, problem = where_runs_train()
 if problem:
     st.warning(plain(problem, limit=400))

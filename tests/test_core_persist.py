@@ -178,3 +178,68 @@ def test_saving_refuses_settings_a_load_would_refuse(model, tmp_path):
         save_model(tmp_path / "m.npz", model, Hyperparams(hidden_units=32, seed=10**100))
     with pytest.raises(ValueError, match="the model has 32 tanh units"):
         save_model(tmp_path / "m.npz", model, Hyperparams(hidden_units=64))
+
+
+# --- the data set a model reads (#32) ---------------------------------------------------------
+
+LETTERS = tuple("abcdefghijklmnopqrstuvwxyz")
+
+
+def letters_data(key="0123456789abcdef"):
+    from nn_core.persist import ModelData
+
+    return ModelData(LETTERS, "EMNIST letters", key)
+
+
+def test_a_model_file_records_its_data_sets_classes_and_refuses_another_in_one_sentence():
+    from nn_core import check_model_fits, load_model_file
+    from nn_core.persist import MNIST_DATA
+
+    model = Model.initialize(16, np.random.default_rng(1), classes=26)
+    saved = load_model_file(model_bytes(model, Hyperparams(hidden_units=16), {"test_accuracy": 0.7}, letters_data()))
+    assert saved.model.classes == 26 and np.array_equal(saved.model.flat, model.flat)
+    assert saved.data == letters_data() and saved.data.image_side == 28 and saved.metrics == {"test_accuracy": 0.7}
+    check_model_fits(saved.data, letters_data())  # the same data set
+    check_model_fits(saved.data, letters_data(key="another key"))  # more examples of the same classes
+    with pytest.raises(ModelFileError) as refused:
+        check_model_fits(saved.data, MNIST_DATA)
+    assert str(refused.value) == ("this model reads 26 classes of EMNIST letters; the session's data set is "
+                                  "MNIST (10 classes)")
+    with pytest.raises(ModelFileError, match="reads 10 classes of MNIST; the session's data set is EMNIST letters"):
+        check_model_fits(load_model_file(model_bytes(*mnist_model())).data, letters_data())
+
+
+def mnist_model():
+    return Model.initialize(16, np.random.default_rng(2)), Hyperparams(hidden_units=16)
+
+
+def test_a_file_without_a_data_set_reads_mnists_digits(model):
+    from nn_core import load_model_file
+    from nn_core.persist import MNIST_DATA
+
+    saved = load_model_file(npz_bytes(**valid_arrays(model, Hyperparams(hidden_units=32, activation="tanh"))))
+    assert saved.data == MNIST_DATA and saved.model.classes == 10
+    with pytest.raises(ValueError, match="reads 10 classes, its data set EMNIST letters has 26"):
+        model_bytes(model, Hyperparams(hidden_units=32, activation="tanh"), data=letters_data())
+
+
+@pytest.mark.parametrize("record", ['{"classes": ["a"], "name": "x", "key": "", "image_side": 28}',
+                                    '{"classes": ["a", "a"], "name": "x", "key": "", "image_side": 28}',
+                                    '{"classes": ["a", "b"], "name": "x", "key": "", "image_side": 32}',
+                                    '{"classes": [1, 2], "name": "x", "key": "", "image_side": 28}',
+                                    '{"classes": ["a", "b"], "name": "x"}', '[' * 10_000, '"' + "x" * 20_000 + '"'],
+                         ids=["one class", "twice a name", "32 pixels", "numbers", "missing keys", "deep", "long"])
+def test_a_hostile_data_set_record_is_refused(record):
+    model = Model.initialize(8, np.random.default_rng(0), classes=2)
+    arrays = valid_arrays(model, Hyperparams(hidden_units=8))
+    arrays["dataset"] = np.array(record)
+    with pytest.raises(ModelFileError):
+        load_model(npz_bytes(**arrays))
+
+
+def test_a_record_whose_classes_disagree_with_the_output_layer_is_refused():
+    model = Model.initialize(8, np.random.default_rng(0), classes=3)
+    arrays = valid_arrays(model, Hyperparams(hidden_units=8))
+    arrays["dataset"] = np.array(json.dumps({"classes": list("abcd"), "name": "x", "key": "k", "image_side": 28}))
+    with pytest.raises(ModelFileError, match=r"'W2' has shape \(8, 3\), expected \(8, 4\)"):
+        load_model(npz_bytes(**arrays))

@@ -139,7 +139,7 @@ def test_the_default_charts_gain_no_lines_and_the_form_has_four_sections(new_app
     cost, accuracy = live_figures(at)
     assert names(cost) == ["batch cost (smoothed)", "train cost", "test cost", "post's test cost"]
     assert names(accuracy) == ["train accuracy", "test accuracy"]
-    assert not annotations(cost) and not cost["layout"].get("shapes") and not at.text  # nothing before a run
+    assert not annotations(cost) and not cost["layout"].get("shapes") and not at.main.text  # nothing before a run
     # a link opens with the lab's settings named on its closed section
     at = new_app({"n": "1000", "dropout": "0.5"})
     assert at.expander[2].label == "Overfitting lab: 1,000 images, dropout 0.5"

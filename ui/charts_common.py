@@ -84,14 +84,17 @@ def selected_points(chart) -> list | None:
         return None
 
 
-def probability_figure(probabilities: np.ndarray, predicted: int) -> go.Figure:
-    """Bar chart of the ten softmax outputs (10,), the predicted digit highlighted."""
-    colours = ["#4f8bf9" if digit == predicted else "#6b7280" for digit in range(10)]
-    figure = go.Figure(go.Bar(x=list(range(10)), y=probabilities, marker_color=colours,
+def probability_figure(probabilities: np.ndarray, predicted: int, names: list[str] | None = None) -> go.Figure:
+    """Bar chart of the softmax outputs (C,), the predicted class highlighted; ``names`` the classes' tick
+    labels (escaped for Plotly: ui.datasets.chart_names), else their numbers (MNIST's digits)."""
+    classes = list(range(len(probabilities)))
+    names = [str(k) for k in classes] if names is None else list(names)
+    colours = ["#4f8bf9" if k == predicted else "#6b7280" for k in classes]
+    figure = go.Figure(go.Bar(x=classes, y=probabilities, marker_color=colours, customdata=names,
                               text=[f"{p:.0%}" for p in probabilities], textposition="outside",
-                              hovertemplate="digit %{x}: %{y:.1%}<extra></extra>"))
+                              hovertemplate="%{customdata}: %{y:.1%}<extra></extra>"))
     figure.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
-                         xaxis={"tickmode": "linear", "title": "digit"},
+                         xaxis={"tickmode": "array", "tickvals": classes, "ticktext": names, "title": "class"},
                          yaxis={"range": [0, 1.15], "tickformat": ".0%", "title": "probability"},
                          title="What the network thinks")
     return figure

@@ -36,11 +36,12 @@ def is_post_run(hparams: Hyperparams) -> bool:
 
 
 def training_cost_figure(epochs: list[EpochStats], batch_costs, batches_per_epoch: int, hparams: Hyperparams,
-                         diverged: Diverged | None = None, title: str = "Cost", max_points: int = 400) -> go.Figure:
+                         diverged: Diverged | None = None, title: str = "Cost", max_points: int = 400,
+                         reference: bool = True) -> go.Figure:
     """Live cost chart: smoothed batch cost within epochs (at most ``max_points`` points: the chart's
     width in px), train/test cost after each epoch, the post's test cost as a reference for the post's
     settings, and where a run diverged. Log y (costs fall 30-fold and a diverging one jumps 40-fold),
-    labelled with plain numbers."""
+    labelled with plain numbers. ``reference``: the run is on MNIST (the post's curve means nothing elsewhere)."""
     figure = go.Figure()
     x, y = smoothed_batch_costs(batch_costs, batches_per_epoch, max_points)
     shown = list(y)
@@ -53,7 +54,7 @@ def training_cost_figure(epochs: list[EpochStats], batch_costs, batches_per_epoc
                        **GAP_FILL)
     shown += [value for stats in epochs for value in (stats.train_cost, stats.test_cost)]
     shown += overfitting_marks(figure, epochs, "cost")
-    if is_post_run(hparams):
+    if reference and is_post_run(hparams):
         figure.add_scatter(x=list(range(1, len(POST_TEST_COST) + 1)), y=POST_TEST_COST, name="post's test cost",
                            mode="lines", line=REFERENCE_LINE)
         shown += POST_TEST_COST
@@ -128,15 +129,18 @@ def overfitting_marks(figure: go.Figure, epochs: list[EpochStats], measure: str)
     return added
 
 
-def runs_test_cost_figure(runs: list[tuple[str, RunResult]], title: str = "Test cost of chosen runs") -> go.Figure:
-    """Overlay of test cost per epoch, one line per (label, run); the post's curve for reference."""
+def runs_test_cost_figure(runs: list[tuple[str, RunResult]], title: str = "Test cost of chosen runs",
+                          reference: bool = True) -> go.Figure:
+    """Overlay of test cost per epoch, one line per (label, run); the post's curve for reference (runs on
+    MNIST: ``reference``)."""
     figure = go.Figure()
     for label, run in runs:
         figure.add_scatter(x=[stats.epoch for stats in run.epochs], y=[stats.test_cost for stats in run.epochs],
                            name=label, mode="lines+markers")
-    figure.add_scatter(x=list(range(1, len(POST_TEST_COST) + 1)), y=POST_TEST_COST, name="post's test cost",
-                       mode="lines", line=REFERENCE_LINE)
-    costs = [stats.test_cost for _, run in runs for stats in run.epochs] + POST_TEST_COST
+    if reference:
+        figure.add_scatter(x=list(range(1, len(POST_TEST_COST) + 1)), y=POST_TEST_COST, name="post's test cost",
+                           mode="lines", line=REFERENCE_LINE)
+    costs = [stats.test_cost for _, run in runs for stats in run.epochs] + (POST_TEST_COST if reference else [])
     figure.update_layout(title=title, xaxis_title="epoch",
                          yaxis={"title": "test cross-entropy (log scale)", **log_axis(costs)}, **LAYOUT)
     return figure

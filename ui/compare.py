@@ -28,7 +28,7 @@ from nn_core.estimate import estimated_seconds
 from nn_core.settings import BY_NAME
 from nn_core.trainset import validation_size
 
-from . import runs, server
+from . import datasets, runs
 from .compare_presets import BY_PRESET, PRESETS, Preset, preset_variants
 from .compare_results import result_rows, results_csv, status_text, step_sentences  # noqa: F401 (tests)
 from .compare_table import (COLOUR, COLOURS, COLUMNS, MAX_VARIANTS, MIN_VARIANTS, NAME, SQUARES,  # noqa: F401
@@ -257,7 +257,7 @@ def check_table(frame: pd.DataFrame) -> tuple[list[str], list[Hyperparams]] | No
                  "that are not in it). Use fewer variants, or reload the page to start a new session.")
         return None
     workers = max(1, int(getattr(runs.backend(), "workers", 1)))
-    seconds = estimated_seconds(variants, workers)
+    seconds = estimated_seconds(variants, workers, data=datasets.current())
     if seconds > MAX_SECONDS:
         st.error(f"These {len(variants)} variants would take about {seconds:,.0f} s on {workers} "
                  f"worker{'s' * (workers > 1)}, more than the {MAX_SECONDS} s a comparison here may take (every "
@@ -306,7 +306,7 @@ def _compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: 
         show_charts(None)
         return
     if going:
-        data = server.mnist()
+        data = datasets.current()
         current.advance(0.5, data.test_images, data.test_labels)
     progress_section(current)
     show_charts(current)

@@ -1,5 +1,6 @@
 """The Evaluate page's sections: the active model's diagnostics (computed once per model), the
-confusion matrix with the images behind a cell, the per-digit report and the hidden units."""
+confusion matrix with the images behind a cell, the per-class report and the hidden units, each class by
+its name (a user's names: shown as text)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from nn_core.data import IMAGE_SIDE
 from nn_core.diagnostics import (TOP_IMAGES, Diagnostics, Favourites, diagnose, favourite_images, top_probabilities,
                                   unit_weight_images)
 
-from . import server
+from . import datasets
 from .charts_common import selected_points
 from .charts_evaluate import cell_from_selection, confusion_figure, epoch_curves_figure
 from .images import diverging_rgb, enlarge, symmetric_limit
@@ -26,7 +27,6 @@ UNIT_ZOOM = 3
 # The colour scale's limit is this percentile of |weight| over all units: a few large weights
 # would otherwise wash every unit out to near-white. Weights beyond it saturate.
 UNIT_COLOUR_PERCENTILE = 99.0
-DIGITS = list(range(10))
 
 
 def model_diagnostics(run) -> dict:
@@ -38,8 +38,8 @@ def model_diagnostics(run) -> dict:
     fingerprint = hashlib.blake2b(run.model.flat.tobytes(), digest_size=16).digest()
     entry = st.session_state.get(EVALUATE_CACHE)
     if entry is None or entry["run"] is not run or entry["fingerprint"] != fingerprint:
-        data = server.mnist()
-        with st.spinner("Evaluating the model on the 10,000 test images…"):
+        data = datasets.current()
+        with st.spinner(f"Evaluating the model on the {len(data.test_images):,} test images…"):
             weights = unit_weight_images(run.model)  # (H, 28, 28)
             entry = {"run": run, "fingerprint": fingerprint,
                      "diagnostics": diagnose(run.model, data.test_images, data.test_labels),
@@ -58,7 +58,9 @@ def percent(p: float) -> str:
 
 def use_clicked_cell() -> None:
     """Callback of the heatmap: a clicked cell becomes the chosen (true, predicted) pair."""
-    cell = cell_from_selection(selected_points(st.session_state.get(EVALUATE_CHART)))
+    entry = st.session_state.get(EVALUATE_CACHE)
+    classes = entry["diagnostics"].confusion.shape[0] if entry else 10
+    cell = cell_from_selection(selected_points(st.session_state.get(EVALUATE_CHART)), classes)
     if cell is not None:
         st.session_state[EVALUATE_TRUE], st.session_state[EVALUATE_PREDICTED] = cell
 
@@ -71,25 +73,35 @@ def choose_default_cell(diagnostics: Diagnostics) -> None:
         st.session_state[EVALUATE_CELL_FOR] = diagnostics
 
 
-def show_cell_examples(diagnostics: Diagnostics, true_digit: int, predicted_digit: int) -> None:
-    indices = diagnostics.cell(true_digit, predicted_digit)  # sorted as the page shows them
-    correct = true_digit == predicted_digit
+def names_of(diagnostics: Diagnostics) -> list[str]:
+    """The model's classes by name (the data set's), one per output."""
+    return datasets.class_names(diagnostics.confusion.shape[0])
+
+
+def show_cell_examples(diagnostics: Diagnostics, true_class: int, predicted_class: int) -> None:
+    indices = diagnostics.cell(true_class, predicted_class)  # sorted as the page shows them
+    correct = true_class == predicted_class
+    names = datasets.escaped_names(diagnostics.confusion.shape[0])
+    true_name, predicted_name = names[true_class], names[predicted_class]
+    mnist = datasets.current().is_mnist
     if len(indices) == 0:
-        st.success(f"No test image of a {true_digit} was read as {predicted_digit}.")
+        st.success(f"No test image of {'a' if mnist else 'class'} {true_name} was read as {predicted_name}.")
         return
     shown = indices[:MAX_EXAMPLES]
     order = "least confident first" if correct else "most confident mistakes first"
-    what = f"{true_digit}s read correctly" if correct else f"{true_digit}s read as {predicted_digit}"
+    images_of = f"{true_name}s" if mnist else f"images of {true_name}"  # MNIST's "7s"
+    what = f"{images_of} read correctly" if correct else f"{images_of} read as {predicted_name}"
     headline = f"**{len(indices):,} {what}**"
     if len(shown) < len(indices):
         headline += f" — showing the first {len(shown)}"
     st.markdown(f"{headline}, {order}.")
-    images = enlarge(server.mnist().test_images[shown].reshape(-1, IMAGE_SIDE, IMAGE_SIDE), EXAMPLE_ZOOM)
-    # no-break spaces keep "digit percent" pairs together when a caption wraps
-    captions = [f"#{i}: " + ", ".join(f"{digit}\u00a0{percent(p)}" for digit, p in
+    images = enlarge(datasets.current().test_images[shown].reshape(-1, IMAGE_SIDE, IMAGE_SIDE), EXAMPLE_ZOOM)
+    # no-break spaces keep "class percent" pairs together when a caption wraps
+    captions = [f"#{i}: " + ", ".join(f"{names[k]}\u00a0{percent(p)}" for k, p in
                                       top_probabilities(diagnostics.probabilities[i])) for i in shown]
     st.image(list(images), caption=captions, width=IMAGE_SIDE * EXAMPLE_ZOOM, output_format="PNG")  # JPEG smears pixels
-    st.caption("Under each image: its index in the test set, then the network's three most probable digits.")
+    st.caption("Under each image: its index in the test set, then the network's three most probable "
+               f"{datasets.nouns()}.")
 
 
 @st.fragment  # the toggle, a click or a cell choice reruns only this section
@@ -97,34 +109,40 @@ def where_it_goes_wrong(diagnostics: Diagnostics) -> None:
     choose_default_cell(diagnostics)
     matrix_column, examples_column = st.columns([5, 6])
     with matrix_column:
-        show_rates = st.toggle("Row-normalised rates (share of each true digit)", key=EVALUATE_RATES)
+        show_rates = st.toggle(f"Row-normalised rates (share of each true {datasets.noun()})", key=EVALUATE_RATES)
         selected = (st.session_state[EVALUATE_TRUE], st.session_state[EVALUATE_PREDICTED])
-        st.plotly_chart(confusion_figure(diagnostics.confusion, show_rates, selected),
+        names = names_of(diagnostics)
+        st.plotly_chart(confusion_figure(diagnostics.confusion, show_rates, selected, datasets.chart_names(names),
+                                         datasets.noun()),
                         key=EVALUATE_CHART, on_select=use_clicked_cell, selection_mode="points",
                         width="stretch")
         st.caption("Click a cell, or pick it on the right, to see its test images. The colour tops out at the "
                    "largest mistake, so the diagonal (correct answers) is saturated.")
     with examples_column:
         true_column, predicted_column = st.columns(2)
-        true_digit = true_column.selectbox("True digit", DIGITS, key=EVALUATE_TRUE)
-        predicted_digit = predicted_column.selectbox("Predicted digit", DIGITS, key=EVALUATE_PREDICTED)
-        show_cell_examples(diagnostics, true_digit, predicted_digit)
+        classes = list(range(len(names)))
+        noun = datasets.noun()
+        true_class = true_column.selectbox(f"True {noun}", classes, key=EVALUATE_TRUE, format_func=names.__getitem__)
+        predicted_class = predicted_column.selectbox(f"Predicted {noun}", classes, key=EVALUATE_PREDICTED,
+                                                     format_func=names.__getitem__)
+        show_cell_examples(diagnostics, true_class, predicted_class)
 
 
 def favourites(cache: dict, layer: int) -> Favourites:
     """Hidden layer ``layer``'s favourite test images (computed once per model and layer)."""
     if layer not in cache["favourites"]:
-        data = server.mnist()
+        data = datasets.current()
         with st.spinner(f"Finding the test images that excite each unit of layer {layer} most…"):
             cache["favourites"][layer] = favourite_images(cache["run"].model, data.test_images, data.test_labels, layer)
     return cache["favourites"][layer]
 
 
 def unit_captions(run, layer: int, units: range, favourite: Favourites | None) -> list[str]:
-    """One caption per unit: for the last hidden layer, the digit it votes for most (↑, its largest
-    weight into the output layer) and against most (↓); in a deeper network, the digit most of its
+    """One caption per unit: for the last hidden layer, the class it votes for most (↑, its largest
+    weight into the output layer) and against most (↓); in a deeper network, the class most of its
     favourite test images show (or that it is never active)."""
     model = run.model
+    names = datasets.escaped_names(model.classes)
     captions = []
     for u in units:
         parts = [f"unit {u}"]
@@ -132,10 +150,10 @@ def unit_captions(run, layer: int, units: range, favourite: Favourites | None) -
             if model.activation == "relu" and not favourite.active[u]:
                 parts.append("· dead")
             else:
-                parts.append(f"· {favourite.count[u]}/{len(favourite.top)} {favourite.digit[u]}s")
+                parts.append(f"· {favourite.count[u]}/{len(favourite.top)} {names[favourite.digit[u]]}")
         if layer == model.layers:
-            out = model.weights[-1]  # (H, 10): what each unit of the last hidden layer says to each digit
-            parts.append(f"↑{int(np.argmax(out[u]))} ↓{int(np.argmin(out[u]))}")
+            out = model.weights[-1]  # (H, classes): what each unit of the last hidden layer says to each class
+            parts.append(f"↑{names[int(np.argmax(out[u]))]} ↓{names[int(np.argmin(out[u]))]}")
         captions.append(" ".join(parts))
     return captions
 
@@ -175,26 +193,39 @@ def show_hidden_units(run, cache: dict) -> None:
                      f"pixels, so its weights make no picture. Each image is instead the average of the {TOP_IMAGES} "
                      "test images that excite the unit most: what it has come to detect.")
     if favourite is not None:
-        explained += (f" Under each image, \"15/{TOP_IMAGES} 7s\" would mean that 15 of the {TOP_IMAGES} test "
-                      "images exciting the unit most are 7s"
+        explained += (f" Under each image, \"15/{TOP_IMAGES} 7\" would mean that 15 of the {TOP_IMAGES} test "
+                      "images exciting the unit most are of class 7"
                       + (", and \"dead\" a unit that no test image activates." if run.model.activation == "relu"
                          else "."))
     if layer == layers:
-        explained += (" ↑ is the digit the unit votes for most (its largest outgoing weight), ↓ the digit it votes "
+        explained += (" ↑ is the class the unit votes for most (its largest outgoing weight), ↓ the class it votes "
                       "against most.")
     else:
-        explained += f" Its outgoing weights feed layer {layer + 1}, not the digits."
+        explained += f" Its outgoing weights feed layer {layer + 1}, not the classes."
     st.caption(explained)
 
 
-REPORT_COLUMNS = {
+REPORT_COLUMNS = {  # the first column is named "digit" for MNIST (see named_report)
+    "class": st.column_config.TextColumn("class"),
     "digit": st.column_config.TextColumn("digit"),
     "precision": st.column_config.NumberColumn("precision", format="%.4f",
-                                               help="Of the images read as this digit, the share that are it"),
+                                               help="Of the images read as this class, the share that are it"),
     "recall": st.column_config.NumberColumn("recall", format="%.4f",
-                                            help="Of the images of this digit, the share read as it"),
+                                            help="Of the images of this class, the share read as it"),
     "f1-score": st.column_config.NumberColumn("F1", format="%.4f", help="Harmonic mean of precision and recall"),
-    "support": st.column_config.NumberColumn("support", format="%d", help="Test images of this digit")}
+    "support": st.column_config.NumberColumn("support", format="%d", help="Test images of this class")}
+
+
+def named_report(diagnostics: Diagnostics) -> list[dict]:
+    """The per-class report's rows, each class by its name ("macro avg" and "weighted avg" as they are)."""
+    names, noun = names_of(diagnostics), datasets.noun()
+    rows = []
+    for row in diagnostics.report:
+        row = dict(row)
+        key = str(row.pop("digit", row.pop("class", "")))
+        name = names[int(key)] if key.isdigit() and int(key) < len(names) else key
+        rows.append({noun: name, **row})
+    return rows
 
 
 def headline(diagnostics: Diagnostics) -> None:
@@ -208,8 +239,8 @@ def headline(diagnostics: Diagnostics) -> None:
 def report_and_curves(run, diagnostics: Diagnostics) -> None:
     report_column, curves_column = st.columns(2)
     with report_column:
-        st.subheader("Per-digit report")
-        st.dataframe(diagnostics.report, hide_index=True, width="stretch", height="content",
+        st.subheader(f"Per-{datasets.noun()} report")
+        st.dataframe(named_report(diagnostics), hide_index=True, width="stretch", height="content",
                      column_config=REPORT_COLUMNS)
     with curves_column:
         st.subheader("Training curves")

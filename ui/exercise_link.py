@@ -44,8 +44,8 @@ MAX_SHOWN = 40  # characters of a refused value or key shown in a notice
 MAX_NAMED = 8  # unknown keys named in the notice (the rest counted)
 
 # The lab's pages by link name, in the navigation's order (streamlit_app.py checks it has exactly these).
-PAGES = {"train": "Train", "evaluate": "Evaluate", "draw": "Draw", "sweep": "Sweep", "compare": "Compare",
-         "inside": "Inside", "exercise": "Exercise"}
+PAGES = {"data": "Data", "train": "Train", "evaluate": "Evaluate", "draw": "Draw", "sweep": "Sweep",
+         "compare": "Compare", "inside": "Inside", "exercise": "Exercise"}
 UNHIDEABLE = "train"  # the page where runs are made and the goal is checked
 # What the verdict checks after a run.
 GOALS = ("accuracy", "rescue", "never_learns")

@@ -28,19 +28,19 @@ def _caveat(run: RunResult) -> str | None:
 
 def export_buttons(run: RunResult, index: int, key: str) -> None:
     """The two download buttons for ``run`` (run #``index + 1``), keys prefixed ``key``."""
-    reason = refusal(run.hparams, run.changes, run.origin)
+    reason = refusal(run.hparams, run.changes, run.origin, data=run.data_key)
     if reason:
         st.caption(f"Run #{index + 1} as code: not available. {reason}")
         return
     st.caption(f"Run #{index + 1} as code, to read, run and change at home (NumPy only; the same test figures):")
     left, right = st.columns(2)
     left.download_button("Download as Python", key=f"{key}_export_script", width="stretch",
-                         data=lambda: script(run.hparams, run.changes), file_name=f"run-{index + 1}.py",
+                         data=lambda: script(run.hparams, run.changes, data=run.data_key), file_name=f"run-{index + 1}.py",
                          mime="text/x-python", on_click="ignore",
                          help="This run as one short NumPy script: python run.py --data DIR (a folder of MNIST's "
                               "IDX files) trains it again and prints the same figures, one line per epoch.")
     right.download_button("Download as notebook", key=f"{key}_export_notebook", width="stretch",
-                          data=lambda: notebook_text(run.hparams, run.changes), file_name=f"run-{index + 1}.ipynb",
+                          data=lambda: notebook_text(run.hparams, run.changes, data=run.data_key), file_name=f"run-{index + 1}.ipynb",
                           mime="application/x-ipynb+json", on_click="ignore",
                           help="The same code as a Jupyter notebook: data, network, training loop and a cost plot.")
     caveat = _caveat(run)

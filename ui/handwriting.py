@@ -10,7 +10,7 @@ from nn_core import RunStatus
 from nn_core.handwriting import MAX_DRAWINGS, MIN_DRAWINGS, DigitSet, DigitSetError, Tuning, fine_tuning
 from nn_core.preprocess import SIDE
 
-from . import runs
+from . import datasets, runs
 from .images import enlarge, png, tile
 from .state import (DRAW_CANVAS_ROUND, DRAW_DOWNLOAD, DRAW_FIELD, DRAW_REMOVE, DRAW_REMOVE_PICK, DRAW_TUNE,
                     DRAW_TUNE_STOP, DRAW_UPLOAD, full_message, lab)
@@ -118,6 +118,8 @@ def start_tuning() -> str | None:
     """Start fine-tuning the active model on my digits; a reason if it cannot start."""
     session = lab()
     digits, base = session.digits, session.active_run
+    if not datasets.current().is_mnist:  # my digits are MNIST's ten classes, mixed with MNIST's images
+        return "Fine-tuning on your digits works on MNIST: choose MNIST on the Data page first."
     if len(digits) < MIN_DRAWINGS:
         return (f"Too few digits to learn from: you have {len(digits)}, fine-tuning needs at least "
                 f"{MIN_DRAWINGS} (three of each digit you want it to learn works well).")

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from nn_core.hidden_map import MAX_SAMPLE, MIN_SAMPLE, SAMPLE, Layer, MapJob, MapQueue, PcaMap, sample_rows
 from nn_core.snapshots import IMAGE_SIDE
 
-from . import runs, server
+from . import datasets, runs, server
 from .charts_common import PLOT_CONFIG, selected_points
 from .images import enlarge, png
 from .state import (EVALUATE_MAP_CACHE, EVALUATE_MAP_CHART, EVALUATE_MAP_EPOCH, EVALUATE_MAP_METHOD,
@@ -34,6 +35,7 @@ MAX_MAPS = 64  # maps one session keeps (each (m, 2) float32 and m predictions: 
 CLICKED_ZOOM = 5
 POLL_SECONDS = 0.5
 # Plotly's own ten colours (D3's category10), one per digit
+MANY_COLOURS = tuple(qualitative.Alphabet + qualitative.Dark24 + qualitative.Light24)  # 74, for up to 62 classes
 DIGIT_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
@@ -108,7 +110,7 @@ def frame_model(run, frame: Frame):
 
 
 def sample_images(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    data = server.mnist()
+    data = datasets.current()
     rows = sample_rows(len(data.test_labels), size)
     return rows, data.test_images[rows], data.test_labels[rows]
 
@@ -186,22 +188,29 @@ def _job_progress(job: Job, size: int, queue) -> None:
                     text=f"t-SNE of {what}: {elapsed:.0f} s of about {expected:.0f} s")
 
 
+def class_colour(k: int, classes: int) -> str:
+    """Class k's colour: Plotly's ten for ten classes or fewer (MNIST's digits as ever), else a longer palette."""
+    return DIGIT_COLOURS[k] if classes <= len(DIGIT_COLOURS) else MANY_COLOURS[k % len(MANY_COLOURS)]
+
+
 def map_figure(points: np.ndarray, labels: np.ndarray, predicted: np.ndarray, rows: np.ndarray,
-               title: str) -> go.Figure:
-    """One trace per digit (its colour, in the legend); misread images as crosses. Hover names the
-    image, its label and what the network read (a click is read back by ``clicked_image``)."""
+               title: str, names: list[str] | None = None, noun: str = "digit") -> go.Figure:
+    """One trace per class (its colour and name, in the legend; ``names`` escaped for Plotly, else the
+    digits); misread images as crosses. Hover names the image, its label and what the network read (a
+    click is read back by ``clicked_image``)."""
+    names = np.asarray([str(k) for k in range(10)] if names is None else list(names), dtype=object)
     figure = go.Figure()
-    for digit in range(10):
-        mine = np.flatnonzero(labels == digit)
-        wrong = predicted[mine] != digit
+    for k in range(len(names)):
+        mine = np.flatnonzero(labels == k)
+        wrong = predicted[mine] != k
         figure.add_trace(go.Scatter(
-            x=points[mine, 0], y=points[mine, 1], mode="markers", name=str(digit),
-            marker=dict(color=DIGIT_COLOURS[digit], size=np.where(wrong, 9, 5),
+            x=points[mine, 0], y=points[mine, 1], mode="markers", name=names[k],
+            marker=dict(color=class_colour(k, len(names)), size=np.where(wrong, 9, 5),
                         symbol=np.where(wrong, "x", "circle"), opacity=0.75, line=dict(width=0)),
-            customdata=np.column_stack([rows[mine], labels[mine], predicted[mine]]),
+            customdata=np.column_stack([rows[mine], names[labels[mine]], names[predicted[mine]]]),
             hovertemplate="test image #%{customdata[0]}<br>a %{customdata[1]}, read as %{customdata[2]}"
                           "<extra></extra>"))
-    figure.update_layout(title=title, height=520, margin=dict(l=10, r=10, t=40, b=10), legend_title_text="digit",
+    figure.update_layout(title=title, height=520, margin=dict(l=10, r=10, t=40, b=10), legend_title_text=noun,
                          xaxis=dict(showticklabels=False, zeroline=False),
                          yaxis=dict(showticklabels=False, zeroline=False, scaleanchor="x"))
     return figure
@@ -209,7 +218,7 @@ def map_figure(points: np.ndarray, labels: np.ndarray, predicted: np.ndarray, ro
 
 def clicked_image(rows: np.ndarray, labels: np.ndarray) -> int | None:
     """The test image index of the point clicked on the map: the ``point_index``-th image of the
-    ``curve_number``-th digit's trace (as ``map_figure`` drew them), if there is one."""
+    ``curve_number``-th class's trace (as ``map_figure`` drew them), if there is one."""
     return image_at(selected_points(st.session_state.get(EVALUATE_MAP_CHART)), rows, labels)
 
 
@@ -219,9 +228,9 @@ def image_at(points, rows: np.ndarray, labels: np.ndarray) -> int | None:
     for point in points if isinstance(points, list) else []:
         if not isinstance(point, dict):
             continue
-        digit, position = point.get("curve_number"), point.get("point_index")
-        if isinstance(digit, int) and isinstance(position, int) and 0 <= digit < 10:
-            mine = rows[labels == digit]
+        k, position = point.get("curve_number"), point.get("point_index")
+        if isinstance(k, int) and isinstance(position, int) and 0 <= k:  # a class past the last has no image
+            mine = rows[labels == k]
             if 0 <= position < len(mine):
                 return int(mine[position])
     return None
@@ -230,10 +239,27 @@ def image_at(points, rows: np.ndarray, labels: np.ndarray) -> int | None:
 def show_clicked(index: int, rows: np.ndarray, labels: np.ndarray, predicted: np.ndarray, frame: Frame) -> None:
     position = int(np.searchsorted(rows, index))
     label, read = int(labels[position]), int(predicted[position])
-    image = enlarge(server.mnist().test_images[index].reshape(IMAGE_SIDE, IMAGE_SIDE), CLICKED_ZOOM)
-    verdict = "read right" if label == read else f"misread as {read}"
+    names = datasets.escaped_names()
+    image = enlarge(datasets.current().test_images[index].reshape(IMAGE_SIDE, IMAGE_SIDE), CLICKED_ZOOM)
+    verdict = "read right" if label == read else f"misread as {names[read]}"
     st.image(png(image), width=IMAGE_SIDE * CLICKED_ZOOM,
-             caption=f"Test image #{index}: a {label}, {verdict} at {frame.label}")
+             caption=f"Test image #{index}: a {names[label]}, {verdict} at {frame.label}")
+
+
+def sample_size(column) -> int | None:
+    """The slider's choice of test images, among the stops the data set in use has images for; None (said)
+    for a test set smaller than the least."""
+    tests = len(datasets.current().test_labels)
+    stops = [size for size in SAMPLES if size <= tests]
+    if not stops:
+        st.info(f"The map shows at least {MIN_SAMPLE:,} test images; this data set has {tests:,}.")
+        return None
+    if st.session_state.get(EVALUATE_MAP_SAMPLE) not in stops:
+        st.session_state[EVALUATE_MAP_SAMPLE] = min(SAMPLE, stops[-1])
+    if len(stops) == 1:
+        column.caption(f"Test images on the map: {stops[0]:,}")
+        return stops[0]
+    return column.select_slider("Test images on the map", stops, key=EVALUATE_MAP_SAMPLE)
 
 
 @st.fragment  # its sliders, the method, a click and t-SNE's progress rerun only this section
@@ -246,11 +272,12 @@ def hidden_map_section(run) -> None:
     method_column, sample_column = st.columns([1, 2])
     method = method_column.segmented_control("Map by", [PCA, TSNE], key=EVALUATE_MAP_METHOD, default=PCA,
                                              required=True)
-    size = sample_column.select_slider("Test images on the map", SAMPLES, value=SAMPLE, key=EVALUATE_MAP_SAMPLE)
+    if (size := sample_size(sample_column)) is None:
+        return
     if len(options) > 1:
         chosen = st.select_slider("Epoch", labels_, key=EVALUATE_MAP_EPOCH,
                                   help="The parameters the run kept at each epoch's end: move it to watch the "
-                                       "digits separate as it trained.")
+                                       f"{datasets.nouns()} separate as it trained.")
     else:
         chosen = labels_[0]
         st.caption("This model's epochs were not kept (a session keeps them for its latest run and the active "
@@ -266,11 +293,12 @@ def hidden_map_section(run) -> None:
            f"({cache.pca[size].explained:.0%} of it), the same axes at every epoch" if method == PCA
            else "t-SNE of this epoch's hidden layer (its axes mean nothing, and differ from epoch to epoch)")
     title = f"{frame.label}: {misread} of {size:,} misread"
-    st.plotly_chart(map_figure(points, labels, predicted, rows, title), key=EVALUATE_MAP_CHART, on_select="rerun",
-                    selection_mode="points", width="stretch", config=PLOT_CONFIG)
+    names = datasets.chart_names(datasets.class_names(run.model.classes))
+    st.plotly_chart(map_figure(points, labels, predicted, rows, title, names, datasets.noun()), key=EVALUATE_MAP_CHART,
+                    on_select="rerun", selection_mode="points", width="stretch", config=PLOT_CONFIG)
     st.caption(f"Each point is a test image, placed by its last hidden layer's {run.model.hidden_units} "
-               f"activations — {how}. Colour: its true digit; ✕: misread. Hover a point for its label and "
-               "reading; click it to see the image.")
+               f"activations — {how}. Colour: its true {datasets.noun()}; ✕: misread. Hover a point for its label "
+               "and reading; click it to see the image.")
     index = clicked_image(rows, labels)
     if index is not None:
         show_clicked(index, rows, labels, predicted, frame)

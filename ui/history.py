@@ -7,9 +7,10 @@ import math
 import numpy as np
 import streamlit as st
 
-from nn_core import ModelFileError, RunResult, RunStatus, load_model, model_bytes
+from nn_core import ModelFileError, RunResult, RunStatus, model_bytes
+from nn_core.persist import check_model_fits, load_model_file
 
-from . import runs, server
+from . import datasets, runs
 from .charts_common import PLOT_CONFIG
 from .charts_train import runs_test_cost_figure
 from .state import (MAX_RUNS, TRAIN_ACTIVE_PICK, TRAIN_COMPARE_PICK, TRAIN_DOWNLOAD, TRAIN_UPLOAD, Lab, full_message,
@@ -75,7 +76,7 @@ def history_section() -> None:
                             format_func=labels.__getitem__, on_change=pick_compared)
     curves = [(f"#{i + 1} {session.runs[i].status}", session.runs[i]) for i in chosen if session.runs[i].epochs]
     if curves:
-        st.plotly_chart(runs_test_cost_figure(curves), config=PLOT_CONFIG)
+        st.plotly_chart(runs_test_cost_figure(curves, reference=datasets.current().is_mnist), config=PLOT_CONFIG)
 
 
 def model_files_section() -> None:
@@ -89,7 +90,7 @@ def model_files_section() -> None:
         else:
             st.download_button(
                 "Download active model (.npz)", key=TRAIN_DOWNLOAD,
-                data=lambda: model_bytes(run.model, run.hparams, run.metrics()),
+                data=lambda: model_bytes(run.model, run.hparams, run.metrics(), data=datasets.current()),
                 file_name=model_file_name(session.active, run.hparams),
                 mime="application/octet-stream", on_click="ignore",
                 help="Weights, settings and final metrics as plain arrays (no pickle).")
@@ -120,10 +121,14 @@ def add_uploaded(upload) -> None:
 def _read_upload(upload) -> int | str:
     """The new run's index, or why the file was refused."""
     try:
-        model, hparams, metrics = load_model(upload.getvalue())
+        saved = load_model_file(upload.getvalue())
+        data = datasets.current()
+        check_model_fits(saved.data, data)  # never evaluated on a data set it was not made for
     except ModelFileError as error:
         return str(error)
+    model, hparams, metrics = saved.model, saved.hparams, saved.metrics
     result = RunResult(hparams=hparams, model=model, epochs=[], batch_costs=np.empty(0, np.float32),
-                       batches_per_epoch=math.ceil(len(server.mnist().train_images) / hparams.batch_size),
-                       status=RunStatus.UPLOADED, train_seconds=metrics.get("train_seconds", 0.0))
+                       batches_per_epoch=math.ceil(len(data.train_images) / hparams.batch_size),
+                       status=RunStatus.UPLOADED, train_seconds=metrics.get("train_seconds", 0.0),
+                       data_key=data.key)
     return runs.keep_run(result)

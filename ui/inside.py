@@ -20,7 +20,7 @@ from nn_core.diagnostics import column_images
 from nn_core.inside import ROWS_KEPT, InsideRun, Step
 from nn_core.runs import TRAIN_SAMPLE
 
-from . import server
+from . import datasets
 from .charts_common import PLOT_CONFIG, probability_figure
 from .images import diverging_rgb, enlarge, png, symmetric_limit, tile
 from .inside_charts import layer_matrix_figure, vector_figure
@@ -58,7 +58,7 @@ def chosen_origin() -> tuple | None:
 def start(origin: tuple) -> Inside:
     kind, what = origin
     hparams, initial = (what.hparams, what.model) if kind == "active" else (what, None)
-    return Inside(InsideRun.start(server.mnist(), hparams, initial=initial, train_sample=TRAIN_SAMPLE), origin)
+    return Inside(InsideRun.start(datasets.current(), hparams, initial=initial, train_sample=TRAIN_SAMPLE), origin)
 
 
 def reset() -> None:
@@ -158,6 +158,14 @@ def show_matrix(column, name: str, values: np.ndarray, title: str, rows: str = "
                         config=PLOT_CONFIG, key=f"inside_chart_{name}")
 
 
+def outputs(model) -> tuple[int, str, list[str] | None]:
+    """The output layer's width, what its units are ("digit" for MNIST, else "class") and their names for
+    a chart (None: their numbers, MNIST's digits)."""
+    if datasets.current().is_mnist and model.classes == 10:
+        return 10, "digit", None
+    return model.classes, "class", datasets.chart_names(datasets.class_names(model.classes))
+
+
 def rows_title(step: Step) -> str:
     """The y axis of a per-image heatmap: which images it shows."""
     m, k = step.stages.m, step.stages.rows
@@ -167,7 +175,7 @@ def rows_title(step: Step) -> str:
 def batch_section(step: Step) -> int:
     """The batch's images, and the image of it the page follows (returned)."""
     s = step.stages
-    st.latex(rf"X \in [0, 1]^{{{s.m} \times 784}}, \quad Y \in \{{0, 1\}}^{{{s.m} \times 10}} \ \text{{(one-hot labels)}}")
+    st.latex(rf"X \in [0, 1]^{{{s.m} \times 784}}, \quad Y \in \{{0, 1\}}^{{{s.m} \times {s.Y.shape[1]}}} \ \text{{(one-hot labels)}}")
     if s.rows < s.m:
         st.info(f"This batch has {s.m:,} images{' (the whole training set: full-batch descent)' if s.m == 60_000 else ''}. "
                 f"Every image matrix below (X, Z, A, dZ, dA, f′) shows its first {s.rows}, the only ones the page "
@@ -198,21 +206,25 @@ def forward_section(step: Step, units: range, image: int) -> None:
         show_matrix(left, f"Z{l}", s.Z[l - 1][:MAX_ROWS, cols], f"Z{l}", rows_title(step), column_labels=units)
         show_matrix(right, f"A{l}", s.A[l - 1][:MAX_ROWS, cols], f"A{l} = {model.activation}(Z{l})",
                     rows_title(step), column_labels=units)
-    st.latex(rf"Z_{{{out}}} = A_{{{L}}} W_{{{out}}} + b_{{{out}}} \quad {dims(m, H)}{dims(H, 10)} + (10) \to {dims(m, 10)}")
+    C, what, names = outputs(model)
+    st.latex(rf"Z_{{{out}}} = A_{{{L}}} W_{{{out}}} + b_{{{out}}} \quad {dims(m, H)}{dims(H, C)} + ({C}) \to {dims(m, C)}")
     st.latex(rf"A_{{{out}}} = \operatorname{{softmax}}(Z_{{{out}}}), \quad A_{{{out},ij}} = "
-             rf"\frac{{e^{{Z_{{{out},ij}}}}}}{{\sum_k e^{{Z_{{{out},ik}}}}}} \quad {dims(m, 10)}")
+             rf"\frac{{e^{{Z_{{{out},ij}}}}}}{{\sum_k e^{{Z_{{{out},ik}}}}}} \quad {dims(m, C)}")
     left, middle, right = st.columns([2, 2, 3])
-    show_matrix(left, f"Z{out}", s.Z[L][:MAX_ROWS], f"Z{out}", rows_title(step), columns="digit", height=360)
-    show_matrix(middle, f"A{out}", s.A[L][:MAX_ROWS], f"A{out} = softmax(Z{out})", rows_title(step), columns="digit",
+    show_matrix(left, f"Z{out}", s.Z[L][:MAX_ROWS], f"Z{out}", rows_title(step), columns=what, column_labels=names,
                 height=360)
+    show_matrix(middle, f"A{out}", s.A[L][:MAX_ROWS], f"A{out} = softmax(Z{out})", rows_title(step), columns=what,
+                column_labels=names, height=360)
     with right:
         predicted = int(np.argmax(s.A[L][image]))
-        st.plotly_chart(probability_figure(s.A[L][image], predicted), config=PLOT_CONFIG, key="inside_chart_softmax")
+        st.plotly_chart(probability_figure(s.A[L][image], predicted, names), config=PLOT_CONFIG,
+                        key="inside_chart_softmax")
         pixels = (s.X[image] * 255).round().astype(np.uint8).reshape(28, 28)
+        text = datasets.escaped_names(C)
         st.image(png(enlarge(pixels, 3)), output_format="PNG",
-                 caption=f"image {image}: a {s.y[image]}, read as {predicted}")
+                 caption=f"image {image}: a {text[s.y[image]]}, read as {text[predicted]}")
     loss = -np.log(max(float(s.A[L][image, s.y[image]]), 1e-45))
-    st.latex(rf"L = -\frac{{1}}{{m}} \sum_{{i=1}}^{{m}} \sum_{{j=0}}^{{9}} Y_{{ij}} \log A_{{{out},ij}} = {step.cost:.6f}"
+    st.latex(rf"L = -\frac{{1}}{{m}} \sum_{{i=1}}^{{m}} \sum_{{j=0}}^{{{C - 1}}} Y_{{ij}} \log A_{{{out},ij}} = {step.cost:.6f}"
              rf"\qquad -\log A_{{{out},{image},{s.y[image]}}} = {loss:.4f}")
     st.caption("Each heatmap's numbers are in its hover. The post writes the same equations column-major "
                "(W1 X with X 784 × m); here every matrix is the transpose of the post's, so products read "
@@ -234,15 +246,16 @@ def backward_section(step: Step, units: range) -> None:
     s, model = step.stages, step.before
     m, H, L, out = s.m, model.hidden_units, model.layers, model.layers + 1
     rows, cols = slice(0, MAX_ROWS), slice(units.start, units.stop)
-    st.latex(rf"dZ_{{{out}}} = A_{{{out}}} - Y \quad {dims(m, 10)}")
-    st.latex(rf"dW_{{{out}}} = \frac{{1}}{{m}} A_{{{L}}}^{{\top}} dZ_{{{out}}} \quad {dims(H, m)}{dims(m, 10)} \to "
-             rf"{dims(H, 10)}, \qquad db_{{{out}}} = \frac{{1}}{{m}} \sum_i dZ_{{{out},i\cdot}} \quad (10)")
+    C, what, names = outputs(model)
+    st.latex(rf"dZ_{{{out}}} = A_{{{out}}} - Y \quad {dims(m, C)}")
+    st.latex(rf"dW_{{{out}}} = \frac{{1}}{{m}} A_{{{L}}}^{{\top}} dZ_{{{out}}} \quad {dims(H, m)}{dims(m, C)} \to "
+             rf"{dims(H, C)}, \qquad db_{{{out}}} = \frac{{1}}{{m}} \sum_i dZ_{{{out},i\cdot}} \quad ({C})")
     left, middle, right = st.columns([2, 2, 3])
-    show_matrix(left, f"dZ{out}", s.dZ[L][rows], f"dZ{out} = A{out} − Y", rows_title(step), columns="digit",
-                height=360)
-    show_matrix(middle, f"dW{out}", s.dW[L][cols], f"dW{out}", rows=f"unit of layer {L}", columns="digit",
-                row_labels=units, height=360)
-    right.plotly_chart(vector_figure(s.db[L], f"db{out}", x_title="digit"), config=PLOT_CONFIG,
+    show_matrix(left, f"dZ{out}", s.dZ[L][rows], f"dZ{out} = A{out} − Y", rows_title(step), columns=what,
+                column_labels=names, height=360)
+    show_matrix(middle, f"dW{out}", s.dW[L][cols], f"dW{out}", rows=f"unit of layer {L}", columns=what,
+                row_labels=units, column_labels=names, height=360)
+    right.plotly_chart(vector_figure(s.db[L], f"db{out}", names, x_title=what), config=PLOT_CONFIG,
                        key=f"inside_chart_db{out}")
     for l in range(L, 0, -1):  # hidden layers, last to first
         hidden_backward(step, l, units)

@@ -16,7 +16,7 @@ import streamlit as st
 from nn_core import Hyperparams, lr_find
 from nn_core.settings import BY_NAME, LEARNING_RATES
 
-from . import server
+from . import datasets
 from .state import lab, setting_key
 
 KEY = "lrfind_result"  # {"settings": Hyperparams, "steps": [Step], "ended": bool}
@@ -68,7 +68,7 @@ def _run(hparams: Hyperparams, chart, bar) -> None:
     st.session_state[KEY] = record
     stop = st.empty()  # gone once the test ends
     stop.button("Stop", key="lrfind_stop", help="Ends the test here; what it measured so far stays.")
-    data = server.mnist()
+    data = datasets.current()
     for step in lr_find.steps(data, hparams):
         record["steps"].append(step)
         if step.step % DRAW_EVERY == 0:
@@ -97,7 +97,7 @@ def lr_find_section(hparams: Hyperparams) -> None:
     steps = record["steps"]
     suggestion = lr_find.suggest(steps)
     chart.plotly_chart(figure(steps, hparams.learning_rate, suggestion), key=None, config=CONFIG)
-    share = lr_find.epochs_fraction(len(steps), record["settings"])
+    share = lr_find.epochs_fraction(len(steps), record["settings"], data=datasets.current())
     ended = "" if record["ended"] else " (stopped)"
     st.caption(f"{len(steps)} batches{ended}, {share:.0%} of an epoch of these settings.")
     if suggestion is None:

@@ -5,17 +5,36 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from nn_core import Hyperparams, RunResult, RunStatus, evaluate
+from nn_core import DataError, Hyperparams, RunResult, RunStatus, evaluate
 
-from . import server
+from . import datasets, server
 from .state import Lab, Score, lab
+from .text import plain
 
 TRAIN_PAGE, DRAW_PAGE = "pages/train.py", "pages/draw.py"
 
 
-def backend():
-    """Where this session's runs train: its own backend if one was given, else the server's."""
-    return lab().backend or server.training().backend
+class OnData:
+    """A backend that starts every run on one data set (the session's when it was made): the Train page's
+    run, a sweep's and a comparison's runs all train on the data set in use when they started."""
+
+    def __init__(self, backend, data):
+        self.backend, self.data = backend, data
+
+    def start(self, hparams: Hyperparams, initial=None, mix=None, owner=None, data=None):
+        data = self.data if data is None else data
+        if data.is_mnist:  # the backend's own MNIST (a backend without data sets takes no ``data``)
+            return self.backend.start(hparams, initial, mix, owner=owner)
+        return self.backend.start(hparams, initial, mix, owner=owner, data=data)
+
+    def __getattr__(self, name: str):
+        return getattr(self.backend, name)
+
+
+def backend() -> OnData:
+    """Where this session's runs train (its own backend if one was given, else the server's), on the
+    session's data set."""
+    return OnData(lab().backend or server.training().backend, datasets.current())
 
 
 def owner() -> str | None:
@@ -34,8 +53,13 @@ def where_runs_train() -> tuple[str, str | None]:
 
 
 def start_run(hparams: Hyperparams, initial=None, mix=None):
-    """Start this session's run: fresh, or from the model ``initial``, on MNIST or on a training ``mix``."""
-    run = backend().start(hparams, initial, mix, owner=owner())
+    """Start this session's run: fresh, or from the model ``initial``, on the session's data set or on a
+    training ``mix``."""
+    try:
+        run = backend().start(hparams, initial, mix, owner=owner())
+    except DataError as error:  # the workers hold as many data sets as they may: nothing started
+        st.error(plain(str(error)))
+        st.stop()
     lab().start(run)
     return run
 
@@ -72,7 +96,7 @@ def keep_run(result: RunResult) -> int:
     elif result.status == RunStatus.FAILED and len(result.batch_costs) == 0:
         pass  # it never trained (e.g. its workers could not run it): no score, and not made active
     elif result.status != RunStatus.DIVERGED:
-        data = server.mnist()
+        data = datasets.current()
         score = Score(*evaluate(result.model, data.test_images, data.test_labels))
     return lab().add(result, score)
 

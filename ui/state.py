@@ -120,6 +120,7 @@ class Lab:
     exercise: object | None = None  # the link's ui.exercise.Exercise (read once per session), if any
     exercise_read: bool = False
     exercise_notices: list[str] = field(default_factory=list)  # what the link had that was refused, shown once
+    dataset: object | None = None  # ui.datasets.SessionData: the data set in use (MNIST if none), runs kept for others
 
     @property
     def full(self) -> bool:
@@ -132,7 +133,8 @@ class Lab:
         ``leave_out``: a sweep or comparison about to be replaced by a new one, not counted."""
         history = {id(run) for run in self.runs}
         holders = [holder for holder in (self.sweep, _comparison()) if holder is not None and holder is not leave_out]
-        return len(self.runs) + sum(_outside(holder, history) for holder in holders)
+        shelved = getattr(self.dataset, "shelved", 0)  # the runs kept for the data sets not in use
+        return len(self.runs) + sum(_outside(holder, history) for holder in holders) + shelved
 
     def room(self, leave_out: object = None) -> int:
         """How many more runs the session can keep (``leave_out``: as in ``kept``)."""

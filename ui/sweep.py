@@ -18,7 +18,7 @@ from nn_core.estimate import estimated_seconds, run_seconds  # noqa: F401  (the 
 from nn_core.sweep import COLUMNS, Sweep
 from nn_core.tables import csv_text
 
-from . import charts_sweep, runs, server
+from . import charts_sweep, datasets, runs
 from .charts_common import PLOT_CONFIG
 from .history import number_columns
 from .text import plain
@@ -72,7 +72,7 @@ def workers() -> int:
 
 
 def start(varied: list[str], planned: list[Hyperparams]) -> None:
-    data = server.mnist()
+    data = datasets.current()
     lab().sweep = Sweep(runs.backend(), planned, workers(), data.test_images, data.test_labels, varied=varied,
                         owner=runs.owner())
 

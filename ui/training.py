@@ -22,7 +22,7 @@ from nn_core import health as core_health
 from nn_core.reading import gap_reading, noise_reading
 from nn_core.training import describe_changes
 
-from . import exercise, runs
+from . import datasets, exercise, runs
 from . import health
 from .charts_common import PLOT_CONFIG, log_axis
 from .charts_train import accuracy_figure, best_epoch, mark_changes, training_cost_figure
@@ -56,7 +56,8 @@ def curve_charts(epochs, batch_costs, batches_per_epoch: int, hparams: Hyperpara
                  changes=(), max_points: int = 400) -> list[Chart]:
     """The cost and accuracy charts of a run that is not training (empty before a run, its result
     after: the batch costs downsampled to the cost chart's width), as the page has always drawn them."""
-    cost = training_cost_figure(epochs, batch_costs, batches_per_epoch, hparams, diverged, max_points=max_points)
+    cost = training_cost_figure(epochs, batch_costs, batches_per_epoch, hparams, diverged, max_points=max_points,
+                                reference=datasets.current().is_mnist)
     accuracy = accuracy_figure(epochs, hparams.epochs)
     for figure in (cost, accuracy):  # where the learning rate or momentum was changed during the run
         mark_changes(figure, hparams, changes, batches_per_epoch)
