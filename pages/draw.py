@@ -15,6 +15,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from nn_core.preprocess import SIDE
+from ui import datasets
 from ui.canvas import canvas_field, drawn_canvas, stroke_count
 from ui.charts_common import PLOT_CONFIG, probability_figure
 from ui.explain import why_this_digit
@@ -48,7 +49,10 @@ def mode_switch() -> None:
     """Digits or my own classes: drawn under the canvas, so on a phone the canvas, the prediction and the
     label buttons still fit on the first screen (the mode is read from its state before it is drawn)."""
     modes = (DIGITS, OWN_CLASSES)
+    data = datasets.current()
+    session_model = DIGITS if data.is_mnist else f"{plain(datasets.display_name(data), 40)} (the session's data set)"
     st.radio("The canvas reads", modes, index=modes.index(st.session_state.get(DRAW_MODE, DIGITS)),
+             format_func=lambda mode: session_model if mode == DIGITS else mode,
              horizontal=True, key=DRAW_MODE_PICK, on_change=keep_mode)
 
 
@@ -86,21 +90,24 @@ def draw_and_read(model) -> None:
         drawing.button("Clear", on_click=clear_canvas, icon=":material/ink_eraser:")  # under the canvas
     st.session_state[DRAW_FIELD] = field
     if field is None:
-        reading.info("The canvas is empty: draw a digit and the network will read it as you go.")
+        reading.info(f"The canvas is empty: draw a {datasets.noun()} and the network will read it as you go.")
         why_this_digit(model, None)
         return
-    probabilities = model.predict_proba(field)  # (10,)
+    probabilities = model.predict_proba(field)  # (classes,)
     predicted = int(np.argmax(probabilities))
     # Under the canvas: the prediction and the label buttons, so on a phone (where the columns stack)
     # canvas, prediction and buttons fit on one screen; the input image and probabilities follow.
     with drawing:
-        st.metric("Prediction", predicted, help="The digit with the highest probability.")
+        st.metric("Prediction", datasets.escaped_names(model.classes)[predicted],
+                  help=f"The {datasets.noun()} with the highest probability.")
         timing = st.empty()  # filled last, so the time covers the chart too
-        label_buttons()
+        if datasets.current().is_mnist:  # my digits are MNIST's
+            label_buttons()
     with reading:
         st.image(enlarge((field.reshape(SIDE, SIDE) * 255).astype(np.uint8), INPUT_ZOOM),
                  caption="What the network sees: 28x28, like MNIST", width=SIDE * INPUT_ZOOM, output_format="PNG")
-        st.plotly_chart(probability_figure(probabilities, predicted), config=PLOT_CONFIG, key=DRAW_PROBABILITIES)
+        names = datasets.chart_names(datasets.class_names(model.classes))
+        st.plotly_chart(probability_figure(probabilities, predicted, names), config=PLOT_CONFIG, key=DRAW_PROBABILITIES)
     strokes = stroke_count(board.json_data)
     milliseconds = (time.perf_counter() - started) * 1000
     timing.caption(f"{probabilities[predicted]:.0%} sure · {strokes} stroke{'s' * (strokes != 1)}, "

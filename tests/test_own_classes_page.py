@@ -245,3 +245,11 @@ def test_the_drawings_become_the_sessions_data_set_with_the_network_trained_on_t
     assert history.runs[0].origin == "trained on Draw on your drawn classes"
     at.button(key="draw_own_use").click().run()  # again: nothing changes, the run is not kept twice
     assert any("already in use" in s.value for s in at.success) and len(at.session_state["lab"].runs) == 1
+    options = at.radio(key="draw_mode_pick").options  # the page's own canvas now reads the session's model
+    assert options[0] == "My drawn classes (the session's data set)"
+    at.radio(key="draw_mode_pick").set_value("Digits 0-9").run()
+    draw_key = f"draw_canvas_{at.session_state['draw_canvas_round']}"
+    at.session_state[draw_key] = canvas_state(rasterise(shape("cross", np.random.default_rng(3))))
+    at.run()
+    assert not at.exception and prediction(at) == "cross" and len(at.get("plotly_chart")) == 1
+    assert not [b for b in at.button if b.key == "draw_label_0"]  # no "my digits" labels off MNIST

@@ -179,9 +179,9 @@ def start_training() -> str | None:
         return problem
     try:
         data = session.drawings.data_set()
-    except DataError as error:
-        return f"These drawings cannot be trained on: {plain(str(error))}."
-    session.run = runs.backend().start(RECIPE, owner=runs.owner(), data=data)
+        session.run = runs.backend().start(RECIPE, owner=runs.owner(), data=data)
+    except DataError as error:  # the drawings (cannot happen once ready), or workers holding all the data sets they may
+        return f"The training could not start: {plain(str(error))}"
     session.data, session.fingerprint, session.started = data, session.drawings.fingerprint, time.perf_counter()
     return None
 
