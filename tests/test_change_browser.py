@@ -13,6 +13,7 @@ import re
 import time
 
 import numpy as np
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from nn_core import Trainer, load_mnist, load_model
@@ -25,6 +26,8 @@ RUN_TIMEOUT = 180  # s: 20 epochs take ~8-10 s alone; the machine is shared with
 NEW_RATE = "0.4"
 PROGRESS_EPOCH = re.compile(r"Epoch (\d+)/20")
 CHANGE_NOTE = re.compile(r"learning rate 4 → 0\.4 at epoch \d+\.\d")
+# In the Train page's caption, drawn by every full run of the page and by no run of a fragment alone.
+PAGE_MARK = "trained from scratch with NumPy".encode()
 
 
 def slider(page, label: str):
@@ -65,19 +68,35 @@ def plot(page, chart: str, script: str):
 
 
 def test_a_run_takes_a_new_learning_rate_while_it_trains_and_replays_to_the_bit(page, app_url):
+    sent = []  # what the server sent the browser, frame by frame
+    page.on("websocket", lambda socket: socket.on("framereceived", lambda payload: sent.append(payload)))
+    errors = []  # the browser's console errors (e.g. the front end giving up on a message), for a failure
+    page.on("console", lambda message: errors.append(message.text[:300]) if message.type == "error" else None)
     open_app(page, f"{app_url}/?epochs=20")
     started = press(page, "Train")
-    main_area(page).locator("[data-testid='stProgress']").wait_for(timeout=60_000)
-    time.sleep(max(0.0, started + 2.0 - time.monotonic()))
-    before = progress_epoch(page)
-    assert before is not None, "the run ended before its learning rate could be moved"
-    move_slider(page, "Learning rate", NEW_RATE, [BY_NAME["learning_rate"].format(v) for v in LEARNING_RATES])
-    moved = time.monotonic() - started
-    # the other settings are locked while it trains, and the page says why
-    expect(slider(page, "Hidden units").get_by_role("slider")).to_be_disabled()
+    try:
+        main_area(page).locator("[data-testid='stProgress']").wait_for(timeout=60_000)
+    except PlaywrightError:
+        raise AssertionError(f"no progress 60 s after Train; the page shows {main_area(page).inner_text()[-1500:]!r}; "
+                             f"console errors: {errors[-5:]}") from None
+    # the other settings are locked while it trains (the page's own rerun after Train), and the page says why
+    expect(slider(page, "Hidden units").get_by_role("slider")).to_be_disabled(timeout=60_000)
     expect(main_area(page).locator("[data-testid='stCaptionContainer']")
            .filter(has_text="only Learning rate and Momentum can change now")).to_be_visible()
     assert slider(page, "Learning rate").get_by_role("slider").is_enabled()
+    time.sleep(max(0.0, started + 2.0 - time.monotonic()))
+    before = progress_epoch(page)
+    assert before is not None, "the run ended before its learning rate could be moved"
+    page_runs = sum(1 for payload in sent if isinstance(payload, bytes) and PAGE_MARK in payload)
+    move_slider(page, "Learning rate", NEW_RATE, [BY_NAME["learning_rate"].format(v) for v in LEARNING_RATES])
+    moved = time.monotonic() - started
+    # the run takes it (the live panel's caption names the change) and the page was not drawn again for it:
+    # the slider's fragment reran alone (ui.settings._setting)
+    main_area(page).locator("[data-testid='stCaptionContainer']").filter(has_text=CHANGE_NOTE).first.wait_for(
+        timeout=60_000)
+    now_runs = sum(1 for payload in sent if isinstance(payload, bytes) and PAGE_MARK in payload)
+    if not main_area(page).locator("[data-testid='stAlert']").filter(has_text="Run #1").count():  # not ended yet
+        assert now_runs == page_runs, "moving the learning rate mid-run drew the whole page again"
 
     seen = [before]  # the progress bar's epoch until the run ends: it never goes back (no restart)
     deadline = time.monotonic() + RUN_TIMEOUT
@@ -99,8 +118,7 @@ def test_a_run_takes_a_new_learning_rate_while_it_trains_and_replays_to_the_bit(
     # its history row: the table's column and the run's label (the active model's choice)
     active = main.locator("[data-testid='stSelectbox']").filter(has_text="Active model")
     expect(active.get_by_role("combobox")).to_have_value(re.compile(re.escape(note.group(0))))
-    # the charts: epochs 1..20, and the change marked where it applied, its batch in the hover text; a
-    # slider moved mid-run reran the live panel alone (ui.settings.change_running_run), not the page
+    # the charts: epochs 1..20, and the change marked where it applied, its batch in the hover text
     epochs = plot(page, "accuracy", "gd => gd.data.find(t => t.name === 'test accuracy').x")
     assert epochs == list(range(1, 21))
     marks = plot(page, "cost", "gd => gd.layout.annotations.filter(a => (a.name || '').startsWith("

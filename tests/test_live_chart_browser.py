@@ -1,7 +1,7 @@
 """The Train page's live view in headless Chromium: a run's charts drawn once each (one newPlot per
 chart per run), then only appended to (extendTraces, relayout) while it trains; a page switch in the
-middle of the run remounts the view with the whole history, once, and it goes on appending; Stop
-gives the result.
+middle of the run remounts the view with the whole history, once, and it goes on appending; so does
+a reconnect (the page's socket dropped mid-run: the same session, the same run); Stop gives the result.
 
 The page is watched from outside the app: before the app loads, an init script wraps plotly.js's
 ``newPlot``, ``react``, ``extendTraces`` and ``relayout`` as soon as the page defines
@@ -37,6 +37,17 @@ OBSERVE = """(selector) => Object.fromEntries([...document.querySelectorAll(sele
     element.dataset.chart,
     {calls: element.nnCalls || {}, tagged: element.nnTagged === true,
      points: (element.data || []).map(trace => (trace.x || []).length)}]))"""
+# The page's websockets, kept as the app's front end makes them (so a test can drop one).
+KEEP_SOCKETS = """(() => {
+    const add = WebSocket.prototype.addEventListener;
+    window.nnSockets = [];
+    WebSocket.prototype.addEventListener = function (...args) {
+        if (!window.nnSockets.includes(this)) window.nnSockets.push(this);
+        return add.apply(this, args);
+    };
+})()"""
+OPEN_SOCKETS = "() => window.nnSockets.filter(socket => socket.readyState === WebSocket.OPEN).length"
+COST_X = "(selector) => document.querySelector(selector + '[data-chart=cost]').data[0].x"
 TAG = "(selector) => document.querySelectorAll(selector).forEach(element => element.nnTagged = true)"
 
 
@@ -46,6 +57,7 @@ def calls(chart: dict, name: str) -> int:
 
 def test_the_live_view_appends_and_survives_a_page_switch(page, app_url):
     page.add_init_script(COUNT_PLOTLY_CALLS)
+    page.add_init_script(KEEP_SOCKETS)
     sent = []  # what the server sent the browser, frame by frame
     page.on("websocket", lambda socket: socket.on("framereceived", lambda payload: sent.append(payload)))
     open_app(page, f"{app_url}/?epochs=50")  # long enough to switch pages and come back; Stop ends it
@@ -89,6 +101,24 @@ def test_the_live_view_appends_and_survives_a_page_switch(page, app_url):
     again = page.evaluate(OBSERVE, VIEW)
     assert all(calls(again[name], "newPlot") == 1 and calls(again[name], "react") == 0 for name in RUN_CHARTS), again
     assert calls(again["cost"], "extendTraces") >= 1
+
+    # A reconnect mid-run: the socket dropped, the front end connects again to the same session; the view
+    # has the whole history (the cost line on its grid from the start, no gap) and goes on appending.
+    history = page.evaluate(OBSERVE, VIEW)["cost"]["points"][0]
+    sockets = page.evaluate("() => window.nnSockets.length")
+    page.evaluate("() => window.nnSockets.at(-1).close()")
+    assert wait_until(lambda: page.evaluate("() => window.nnSockets.length") > sockets
+                      and page.evaluate(OPEN_SOCKETS) == 1, 60), "the page did not connect again"
+    assert wait_until(lambda: (lambda v: list(v) == RUN_CHARTS and v["cost"]["points"][0] > history)(
+        page.evaluate(OBSERVE, VIEW)), 60), page.evaluate(OBSERVE, VIEW)
+    x = page.evaluate(COST_X, VIEW)
+    steps = [b - a for a, b in zip(x, x[1:])]
+    # from the grid's first point (the first whose window, a tenth of an epoch, is full), with no gap
+    assert x[0] < 0.1 + steps[0] and max(steps) - min(steps) < 1e-9, x[:5]
+    assert main_area(page).locator("[data-testid='stProgress']").count() == 1  # the same run, still training
+    points = page.evaluate(OBSERVE, VIEW)["cost"]["points"][0]
+    assert wait_until(lambda: page.evaluate(OBSERVE, VIEW)["cost"]["points"][0] > points, 60), \
+        "the cost line stopped growing after the reconnect"
 
     # Stop: the result, in the same view.
     press(page, "Stop")

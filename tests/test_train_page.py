@@ -21,7 +21,7 @@ from nn_core import SETTINGS, Hyperparams, LocalBackend, Mnist, Trainer, load_mo
 from nn_core.jobs import ExecutorBackend
 from nn_core.runs import TRAIN_SAMPLE
 from ui.liveview import shown
-from ui.state import Lab, setting_key
+from ui.state import TRAIN_UNITS_PER_PAGE, Lab, setting_key
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 SUBSET = 2000
@@ -217,6 +217,11 @@ def test_a_polls_view_is_sent_only_what_is_new(mnist):
         assert not first.get("complete") and first["base"] == view["seq"]
         assert "figure" not in first["charts"]["cost"] and first["units"]["n"] == 64  # the units as raw codes
         assert first["charts"]["cost"]["extend"]["from"] == [0]
+        # A poll with no news: the same message, nothing rebuilt, and the units' pager still drawn above
+        # the view (so the view's element keeps its place: in a new place the browser remounts it).
+        at.run()
+        assert json.loads(next(c for c in at.get("bidi_component") if c.key == "train_live").proto.json) == first
+        assert at.select_slider(key=TRAIN_UNITS_PER_PAGE).value == 64
         known_x = first["charts"]["cost"]["extend"]["x"][0]
         known_y = first["charts"]["cost"]["extend"]["y"][0]
         # The browser acknowledges what it has drawn (as liveview.js does every few messages).

@@ -86,6 +86,13 @@ def live_units_view(progress) -> dict | None:
     return {"codes": page, "caption": caption, "columns": COLUMNS, "version": progress.total_batches_done}
 
 
+def live_units_pager(progress) -> None:
+    """The units' pager alone (a poll that reuses the view live_units_view made keeps drawing it, so its
+    choice stays and the elements after it keep their places)."""
+    if enabled() and progress.units is not None:
+        unit_page(len(progress.units), TRAIN_UNITS_PER_PAGE, TRAIN_UNITS_PAGE)
+
+
 def section():
     """The units' place under the charts: a keyed container, drawn empty before the first run. Its
     images are enlarged by the browser, each pixel a crisp square (not smoothed)."""

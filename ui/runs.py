@@ -58,8 +58,8 @@ def start_run(hparams: Hyperparams, initial=None, mix=None):
     try:
         run = backend().start(hparams, initial, mix, owner=owner())
     except DataError as error:  # the workers hold as many data sets as they may: nothing started
-        st.error(plain(str(error)))
-        st.stop()
+        st.error(plain(str(error)))  # (only a session's own data set is shared: never MNIST's runs)
+        return None
     lab().start(run)
     return run
 

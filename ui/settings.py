@@ -37,9 +37,11 @@ def change_running_run(setting: Setting) -> None:
             in_effect = change.value
     if value != in_effect:
         run.change(setting.name, value)
-    # The whole page reruns (the slider is in the page's form). A keyed rerun of the live panel alone
-    # (st.rerun("train_live_panel") here) left the panel's run_every polls unanswered for the rest of
-    # the run in Chromium (measured: its progress froze), so it is not used.
+    # While a run trains the slider is in a fragment of its own (settings_form): its move reruns it
+    # alone, never the whole page. (A keyed st.rerun of the live panel from here, after the page's
+    # slider had sent a rerun of the whole page, left the panel's run_every polls unanswered for the rest
+    # of the run: the browser drops every fragment's timer when a run of the whole page starts, and the
+    # panel's rerun alone never announced it again.)
 
 
 def _widget(setting: Setting, locked: bool = False, highest=None):
@@ -68,6 +70,15 @@ def _widget(setting: Setting, locked: bool = False, highest=None):
     if setting.step_slider:
         return st.slider(setting.label, low, high if highest is None else highest, step=step, **common)
     return st.select_slider(setting.label, options, format_func=lambda value: shown(setting, value), **common)
+
+
+def _setting(setting: Setting, locked: bool, highest):
+    """The setting's control; while a run trains, a changeable one (learning rate, momentum) is a fragment
+    of its own, so that moving it reruns it alone: the run takes the value (change_running_run), and
+    neither the page nor its live panel is drawn again."""
+    if setting.name in CHANGEABLE and lab().current is not None:
+        return st.fragment(_widget, key=f"train_setting_{setting.url_key}")(setting, locked, highest)
+    return _widget(setting, locked, highest)
 
 
 def train_settings() -> Hyperparams:
@@ -136,7 +147,7 @@ def settings_form() -> Hyperparams:
             for name in names:
                 hidden, locked, highest = limits[name]
                 if not hidden:
-                    values[name] = BY_NAME[name].kind(_widget(BY_NAME[name], locked, highest))
+                    values[name] = BY_NAME[name].kind(_setting(BY_NAME[name], locked, highest))
             if title == SCHEDULE_SECTION:
                 schedule_preview(values)
     return Hyperparams(**values)

@@ -1,14 +1,18 @@
 """The Train page's panel: Train and Stop, live progress while a run trains, then its result.
 
-Two fragments. Train and Stop are one (a click reruns them alone; Train then reruns the whole page
-once, so the settings form is drawn locked). The live panel is the other: while a run trains on the
-workers it reruns itself every ``ui.liveview.POLL_SECONDS`` (``st.fragment(run_every=...)``), reads the
-run's progress without waiting for it, and sends the live view (ui/liveview.py) only what is new;
-when the run has ended it records it and reruns the whole page once (its history, the active model),
-which draws the panel without run_every. Moving the learning rate or momentum mid-run still reruns
-the whole page (see ui.settings.change_running_run: a keyed rerun of the panel alone froze its polls).
-A run of ``LocalBackend`` (AppTest's) trains in the
-polling thread, a slice per rerun of the whole script, as before.
+One fragment holds the panel (``run_panel``): Train and Stop (their clicks rerun it alone: Train starts
+the run in its callback, so the same rerun draws it training), and in it the live panel, a fragment of
+its own that, while a run trains on the workers, reruns itself every ``ui.liveview.POLL_SECONDS``
+(``st.fragment(run_every=...)``), reads the run's progress without waiting for it, and sends the live
+view (ui/liveview.py) only what is new. Its polling is announced by the panel's own rerun, so it
+does not depend on any rerun of the whole page arriving.
+
+The whole page reruns only where it shows something new, and never in the middle of a poll's
+drawing: after Train (the settings form drawn locked) and after a run's end (its history, the active
+model), from the live panel's next poll, and again at each poll until a full run of the page has
+drawn it (``_PAGE_BEHIND``). Moving the learning rate or momentum mid-run reruns their own fragment
+alone (ui.settings). A run of ``LocalBackend`` (AppTest's) trains in the polling thread, a slice per
+rerun of the whole script, as before.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from . import datasets, exercise, runs
 from . import health
 from .charts_common import PLOT_CONFIG, log_axis
 from .charts_train import accuracy_figure, best_epoch, mark_changes, training_cost_figure
-from .live_units import live_units_view, replay_units, section as units_section, units_palette
+from .live_units import live_units_pager, live_units_view, replay_units, section as units_section, units_palette
 from .livechart import DEFAULT_WIDTH
 from .liveview import POLL_SECONDS, Chart, View, browser_width, cost_grid, live_view
 from .schedule import add_rate_trace
@@ -39,7 +43,10 @@ LIVE_VIEW = "train_live"
 CONTROLS, LIVE_PANEL = "train_controls", "train_live_panel"  # the panel's two fragments' keys
 _EPOCH_SPECS = "_train_live_epoch_specs"  # the live view's per-epoch figures, made once per epoch
 _LAST_VIEW = "_train_live_last_view"  # (progress, view) of the last poll
-_PAGE_BEHIND = "_train_page_behind"  # a result shown by the live panel alone: the whole page reruns next
+# What the page lacks that the live panel alone cannot draw: "form" (Train's callback: the form is to be
+# drawn locked), then "drawn" once the panel has drawn the run, its result or the start: the whole page
+# reruns at the panel's next rerun. Every full run of the page clears it (training_panel).
+_PAGE_BEHIND = "_train_page_behind"
 TRAIN_READING = "train_reading"  # the container of the gap's reading (its key: a CSS class to find it by)
 
 
@@ -173,38 +180,46 @@ def show_result(index: int, status) -> None:
                           changes=run.changes, max_points=browser_width(LIVE_VIEW) or DEFAULT_WIDTH)
     view = View(blocks=[("row", charts), *health_blocks(run.epochs, run.hparams, running=False)],
                 notes={"health": health_note(run.epochs, running=False)}, config=PLOT_CONFIG)
+    st.container()  # the place of the units' pager while a run trains (see _running_view)
     live_view(LIVE_VIEW, f"result-{index}-{id(run)}", view)
     show_reading(run.epochs, run.hparams, stopped_early=run.stopped_early)
     replay_units(run)  # the first layer's units, with a slider over the epochs the run kept
 
 
 def training_panel(hparams: Hyperparams) -> None:
-    """Train / Stop (a fragment of their own: a click reruns them alone), then the live panel: a
-    fragment that reruns itself every POLL_SECONDS while a run trains on the workers, reading its
-    progress without waiting for it, and reruns the whole page once when the run has ended (its
-    history, the active model)."""
+    """The panel (Train, Stop and the live panel) as a fragment; called by every full run of the page,
+    which draws all the page lacked (see _PAGE_BEHIND)."""
+    st.session_state.pop(_PAGE_BEHIND, None)
+    st.fragment(run_panel, key=CONTROLS)(hparams)
+
+
+def run_panel(hparams: Hyperparams) -> None:
+    """Train and Stop (a click reruns this fragment alone, its action done in the callback before),
+    then the live panel: polling while a run trains on the workers, announced by whichever run of
+    this fragment or of the page draws it."""
     session = lab()
     run = session.current
-    controls(hparams)
+    left, right = st.columns(2)
+    left.button("Train", type="primary", key=TRAIN_START, disabled=run is not None or session.full,
+                width="stretch", on_click=_train, args=(hparams,))
+    right.button("Stop", key=TRAIN_STOP, disabled=run is None, width="stretch", on_click=_stop,
+                 help="End the run now and keep the model trained so far.")
     polling = run is not None and run.trains_in_background
     st.fragment(live_panel, run_every=POLL_SECONDS if polling else None, key=LIVE_PANEL)(hparams)
 
 
-@st.fragment(key=CONTROLS)
-def controls(hparams: Hyperparams) -> None:
+def _train(hparams: Hyperparams) -> None:
+    """Train's callback: the run starts before the panel is drawn, so this very rerun shows it training
+    and announces its polls; the form is drawn locked by the page's next full run (_PAGE_BEHIND)."""
     session = lab()
-    run = session.current
-    left, right = st.columns(2)
-    train_clicked = left.button("Train", type="primary", key=TRAIN_START, disabled=run is not None or session.full,
-                                width="stretch")
-    stop_clicked = right.button("Stop", key=TRAIN_STOP, disabled=run is None, width="stretch",
-                                help="End the run now and keep the model trained so far.")
-    if train_clicked and run is None:
+    if session.current is None and not session.full:
         runs.start_run(hparams)
-        # The whole page, so that the settings form is drawn locked (but for the learning rate and
-        # momentum, which the run takes while it trains), and the live panel polls.
-        st.rerun()
-    if stop_clicked and run is not None:
+        st.session_state[_PAGE_BEHIND] = "form"
+
+
+def _stop() -> None:
+    run = lab().current
+    if run is not None:
         run.stop()  # the live panel sees the run end at its next poll
 
 
@@ -220,6 +235,7 @@ def _idle_panel(session, hparams: Hyperparams, status) -> None:
     # The charts the run will fill, already there: their axes (and, for the post's settings, its
     # test cost to beat), and the browser loads plotly.js now rather than in the middle of the
     # first run (about a second of a core in headless Chromium, measured).
+    st.container()  # the place of the units' pager while a run trains (see _running_view)
     live_view(LIVE_VIEW, "idle", View(blocks=[("row", curve_charts([], [], 1, hparams))], config=PLOT_CONFIG))
     show_reading([], None)
     units_section()  # where a run's units will be, so the sections after keep their places
@@ -231,7 +247,7 @@ def _ended(run, status) -> None:
     index = runs.collect_ended()
     if index is None or not run.trains_in_background:
         st.rerun()  # the whole page: history, active model and download change
-    st.session_state[_PAGE_BEHIND] = True
+    st.session_state[_PAGE_BEHIND] = "drawn"
     show_result(index, status)
 
 
@@ -247,16 +263,22 @@ def _running_status(run, progress, session, status) -> None:
         status.warning(plain(waiting, limit=400))
 
 
-def _running_view(progress, run_id: str) -> View:
+def _running_view(progress, run_id: str, pager) -> View:
     """The live view of ``progress``: rebuilt only when the progress changed (a run on workers keeps its
-    snapshot until a chunk returns; with no news the same view is sent as it was, at next to no cost)."""
+    snapshot until a chunk returns; with no news the same view is sent as it was, at next to no cost).
+    The units' pager is drawn in ``pager`` either way: a container there in every state of the panel,
+    so that the live view's element never changes place (a new place remounts it in the browser,
+    which then asks for, and redraws, the whole view)."""
     last = st.session_state.get(_LAST_VIEW)
-    if last is not None and last[0] is progress:
-        return last[1]
+    with pager:
+        if last is not None and last[0] is progress:
+            live_units_pager(progress)
+            return last[1]
+        units = live_units_view(progress)
     view = View(blocks=[("row", live_curve_charts(progress, run_id)), ("units", None),
                         *health_blocks(progress.epochs, progress.hparams, running=True)],
                 notes={"health": health_note(progress.epochs, running=True)}, config=PLOT_CONFIG,
-                palette=units_palette(), units=live_units_view(progress))
+                palette=units_palette(), units=units)
     st.session_state[_LAST_VIEW] = (progress, view)
     return view
 
@@ -266,8 +288,10 @@ def live_panel(hparams: Hyperparams) -> None:
     session = lab()
     run = session.current
     status = st.container()  # the messages, or the progress, above the view: one place either way
-    if run is None and st.session_state.pop(_PAGE_BEHIND, False):
-        st.rerun()  # the result is shown: now the whole page, once
+    if st.session_state.get(_PAGE_BEHIND) == "drawn":
+        st.rerun()  # the start or the result is shown: now the whole page (until one has drawn it)
+    if st.session_state.get(_PAGE_BEHIND) == "form":
+        st.session_state[_PAGE_BEHIND] = "drawn"  # drawn below: the next rerun is the page's
     if run is None:
         return _idle_panel(session, hparams, status)
     # A run on the workers goes on without this thread: its progress is read, not waited for. A run
@@ -277,7 +301,7 @@ def live_panel(hparams: Hyperparams) -> None:
         return _ended(run, status)
     _running_status(run, progress, session, status)
     run_id = f"run-{len(session.runs)}-{session.current_started}"
-    live_view(LIVE_VIEW, run_id, _running_view(progress, run_id))
+    live_view(LIVE_VIEW, run_id, _running_view(progress, run_id, st.container()))
     show_reading(progress.epochs, progress.hparams)
     units_section()
     if not run.trains_in_background:
