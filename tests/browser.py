@@ -353,7 +353,14 @@ def prediction_metric(page):
 
 
 def read_prediction(page, strokes: int) -> tuple[int, float]:
-    """(digit, server ms) once the page has read all ``strokes`` strokes.
+    """(digit, server ms) once the page has read all ``strokes`` strokes (see ``reading``)."""
+    value, server_ms = reading(page, strokes)
+    return int(value), server_ms
+
+
+def reading(page, strokes: int) -> tuple[str, float]:
+    """(the Prediction metric's text: a digit or a drawn class's name, server ms) once the page has read
+    all ``strokes`` strokes.
 
     Polled every animation frame, so the time of its return is within a frame of the update.
     """
@@ -364,8 +371,7 @@ def read_prediction(page, strokes: int) -> tuple[int, float]:
         arg=pattern, polling="raf", timeout=30_000)
     caption = page.get_by_text(re.compile(pattern))
     server_ms = float(re.search(r"read in ([\d.]+) ms", caption.inner_text()).group(1))
-    value = metric_value(page, "Prediction").inner_text()
-    return int(value), server_ms
+    return metric_value(page, "Prediction").inner_text(), server_ms
 
 
 def clear(page) -> None:

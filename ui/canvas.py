@@ -4,7 +4,9 @@ short reason, never an exception in the page."""
 
 from __future__ import annotations
 
-from nn_core.preprocess import MAX_CANVAS_PNG_BYTES
+import numpy as np
+
+from nn_core.preprocess import MAX_CANVAS_PNG_BYTES, decode_canvas_png, to_mnist
 
 # A PNG data URL: its base64 is 4/3 of the bytes, after a short "data:image/png;base64," head.
 MAX_DATA_URL_CHARACTERS = 4 * (MAX_CANVAS_PNG_BYTES // 3 + 1) + 100
@@ -43,3 +45,10 @@ def canvas_png(canvas) -> bytes | None:
     if png is not None and not isinstance(png, bytes):
         raise ValueError("the canvas image is not bytes")
     return png
+
+
+def canvas_field(canvas, deskew_slant: bool = True) -> np.ndarray | None:
+    """What the network reads of the canvas: its drawing as MNIST's 28x28 (784,) float32 in [0, 1]
+    (``nn_core.preprocess.to_mnist``), None before the first stroke; ValueError for what no canvas sends."""
+    png = canvas_png(canvas)
+    return to_mnist(decode_canvas_png(png), deskew_slant=deskew_slant) if png is not None else None

@@ -39,6 +39,12 @@ DRAW_TUNE, DRAW_TUNE_STOP = "draw_tune", "draw_tune_stop"
 DRAW_WHY_DIGIT = "draw_why_digit"  # the digit whose saliency is shown; None: the network's reading
 DRAW_FOOL_TARGET, DRAW_PERTURB = "draw_fool_target", "draw_perturb"  # "Make it read as" and its button
 DRAW_PERTURBATION = "draw_perturbation"  # ui.explain.Fooled: the last perturbation, with its input and model
+DRAW_MODE, DRAW_MODE_PICK = "draw_mode", "draw_mode_pick"  # what Draw's canvas reads: digits or my classes; its radio
+DRAW_OWN = "draw_own"  # ui.own_classes.OwnClasses: the drawn classes, their drawings and the network trained on them
+DRAW_OWN_FORM, DRAW_OWN_NAME = "draw_own_form", "draw_own_name"  # a new class's name
+DRAW_OWN_UNDO, DRAW_OWN_CLEAR = "draw_own_undo", "draw_own_clear"  # the last drawing; the canvas
+DRAW_OWN_TRAIN, DRAW_OWN_USE = "draw_own_train", "draw_own_use"
+DRAW_OWN_DOWNLOAD, DRAW_OWN_UPLOAD = "draw_own_download", "draw_own_upload"
 SWEEP_VARIED, SWEEP_SEEDS, SWEEP_EPOCHS = "sweep_varied", "sweep_seeds", "sweep_epochs"
 SWEEP_START, SWEEP_STOP, SWEEP_PICK, SWEEP_ADOPT = "sweep_start", "sweep_stop", "sweep_pick", "sweep_adopt"
 SWEEP_DOWNLOAD = "sweep_download"
@@ -77,6 +83,11 @@ def compare_editor_key(round_: int) -> str:
 
 def draw_canvas_key(round_: int) -> str:
     return f"draw_canvas_{round_}"
+
+
+def draw_own_key(what: str, k: int) -> str:
+    """A Draw page widget of the drawn class ``k`` ("add", "empty", "delete"), or its canvas ("canvas", round)."""
+    return f"draw_own_{what}_{k}"
 
 
 @dataclass(frozen=True)
