@@ -8,6 +8,9 @@ import sys
 import tomllib
 from pathlib import Path
 
+from benchmarks.sessions import live_objects, probe_env
+from tests.browser import new_page, open_app, press, start_server, stop_server, wait_for_metric, wait_idle, wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # In a fresh process (this one's heap is the test session's): 280 MB of arrays of 96 KB (under
@@ -43,3 +46,34 @@ def test_memory_dropped_by_python_goes_back_to_the_system():
 def test_a_closed_tabs_session_is_dropped_within_30_seconds():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["disconnectedSessionTTL"] + 5 <= 30  # the janitor looks every 5 s
+
+
+def _live(probe: str) -> dict:
+    counts = live_objects(probe, timeout=120)
+    assert counts is not None, "the server's probe did not answer"
+    return counts
+
+
+def test_a_closed_tabs_session_leaves_nothing_behind(browser, tmp_path):
+    """The last session to close is the one Streamlit's own loop still holds (issue 29): once its tab has
+    gone and its TTL (2 s here) has passed, no session state, run or model of it is left in the server."""
+    probe = str(tmp_path)
+    server, url = start_server({**probe_env(probe), "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2"})
+    try:
+        context, page = new_page(browser)
+        open_app(page, f"{url}/?hidden=16&epochs=1")
+        press(page, "Train")
+        wait_for_metric(page, "Test accuracy")
+        wait_idle(page)
+        held = _live(probe)
+        assert held["Lab"] >= 1 and held["RunResult"] >= 1 and held["Model"] >= 1, held
+        context.close()
+        left: dict = {}
+
+        def freed() -> bool:
+            left.update(_live(probe))
+            return left["Lab"] == 0 and left["RunResult"] == 0 and left["Model"] == 0
+
+        assert wait_until(freed, 180), left  # the TTL, the janitor's next look (every 5 s), a loaded machine
+    finally:
+        stop_server(server)
