@@ -1,0 +1,61 @@
+"""The heavy wave of issue 29 (``python -m benchmarks.session_memory --heavy``): five sessions at once,
+as in the issue: a 512-unit 50-epoch run on Train, Compare's Overfitting preset (five 512-unit 50-epoch
+variants), and three sessions that each train the default run and ask Evaluate for a t-SNE map of
+5,000 test images (the server computes them one after another). Each ``start_*`` leaves its work
+going and returns a function that waits for it to end."""
+
+from __future__ import annotations
+
+import re
+
+from tests.browser import go_to, main_area, open_app, press, wait_for_metric, wait_idle
+from tests.test_compare_browser import choose_preset
+
+LONG_MS = 3_600_000  # a loaded machine: every wait is on the page's own event, however long it takes
+TSNE_DONE = "t-SNE of this epoch's hidden layer"  # the map's caption, shown once the map is there
+
+
+def start_big_run(page, url: str):
+    open_app(page, f"{url}/?hidden=512&epochs=50", timeout_ms=LONG_MS)
+    press(page, "Train")
+    return lambda: wait_for_metric(page, "Test accuracy", timeout_ms=LONG_MS)
+
+
+def start_overfitting(page, url: str):
+    open_app(page, url, timeout_ms=LONG_MS)
+    go_to(page, "Compare", timeout_ms=LONG_MS)
+    choose_preset(page, "Overfitting")
+    press(page, "Start")
+    return lambda: main_area(page).get_by_text("5 of 5 variants ended").wait_for(timeout=LONG_MS)
+
+
+def start_tsne(page, url: str):
+    """Train the default run, then ask Evaluate's map for t-SNE of 5,000 images."""
+    open_app(page, url, timeout_ms=LONG_MS)
+    press(page, "Train")
+    wait_for_metric(page, "Test accuracy", timeout_ms=LONG_MS)
+    go_to(page, "Evaluate", timeout_ms=LONG_MS)
+    main = main_area(page)
+    main.get_by_role("button", name="t-SNE", exact=True).click()
+    wait_idle(page, LONG_MS)
+    main.locator("[data-testid='stSlider']").filter(has_text="Test images on the map").get_by_role("slider").press("End")
+    compute = main.get_by_role("button", name=re.compile(r"Compute the t-SNE map .*5,000 images"))
+    compute.wait_for(timeout=LONG_MS)
+    compute.click()
+    return lambda: main.get_by_text(TSNE_DONE).wait_for(timeout=LONG_MS)
+
+
+def heavy_wave(new_page, url: str, report) -> list:
+    """Open the five sessions (``new_page()``: a new context and its page), start each one's work, then
+    wait for them all; ``report(what)`` after each step. Returns the contexts, still open."""
+    contexts, waits = [], []
+    for name, start in (("512 units x 50 epochs", start_big_run), ("Compare: Overfitting", start_overfitting),
+                        *((f"t-SNE of 5,000 images ({n})", start_tsne) for n in (1, 2, 3))):
+        context, page = new_page()
+        contexts.append(context)
+        waits.append((name, start(page, url)))
+        report(f"{name}: started")
+    for name, wait in waits:
+        wait()
+        report(f"{name}: ended")
+    return contexts
