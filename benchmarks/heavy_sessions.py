@@ -36,7 +36,7 @@ def start_tsne(page, url: str):
     wait_for_metric(page, "Test accuracy", timeout_ms=LONG_MS)
     go_to(page, "Evaluate", timeout_ms=LONG_MS)
     main = main_area(page)
-    main.get_by_role("button", name="t-SNE", exact=True).click()
+    main.get_by_role("radio", name="t-SNE", exact=True).click()  # the map's method (a segmented control)
     wait_idle(page, LONG_MS)
     main.locator("[data-testid='stSlider']").filter(has_text="Test images on the map").get_by_role("slider").press("End")
     compute = main.get_by_role("button", name=re.compile(r"Compute the t-SNE map .*5,000 images"))

@@ -23,7 +23,7 @@ from nn_core.data import load_shared, share
 from nn_core import cluster
 from nn_core.cluster import ClusterUnusable, SchedulerAddressError
 from nn_core.jobs import DaskBackend, ProcessBackend
-from nn_core.memory import release_memory
+from nn_core.memory import limit_arenas, release_memory
 
 SCHEDULER_VARIABLE = "NN_LAB_SCHEDULER"
 
@@ -82,10 +82,11 @@ def _forget_ended_sessions(runtime) -> None:
     sessions, then empty every session listed at the last look and no longer (closed, expired)."""
     _expire_closed_sessions(runtime)
     listed = {info.session.id: info.session for info in runtime._session_mgr.list_sessions()}
-    for session_id in [session_id for session_id in _listed if session_id not in listed]:
-        session = _listed.pop(session_id)()
-        if session is not None:
-            empty_ended_session(session)
+    ended = [_listed.pop(session_id)() for session_id in list(_listed) if session_id not in listed]
+    for session in filter(None, ended):
+        empty_ended_session(session)
+    if ended:  # a shut-down session's download files are only marked at first, then deleted by the next call
+        runtime.media_file_mgr.remove_orphaned_files()
     _listed.update({session_id: weakref.ref(session) for session_id, session in listed.items()
                     if session_id not in _listed})
 
@@ -115,7 +116,9 @@ def memory_janitor() -> threading.Thread:
     Streamlit drops a session ``server.disconnectedSessionTTL`` seconds after its tab has gone (.streamlit/
     config.toml), once told to (``_expire_closed_sessions``); what it still holds is dropped
     (``empty_ended_session``), Python frees its runs, maps and figures, but the allocator keeps the
-    pages (nn_core.memory): each time the server holds fewer sessions than before, they are released."""
+    pages (nn_core.memory): each time the server holds fewer sessions than before, they are released.
+    The allocator is also told to keep fewer arenas and to map large arrays on their own (nn_core.memory.
+    limit_arenas), so that what is freed can be given back and is reused by the next sessions."""
     def watch() -> None:
         from streamlit.runtime import Runtime
 
@@ -129,6 +132,7 @@ def memory_janitor() -> threading.Thread:
                 release_memory()
             before = now
 
+    limit_arenas()  # before the sessions' script threads make arenas of their own
     thread = threading.Thread(target=watch, name="memory janitor", daemon=True)
     thread.start()
     return thread
