@@ -99,7 +99,8 @@ def _live(probe: str) -> dict:
 
 def test_a_closed_tabs_session_leaves_nothing_behind(browser, tmp_path):
     """The last session to close is the one Streamlit's own loop still holds (issue 29): once its tab has
-    gone and its TTL (2 s here) has passed, no session state, run or model of it is left in the server."""
+    gone and its TTL (2 s here) has passed, no session state, run or model of it is left in the server,
+    nor its epochs' figures in the caches sessions share (Train's health figures, ui.health)."""
     probe = str(tmp_path)
     server, url = start_server({**probe_env(probe), "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2"})
     try:
@@ -115,7 +116,7 @@ def test_a_closed_tabs_session_leaves_nothing_behind(browser, tmp_path):
 
         def freed() -> bool:
             left.update(_live(probe))
-            return left["Lab"] == 0 and left["RunResult"] == 0 and left["Model"] == 0
+            return all(left[kind] == 0 for kind in ("Lab", "RunResult", "Model", "EpochStats"))
 
         assert wait_until(freed, 180), left  # the TTL, the janitor's next look (every 5 s), a loaded machine
     finally:

@@ -91,6 +91,14 @@ def _forget_ended_sessions(runtime) -> None:
                     if session_id not in _listed})
 
 
+def forget_shared_caches() -> None:
+    """Once no session is left: empty the caches sessions share that hold their data (Train's health
+    figures by run so far, ui.health, at most 32), so that the last visitors' leave nothing."""
+    from . import health
+
+    health._live_specs.cache_clear()
+
+
 def _sessions_after_look(runtime) -> int:
     """Forget the ended sessions (on the event loop) and count those left; -1 if that failed."""
     done = threading.Event()
@@ -129,6 +137,8 @@ def memory_janitor() -> threading.Thread:
                 continue
             now = _sessions_after_look(Runtime.instance())
             if before is None or now < before or now == -1:
+                if now == 0:
+                    forget_shared_caches()
                 release_memory()
             before = now
 
