@@ -52,6 +52,8 @@ def heavy_wave(new_page, url: str, report) -> list:
     for name, start in (("512 units x 50 epochs", start_big_run), ("Compare: Overfitting", start_overfitting),
                         *((f"t-SNE of 5,000 images ({n})", start_tsne) for n in (1, 2, 3))):
         context, page = new_page()
+        page.set_default_timeout(LONG_MS)
+        page.set_default_navigation_timeout(LONG_MS)  # a page load on a loaded machine, too
         contexts.append(context)
         waits.append((name, start(page, url)))
         report(f"{name}: started")
