@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import logging
 import weakref
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from nn_core.jobs import DaskBackend, ProcessBackend
 from nn_core.memory import limit_arenas, release_memory
 
 SCHEDULER_VARIABLE = "NN_LAB_SCHEDULER"
+_LOGGER = logging.getLogger(__name__)
 
 
 @st.cache_resource
@@ -84,7 +86,10 @@ def _forget_ended_sessions(runtime) -> None:
     listed = {info.session.id: info.session for info in runtime._session_mgr.list_sessions()}
     ended = [_listed.pop(session_id)() for session_id in list(_listed) if session_id not in listed]
     for session in filter(None, ended):
-        empty_ended_session(session)
+        try:
+            empty_ended_session(session)
+        except Exception:  # noqa: BLE001  (one session that cannot be emptied leaves the others to be)
+            _LOGGER.exception("could not empty an ended session")
     if ended:  # a shut-down session's download files are only marked at first, then deleted by the next call
         runtime.media_file_mgr.remove_orphaned_files()
     _listed.update({session_id: weakref.ref(session) for session_id, session in listed.items()
