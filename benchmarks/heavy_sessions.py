@@ -22,7 +22,7 @@ TSNE_DONE = "t-SNE of this epoch's hidden layer"  # the map's caption, shown onc
 
 
 def start_big_run(page, url: str):
-    open_app(page, f"{url}/?hidden=512&epochs=50", timeout_ms=LONG_MS)
+    open_app(page, f"{url}/?hidden=512&epochs=50&lr=1", timeout_ms=LONG_MS)  # at lr 4 it diverges at once
     press(page, "Train")
     return lambda: metric_value(page, "Test accuracy").count() > 0
 
