@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 
-from tests.browser import go_to, main_area, metric_value, open_app, press, wait_for_metric, wait_idle
+from tests.browser import go_to, is_training, main_area, metric_value, open_app, press, wait_for_metric, wait_idle
 from tests.test_compare_browser import choose_preset
 
 LONG_MS = 3_600_000  # a loaded machine: every wait is on the page's own event, however long it takes
@@ -21,10 +21,16 @@ VISIT_MS = 1_000  # how often a session's page is looked at while its work goes 
 TSNE_DONE = "t-SNE of this epoch's hidden layer"  # the map's caption, shown once the map is there
 
 
+def run_ended(page) -> bool:
+    """The Train page's run has ended: its test accuracy shown (the live view shows it from the first
+    epoch on) and its Stop no longer usable."""
+    return metric_value(page, "Test accuracy").count() > 0 and not is_training(page)
+
+
 def start_big_run(page, url: str):
     open_app(page, f"{url}/?hidden=512&epochs=50&lr=1", timeout_ms=LONG_MS)  # at lr 4 it diverges at once
     press(page, "Train")
-    return lambda: metric_value(page, "Test accuracy").count() > 0
+    return lambda: run_ended(page)
 
 
 def start_overfitting(page, url: str):
@@ -40,6 +46,8 @@ def start_tsne(page, url: str):
     open_app(page, url, timeout_ms=LONG_MS)
     press(page, "Train")
     wait_for_metric(page, "Test accuracy", timeout_ms=LONG_MS)
+    while not run_ended(page):
+        page.wait_for_timeout(VISIT_MS)
     go_to(page, "Evaluate", timeout_ms=LONG_MS)
     main = main_area(page)
     main.get_by_role("radio", name="t-SNE", exact=True).click()  # the map's method (a segmented control)
