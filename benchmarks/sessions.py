@@ -81,7 +81,7 @@ def settled_rss(pid: int, seconds: float = 1.0) -> float:
 # server answers: its training workers inherit its environment, and so the probe, too.
 PROBE = """
 import faulthandler, gc, json, os, signal, sys, threading, time
-def _answer(path=os.environ["SESSIONS_BENCHMARK_PROBE"], kinds=("AppSession", "RunResult", "Trainer", "Model")):
+def _answer(path=os.environ["SESSIONS_BENCHMARK_PROBE"], kinds=("AppSession", "Lab", "RunResult", "Trainer", "Model", "EpochStats")):
     while True:
         time.sleep(0.2)
         if os.path.exists(path + ".request"):
@@ -107,8 +107,9 @@ def probe_env(folder: str) -> dict:
 
 
 def live_objects(folder: str, timeout: float = 30.0) -> dict | None:
-    """Live AppSession (Streamlit sessions, open or kept for reconnection), RunResult, Trainer and
-    Model objects in the server process (not its workers), or None if the probe did not answer."""
+    """Live AppSession (Streamlit sessions, open or kept for reconnection), Lab (a session's state,
+    ui.state), RunResult, Trainer, Model and EpochStats objects in the server process (not its
+    workers), or None if the probe did not answer."""
     answer = Path(folder, "counts.json")
     answer.unlink(missing_ok=True)
     Path(folder, "counts.json.request").touch()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+import logging
+import weakref
 from dataclasses import dataclass
 
 import streamlit as st
@@ -22,9 +24,10 @@ from nn_core.data import load_shared, share
 from nn_core import cluster
 from nn_core.cluster import ClusterUnusable, SchedulerAddressError
 from nn_core.jobs import DaskBackend, ProcessBackend
-from nn_core.memory import release_memory
+from nn_core.memory import limit_arenas, release_memory
 
 SCHEDULER_VARIABLE = "NN_LAB_SCHEDULER"
+_LOGGER = logging.getLogger(__name__)
 
 
 @st.cache_resource
@@ -45,26 +48,90 @@ def one_blas_thread():
 
 
 JANITOR_SECONDS = 5.0  # how often the server looks for sessions that have ended
+_listed: dict[str, weakref.ref] = {}  # the sessions the server listed at the janitor's last look, by id
 
 
 def _expire_closed_sessions(runtime) -> None:
     """Forget the closed tabs' sessions whose TTL has passed. Streamlit keeps them in a TTL cache that
     reaps expired entries only when it is next written (the next new tab): until then every model,
-    map and figure of the last visitors stays in memory however long ago they left. Run on the event
-    loop, whose thread is the only one that touches the session manager."""
+    map and figure of the last visitors stays in memory however long ago they left."""
     cache = getattr(getattr(runtime._session_mgr, "_session_storage", None), "_cache", None)
     expire = getattr(cache, "expire", None)
     if callable(expire):
         expire()
 
 
+def empty_ended_session(session) -> None:
+    """Shut down a session that the server no longer lists and drop what it still holds. Streamlit
+    shuts down a closed tab's session only if it cannot be resumed: one kept for a reconnect and then
+    expired is never shut down, so its media and download buttons' files and callables (Train's
+    model file, the export's code, which keep the run) stay in the server's media file manager. And
+    Streamlit's own loop keeps the last session it sent messages to in a local variable until it
+    sends to another (Runtime._loop_coroutine's ``active_session_info``): once the last tab has closed,
+    that session's state (the Lab: runs, models, snapshots, maps, figures, a comparison, a fine-tuning
+    mix), its fragments (each keeps its arguments, e.g. Evaluate's map its run) and its messages never
+    sent would stay. Shutting down twice does nothing."""
+    session.shutdown()
+    session.session_state.clear()
+    fragments = getattr(session, "_fragment_storage", None)
+    if fragments is not None:
+        fragments.clear()
+    session.flush_browser_queue()
+
+
+def _forget_ended_sessions(runtime) -> None:
+    """On the event loop (the only thread that touches the session manager): expire the closed tabs'
+    sessions, then empty every session listed at the last look and no longer (closed, expired)."""
+    _expire_closed_sessions(runtime)
+    listed = {info.session.id: info.session for info in runtime._session_mgr.list_sessions()}
+    ended = [_listed.pop(session_id)() for session_id in list(_listed) if session_id not in listed]
+    for session in filter(None, ended):
+        try:
+            empty_ended_session(session)
+        except Exception:  # noqa: BLE001  (one session that cannot be emptied leaves the others to be)
+            _LOGGER.exception("could not empty an ended session")
+    if ended:  # a shut-down session's download files are only marked at first, then deleted by the next call
+        runtime.media_file_mgr.remove_orphaned_files()
+    _listed.update({session_id: weakref.ref(session) for session_id, session in listed.items()
+                    if session_id not in _listed})
+
+
+def forget_shared_caches() -> None:
+    """Once no session is left: empty the caches sessions share that hold their data (Train's health
+    figures by run so far, ui.health, at most 32), so that the last visitors' leave nothing."""
+    from . import health
+
+    health._live_specs.cache_clear()
+
+
+def _sessions_after_look(runtime) -> int:
+    """Forget the ended sessions (on the event loop) and count those left; -1 if that failed."""
+    done = threading.Event()
+
+    def look() -> None:
+        try:
+            _forget_ended_sessions(runtime)
+        finally:
+            done.set()
+
+    try:
+        runtime._get_async_objs().eventloop.call_soon_threadsafe(look)
+        if not done.wait(60):
+            return -1
+        return runtime._session_mgr.num_sessions()
+    except Exception:  # noqa: BLE001  (Streamlit's internals moved: trim on every look)
+        return -1
+
+
 @st.cache_resource
 def memory_janitor() -> threading.Thread:
     """Once per server: a thread that frees an ended session's memory and gives it back to the system.
     Streamlit drops a session ``server.disconnectedSessionTTL`` seconds after its tab has gone (.streamlit/
-    config.toml), once told to (``_expire_closed_sessions``); Python then frees its runs, maps and
-    figures, but the allocator keeps the pages (nn_core.memory): each time the server holds fewer
-    sessions than before, they are released."""
+    config.toml), once told to (``_expire_closed_sessions``); what it still holds is dropped
+    (``empty_ended_session``), Python frees its runs, maps and figures, but the allocator keeps the
+    pages (nn_core.memory): each time the server holds fewer sessions than before, they are released.
+    The allocator is also told to keep fewer arenas and to map large arrays on their own (nn_core.memory.
+    limit_arenas), so that what is freed can be given back and is reused by the next sessions."""
     def watch() -> None:
         from streamlit.runtime import Runtime
 
@@ -73,17 +140,14 @@ def memory_janitor() -> threading.Thread:
             time.sleep(JANITOR_SECONDS)
             if not Runtime.exists():
                 continue
-            runtime = Runtime.instance()
-            try:
-                runtime._get_async_objs().eventloop.call_soon_threadsafe(_expire_closed_sessions, runtime)
-                time.sleep(0.5)  # its turn on the event loop
-                now = runtime._session_mgr.num_sessions()
-            except Exception:  # noqa: BLE001  (Streamlit's internals moved: trim on every look)
-                now = -1
+            now = _sessions_after_look(Runtime.instance())
             if before is None or now < before or now == -1:
+                if now == 0:
+                    forget_shared_caches()
                 release_memory()
             before = now
 
+    limit_arenas()  # before the sessions' script threads make arenas of their own
     thread = threading.Thread(target=watch, name="memory janitor", daemon=True)
     thread.start()
     return thread
