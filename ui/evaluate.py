@@ -150,7 +150,8 @@ def unit_captions(run, layer: int, units: range, favourite: Favourites | None) -
             if model.activation == "relu" and not favourite.active[u]:
                 parts.append("· dead")
             else:
-                parts.append(f"· {favourite.count[u]}/{len(favourite.top)} {names[favourite.digit[u]]}")
+                plural = "s" if datasets.current().is_mnist else ""  # MNIST's read as before: "8/20 0s"
+                parts.append(f"· {favourite.count[u]}/{len(favourite.top)} {names[favourite.digit[u]]}{plural}")
         if layer == model.layers:
             out = model.weights[-1]  # (H, classes): what each unit of the last hidden layer says to each class
             parts.append(f"↑{names[int(np.argmax(out[u]))]} ↓{names[int(np.argmin(out[u]))]}")
