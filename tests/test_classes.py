@@ -19,17 +19,15 @@ from nn_core.metrics import confusion, report_rows
 from nn_core.model import Workspace, forward_backward
 from nn_core.trainset import batches_per_epoch, trained_images
 
-FOUR = ("nought", "one", "two", "three")
+from tests.four_classes import FOUR, four_digits
+
 LETTERS = tuple("abcdefghijklmnopqrstuvwxyz")
 
 
 @pytest.fixture(scope="module")
 def four(mnist):
     """MNIST's digits 0-3 under other names: 6,000 training and 1,000 test images."""
-    train = np.flatnonzero(mnist.train_labels < 4)[:6_000]
-    test = np.flatnonzero(mnist.test_labels < 4)[:1_000]
-    return from_arrays(mnist.train_images[train], mnist.train_labels[train], FOUR, "four digits",
-                       mnist.test_images[test], mnist.test_labels[test])
+    return four_digits(mnist, 6_000, 1_000)
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nn_core import Hyperparams, Trainer, evaluate
+from nn_core import Hyperparams, evaluate
 from nn_core.data import load_shared, share
-from nn_core.datasets import from_arrays
-from nn_core.jobs import TRAIN_SAMPLE, DaskBackend, ProcessBackend
+from nn_core.jobs import DaskBackend, ProcessBackend
 from nn_core.sweep import Sweep
 from nn_core.worker_tasks import cached_keys, run_data
 
-FOUR = ("nought", "one", "two", "three")
+from tests.four_classes import four_digits
+from tests.test_jobs import trained_alone, wait_for_result
+
 # Long enough for several chunks and a deferred epoch evaluation; short on one core.
 HP = Hyperparams(hidden_units=32, epochs=3, seed=5)
 SHORT_CHUNK = 0.02  # seconds of training per chunk: a run here is many chunks however fast the machine
@@ -29,26 +30,12 @@ SHORT_CHUNK = 0.02  # seconds of training per chunk: a run here is many chunks h
 @pytest.fixture(scope="module")
 def four(mnist):
     """MNIST's digits 0-3 under other names: a 4-class data set, 12,000 training and 2,000 test images."""
-    train = np.flatnonzero(mnist.train_labels < 4)[:12_000]
-    test = np.flatnonzero(mnist.test_labels < 4)[:2_000]
-    return from_arrays(mnist.train_images[train], mnist.train_labels[train], FOUR, "four digits",
-                       mnist.test_images[test], mnist.test_labels[test])
+    return four_digits(mnist, 12_000, 2_000)
 
 
 @pytest.fixture(scope="module")
 def alone(four):
-    trainer = Trainer(four, HP, train_sample=TRAIN_SAMPLE)
-    while not trainer.finished:
-        trainer.run(max_batches=1000)
-    return trainer.result()
-
-
-def wait_for_result(run, timeout=240):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if run.poll(0.5).finished and (result := run.claim()) is not None:
-            return result
-    raise AssertionError(f"the run did not end: {run.progress()}")
+    return trained_alone(four, HP)
 
 
 def assert_same_run(result, alone):
