@@ -16,6 +16,7 @@ copy is gone. Run it from the repository's root.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -27,6 +28,53 @@ from playwright.sync_api import sync_playwright
 
 from tests.browser import (ROOT, go_to, launch_chromium, main_area, new_page, open_app, press, rss_mb, start_server,
                            stop_server, tree_memory_mb, wait_for_metric, wait_idle)
+
+# What holds a session's data set once the session has ended: a ``sitecustomize`` module on the server's
+# PYTHONPATH (instrumentation of this benchmark only; the app is unchanged) answers a request file with the
+# data sets other than MNIST still alive after a full collection, and what refers to them (two levels).
+PROBE = """
+import gc, json, os, sys, threading, time
+def _name(o):
+    t = type(o).__name__
+    if isinstance(o, dict):
+        keys = [k for k in list(o)[:8] if isinstance(k, str)]
+        return f"dict{keys}"
+    return t
+def _answer(path=os.environ["DATASET_MEMORY_PROBE"]):
+    while True:
+        time.sleep(0.2)
+        if os.path.exists(path + ".request"):
+            os.remove(path + ".request")
+            gc.collect()
+            found = []
+            for obj in gc.get_objects():
+                if type(obj).__name__ == "DataSet" and not getattr(obj, "is_mnist", True):
+                    holders = []
+                    for r in gc.get_referrers(obj):
+                        if r is found or type(r).__name__ == "frame":
+                            continue
+                        up = [_name(u) for u in gc.get_referrers(r)[:6] if type(u).__name__ not in ("frame", "list")]
+                        holders.append(f"{_name(r)} <- {up}")
+                    found.append({"name": getattr(obj, "name", "?"), "holders": holders[:12]})
+            with open(path + ".tmp", "w") as out:
+                json.dump(found, out)
+            os.replace(path + ".tmp", path)
+if "streamlit" in " ".join(sys.argv):
+    threading.Thread(target=_answer, daemon=True).start()
+"""
+
+
+def live_data_sets(folder: Path, timeout: float = 30.0):
+    answer = folder / "found.json"
+    answer.unlink(missing_ok=True)
+    (folder / "found.json.request").touch()
+    deadline = time.monotonic() + timeout
+    while not answer.exists():
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.2)
+    return json.loads(answer.read_text())
+
 
 TIMEOUT_MS = 1_800_000  # the machine may be loaded: events are waited on, not timed
 UPLOAD_MS = 600_000  # a refused upload (the page says why) is reported, not waited on for half an hour
@@ -81,7 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     server_tmp = work / "server-tmp"
     server_tmp.mkdir()
     print(f"upload: {upload.name}, {upload.stat().st_size / 2**20:.1f} MB (np.savez_compressed)", flush=True)
-    server, url = start_server({"TMPDIR": str(server_tmp)})
+    probe = work / "probe"
+    probe.mkdir()
+    (probe / "sitecustomize.py").write_text(PROBE)
+    path = os.pathsep.join(filter(None, [str(probe), os.environ.get("PYTHONPATH")]))
+    server, url = start_server({"TMPDIR": str(server_tmp), "PYTHONPATH": path,
+                                "DATASET_MEMORY_PROBE": str(probe / "found.json")})
     pid, rows = server.pid, []
     try:
         with sync_playwright() as playwright:
@@ -124,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(max(0.0, closed + seconds - time.monotonic()))
                 rows.append((f"{seconds} s after B's tab closed", snapshot(pid, server_tmp, settle=0)))
                 print(line(*rows[-1], alone), flush=True)
+            held = live_data_sets(probe)
             context_a.close()
             browser.close()
     finally:
@@ -136,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"B's data set costs the server {max(r[1]['rss'] for r in rows[2:]) - alone['rss']:+.0f} MB at most "
           f"over A alone; after B ended {last['rss'] - alone['rss']:+.0f} MB; its shared copy "
           f"{'is gone' if not last['shared'] else 'is still there: ' + ', '.join(last['shared'])}")
+    print(f"data sets besides MNIST alive in the server after B ended (and what holds them): {held}")
     return 0
 
 
