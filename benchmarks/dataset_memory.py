@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=1, help="session B's run on the uploaded data set")
     parser.add_argument("--after", type=int, default=40, help="seconds to watch after B's tab closed")
     parser.add_argument("--every", type=int, default=5)
+    parser.add_argument("--probe", action="store_true",
+                        help="also report the data sets besides MNIST alive in the server after B ended")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="dataset-memory-"))
@@ -129,12 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     server_tmp = work / "server-tmp"
     server_tmp.mkdir()
     print(f"upload: {upload.name}, {upload.stat().st_size / 2**20:.1f} MB (np.savez_compressed)", flush=True)
-    probe = work / "probe"
-    probe.mkdir()
-    (probe / "sitecustomize.py").write_text(PROBE)
-    path = os.pathsep.join(filter(None, [str(probe), os.environ.get("PYTHONPATH")]))
-    server, url = start_server({"TMPDIR": str(server_tmp), "PYTHONPATH": path,
-                                "DATASET_MEMORY_PROBE": str(probe / "found.json")})
+    env, probe = {"TMPDIR": str(server_tmp)}, work / "probe"
+    if args.probe:
+        probe.mkdir()
+        (probe / "sitecustomize.py").write_text(PROBE)
+        env.update(PYTHONPATH=os.pathsep.join(filter(None, [str(probe), os.environ.get("PYTHONPATH")])),
+                   DATASET_MEMORY_PROBE=str(probe / "found.json"))
+    server, url = start_server(env)
     pid, rows = server.pid, []
     try:
         with sync_playwright() as playwright:
@@ -177,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(max(0.0, closed + seconds - time.monotonic()))
                 rows.append((f"{seconds} s after B's tab closed", snapshot(pid, server_tmp, settle=0)))
                 print(line(*rows[-1], alone), flush=True)
-            held = live_data_sets(probe)
+            held = live_data_sets(probe) if args.probe else "not asked (--probe)"
             context_a.close()
             browser.close()
     finally:
