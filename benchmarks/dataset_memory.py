@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -185,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             browser.close()
     finally:
         stop_server(server)
+        shutil.rmtree(work, ignore_errors=True)  # the upload, the probe and the server's temporary folder
     print(f"\napp: {ROOT}; A: the default run on MNIST + Evaluate; B: {upload.stat().st_size / 2**20:.1f} MB .npz "
           f"of 60,000 + 10,000 images uploaded, {args.epochs} epoch(s) + Evaluate, then its tab closed")
     for label, s in rows:
