@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     upload = full_size_npz(work)
     server_tmp = work / "server-tmp"
     server_tmp.mkdir()
-    print(f"upload: {upload.name}, {upload.stat().st_size / 2**20:.1f} MB (np.savez_compressed)", flush=True)
+    upload_mb = upload.stat().st_size / 2**20
+    print(f"upload: {upload.name}, {upload_mb:.1f} MB (np.savez_compressed)", flush=True)
     env, probe = {"TMPDIR": str(server_tmp)}, work / "probe"
     if args.probe:
         probe.mkdir()
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_server(server)
         shutil.rmtree(work, ignore_errors=True)  # the upload, the probe and the server's temporary folder
-    print(f"\napp: {ROOT}; A: the default run on MNIST + Evaluate; B: {upload.stat().st_size / 2**20:.1f} MB .npz "
+    print(f"\napp: {ROOT}; A: the default run on MNIST + Evaluate; B: {upload_mb:.1f} MB .npz "
           f"of 60,000 + 10,000 images uploaded, {args.epochs} epoch(s) + Evaluate, then its tab closed")
     for label, s in rows:
         print(line(label, s, alone if s is not alone and label != rows[0][0] else None))
