@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from nn_core import datasets as readers
 from nn_core.data import DataError, DataSet
@@ -98,8 +99,18 @@ def upload_section() -> None:
                               disabled=datasets.busy() is not None)
     if upload is not None:
         datasets.session_data().notice = take(upload)
+        let_go(upload)
         st.session_state[UPLOAD_ROUND] += 1
         st.rerun()
+
+
+def let_go(upload) -> None:
+    """Drop an upload's bytes (up to 50 MB) from Streamlit's uploaded-file manager once read: it keeps every
+    file a session uploaded until the session ends, even after the uploader that took it is gone."""
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.uploaded_file_mgr is not None:
+        ctx.uploaded_file_mgr.remove_file(ctx.session_id, upload.file_id)
+    upload.close()
 
 
 def notice() -> None:

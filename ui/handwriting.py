@@ -10,7 +10,7 @@ from nn_core import RunStatus
 from nn_core.handwriting import MAX_DRAWINGS, MIN_DRAWINGS, DigitSet, DigitSetError, Tuning, fine_tuning
 from nn_core.preprocess import SIDE
 
-from . import datasets, runs
+from . import datasets, runs, server
 from .images import enlarge, png, tile
 from .state import (DRAW_CANVAS_ROUND, DRAW_DOWNLOAD, DRAW_FIELD, DRAW_REMOVE, DRAW_REMOVE_PICK, DRAW_TUNE,
                     DRAW_TUNE_STOP, DRAW_UPLOAD, full_message, lab)
@@ -82,7 +82,8 @@ def files_row(digits: DigitSet) -> None:
     left.download_button("Download my digits (.npz)", data=digits.to_bytes, file_name="my-digits.npz",
                          mime="application/octet-stream", key=DRAW_DOWNLOAD, on_click="ignore",
                          disabled=not len(digits), help="28x28 images and labels as plain arrays (no pickle).")
-    upload = right.file_uploader("Add drawings from a file (.npz)", type=["npz"], key=DRAW_UPLOAD)
+    upload = right.file_uploader("Add drawings from a file (.npz)", type=["npz"], key=DRAW_UPLOAD,
+                                 max_upload_size=server.SMALL_UPLOAD_MB)
     if upload is not None:
         added, message = add_uploaded(upload)
         (st.success if added else st.error)(message)

@@ -10,7 +10,7 @@ import streamlit as st
 from nn_core import ModelFileError, RunResult, RunStatus, model_bytes
 from nn_core.persist import check_model_fits, load_model_file
 
-from . import datasets, runs
+from . import datasets, runs, server
 from .charts_common import PLOT_CONFIG
 from .charts_train import runs_test_cost_figure
 from .state import (MAX_RUNS, TRAIN_ACTIVE_PICK, TRAIN_COMPARE_PICK, TRAIN_DOWNLOAD, TRAIN_UPLOAD, Lab, full_message,
@@ -95,7 +95,8 @@ def model_files_section() -> None:
                 mime="application/octet-stream", on_click="ignore",
                 help="Weights, settings and final metrics as plain arrays (no pickle).")
     with right:
-        upload = st.file_uploader("Upload a model (.npz) to make it active", type=["npz"], key=TRAIN_UPLOAD)
+        upload = st.file_uploader("Upload a model (.npz) to make it active", type=["npz"], key=TRAIN_UPLOAD,
+                                  max_upload_size=server.SMALL_UPLOAD_MB)
         if upload is not None:
             add_uploaded(upload)
 

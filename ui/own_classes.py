@@ -22,7 +22,7 @@ from nn_core.datasets import read_dataset, write_zip_of_folders
 from nn_core.handwriting import MAX_DRAWINGS
 from nn_core.preprocess import SIDE
 
-from . import runs
+from . import runs, server
 from .canvas import canvas_field, stroke_count
 from .handwriting import THUMBS_PER_DIGIT, strip
 from .images import enlarge
@@ -296,7 +296,7 @@ def files_row(drawings: Drawings) -> None:
         except RuntimeError as busy:
             st.warning(plain(str(busy)))
     upload = right.file_uploader("Open drawings (.zip)", type=["zip"], key=DRAW_OWN_UPLOAD,
-                                 help="A zip of one folder per class, like the download. It replaces your "
+                                 max_upload_size=server.SMALL_UPLOAD_MB, help="A zip of one folder per class, like the download. It replaces your "
                                       "classes and drawings.")
     if upload is not None:
         opened, message = open_upload(own(), upload)

@@ -47,6 +47,7 @@ def one_blas_thread():
     return limits
 
 
+SMALL_UPLOAD_MB = 5  # every uploader but the Data page's (.streamlit/config.toml's maxUploadSize is its 50)
 JANITOR_SECONDS = 5.0  # how often the server looks for sessions that have ended
 _listed: dict[str, weakref.ref] = {}  # the sessions the server listed at the janitor's last look, by id
 
