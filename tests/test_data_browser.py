@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from nn_core.datasets import convert_image, read_dataset
@@ -31,7 +32,10 @@ def test_an_uploaded_data_set_is_trained_and_evaluated_by_its_class_names(page, 
     open_app(page, app_url)
     go_to(page, "Data")
     main_area(page).locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(pets_npz(mnist, tmp_path))
-    main_area(page).get_by_text("Now using pets").wait_for(timeout=TIMEOUT_MS)
+    try:
+        main_area(page).get_by_text("Now using pets").wait_for(timeout=TIMEOUT_MS)
+    except PlaywrightError:  # say what the page showed instead (an intermittent CI failure waited here)
+        raise AssertionError(f"no 'Now using pets'; the page shows: {main_area(page).inner_text()[-1500:]!r}") from None
     sidebar = page.locator("[data-testid='stSidebar']")
     expect(sidebar.get_by_text("Data set: pets")).to_be_visible()
     expect(sidebar).to_contain_text(f"4 classes: {', '.join(NAMES)}")  # as typed: no bold, no link

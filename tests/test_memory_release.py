@@ -93,8 +93,10 @@ def _arenas(mode: str) -> tuple[str, int, int]:
 def test_the_server_keeps_two_arenas_and_maps_large_arrays_on_their_own():
     limited, heaps, mapped = _arenas("limit")
     assert limited == "True" and heaps <= 2 and mapped >= 30, (limited, heaps, mapped)  # of 40 (one may reuse another's)
-    _, heaps_before, mapped_before = _arenas("glibc")  # glibc's defaults: what limit_arenas changes
-    assert heaps_before > 2 and mapped_before < 10, (heaps_before, mapped_before)
+    _, heaps_before, _ = _arenas("glibc")  # glibc's defaults: an arena per thread, what limit_arenas bounds
+    assert heaps_before > 2, heaps_before
+    # (Whether glibc alone maps the 200 kB arrays after the 8 MB block was freed depends on the machine:
+    # 0 of 40 here, 40 of 40 in a CI run; the fixed threshold maps them everywhere, which is checked above.)
 
 
 def _live(probe: str) -> dict:
