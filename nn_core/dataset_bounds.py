@@ -19,6 +19,7 @@ MAX_ENTRIES = MAX_IMAGES + 1_000  # files in an archive: the images plus a few o
 MAX_IMAGE_BYTES = 20 * 2**20  # one image file
 MAX_IMAGE_PIXELS = 16_000_000  # width x height of one image, read from its header before decoding (a 12 MP photo fits)
 MAX_LABEL = MAX_CLASSES - 1
+MAX_NAME = 40  # characters of a class's or a data set's name (kept so by datasets, checked so by persist)
 
 
 def check_size(size: int, limit: int, what: str) -> None:

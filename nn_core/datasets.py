@@ -21,16 +21,15 @@ from PIL import Image
 
 from .data import IMAGE_SIDE, PIXELS, DataError, DataSet
 from .dataset_archive import FolderArchive, ZipArchive
-from .dataset_bounds import MAX_TEST_IMAGES, MAX_TRAIN_IMAGES, MAX_UPLOAD_BYTES, check_size
+from .dataset_bounds import (MAX_NAME, MAX_TEST_IMAGES, MAX_TRAIN_IMAGES, MAX_UPLOAD_BYTES, check_class_count,
+                             check_size)
 from .dataset_formats import read_csv, read_npz
 from .dataset_idx import find_sets, read_idx_set
 from .dataset_images import convert_image, read_class_folders
-from .model import MAX_CLASSES, MIN_CLASSES
 
 __all__ = ["MAX_UPLOAD_BYTES", "MAX_TRAIN_IMAGES", "MAX_TEST_IMAGES", "DataError", "convert_image", "from_arrays",
            "read_dataset", "write_zip_of_folders"]
 HELD_OUT = 0.2  # the share of a data set without a test split that is held out as its test set
-MAX_NAME = 40  # characters of a class's or a data set's name
 
 
 def digest(train_images, train_labels, test_images, test_labels, classes) -> str:
@@ -55,8 +54,7 @@ def _check_labels(labels: np.ndarray, images: np.ndarray, classes: tuple[str, ..
 def _check_classes(classes) -> tuple[str, ...]:
     """The names as text of at most ``MAX_NAME`` characters, control characters (a newline...) made spaces."""
     classes = tuple(re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", str(name))[:MAX_NAME] for name in classes)
-    if not MIN_CLASSES <= len(classes) <= MAX_CLASSES:
-        raise DataError(f"a data set has {MIN_CLASSES} to {MAX_CLASSES} classes, this one has {len(classes)}")
+    check_class_count(len(classes))
     if len(set(classes)) != len(classes):
         raise DataError("two classes have the same name")
     return classes

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
-CLASSES = 10  # MNIST's digits: the default
+from .model import CLASSES  # MNIST's digits: the default
+
 DIGITS = list(range(CLASSES))
 
 

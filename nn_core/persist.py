@@ -24,6 +24,7 @@ import numpy as np
 from dataclasses import dataclass
 
 from .data import DIGITS, IMAGE_SIDE
+from .dataset_bounds import MAX_NAME
 from .model import INPUTS, MAX_CLASSES, MAX_LAYERS, MIN_CLASSES, Model, layout
 from .settings import BY_NAME, Hyperparams
 
@@ -39,7 +40,6 @@ MAX_TEXT_CHARACTERS = 4096  # format, hyperparams and metrics are a few hundred 
 MAX_MEMBERS = 4 * len(KEYS_BY_DEPTH[MAX_LAYERS])  # a few unexpected members are named in the message; many are not read
 DATA_KEY = "dataset"  # the member naming the data set the model reads (absent: MNIST's digits)
 MAX_DATA_CHARACTERS = 16_384  # 62 class names of at most 40 characters, escaped as JSON, and a name
-MAX_NAME = 40  # characters of a class's or a data set's name (as nn_core.datasets keeps them)
 
 
 @dataclass(frozen=True)
