@@ -161,11 +161,41 @@ def open_app(page, url: str, timeout_ms: float = 120_000) -> None:
     wait_idle(page, timeout_ms)
 
 
-def go_to(page, title: str, timeout_ms: float = 120_000) -> None:
+def page_state(page) -> str:
+    """What the page shows, for a test's message: its address, the main area's headings, whether a
+    script runs, and Streamlit's connection status."""
+    try:
+        headings = main_area(page).get_by_role("heading").all_inner_texts()[:4]
+        running = page.locator("[data-testid='stStatusWidgetRunningIcon']").count() > 0
+        status = page.locator("[data-testid='stStatusWidget']").all_inner_texts()
+        return f"address {page.url}, headings {headings}, script running: {running}, status {status}"
+    except PlaywrightError as error:
+        return f"(the page could not be read: {error})"
+
+
+def go_to(page, title: str, timeout_ms: float = 120_000, tries: int = 3) -> None:
     """Switch page with the sidebar's link (a new URL would open a new session, without the model)
-    and wait until the page's script has run."""
-    page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title).click()
-    main_area(page).get_by_role("heading", name=title).wait_for(timeout=timeout_ms)
+    and wait until the page's script has run.
+
+    A page switch has been seen lost in a loaded CI run (the heading did not come within 120 s, while
+    the same test passes alone), as if a rerun of the old page's fragment, sent by the browser with
+    the old page's address in the same instant, had replaced the switch. So, as a user would, the
+    link is clicked again once the old page is idle and still shown, up to ``tries`` times; each miss
+    is printed with what the page showed (pytest shows it with a failure)."""
+    link = page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title)
+    heading = main_area(page).get_by_role("heading", name=title)
+    for attempt in range(1, tries + 1):
+        link.click()
+        try:
+            heading.wait_for(timeout=timeout_ms / tries)
+            break
+        except PlaywrightError:
+            state = page_state(page)
+            print(f"go_to({title!r}), try {attempt} of {tries}: no heading after {timeout_ms / tries / 1000:.0f} s; "
+                  f"{state}", flush=True)
+            if attempt == tries:
+                raise AssertionError(f"the page {title!r} did not open in {tries} clicks; {state}") from None
+            wait_idle(page, timeout_ms)
     wait_idle(page, timeout_ms)
 
 

@@ -69,3 +69,14 @@ def real_main_module():
     main = sys.modules["__main__"]
     yield
     sys.modules["__main__"] = main
+
+
+def pytest_collection_modifyitems(items):
+    """A test that drives Chromium gets one more try after a failure, and only such a test. On a loaded
+    CI machine (load 13-21 on 2 cores) one browser test in several hundred has timed out waiting for
+    what the page shows, a different one each time, while each passes alone and on a quiet machine
+    (a page switch lost, an upload's result not shown in 120 s). A real fault fails twice; a second
+    try is counted in the summary ("1 rerun") and printed with the first try's error, so it is seen."""
+    for item in items:
+        if {"page", "browser", "app_url"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.flaky(reruns=1))
