@@ -35,7 +35,8 @@ from .compare_table import (COLOUR, COLOURS, COLUMNS, MAX_VARIANTS, MIN_VARIANTS
                             batch_groups, coloured, column_config, parse_table, table_frame, table_rows)
 from .charts_common import PLOT_CONFIG, log_axis, smoothed_batch_costs
 from .livechart import DEFAULT_WIDTH
-from .liveview import POLL_SECONDS, Chart, View, browser_width, cost_grid, live_view
+from .liveview import Chart, View, browser_width, cost_grid, live_view
+from .polling import ended, next_slice, polled_panel, started
 
 COMPARE_PANEL = "compare_panel"  # its fragment's key
 COMPARE_VIEW = "compare_live"  # its live view's key (its charts are named by the keys they once had)
@@ -280,7 +281,7 @@ def compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: s
     POLL_SECONDS while variants train on the workers (reading their progress, never waiting for it)."""
     current = comparison()
     polling = current is not None and not current.finished and current.handles[0].trains_in_background
-    st.fragment(_compare_panel, run_every=POLL_SECONDS if polling else None, key=COMPARE_PANEL)(checked, preset)
+    polled_panel(COMPARE_PANEL, _compare_panel, polling, checked, preset)
 
 
 def _compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: str) -> None:
@@ -296,8 +297,7 @@ def _compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: 
         current = Comparison(names, variants, preset)
         current.start(runs.backend(), runs.owner())
         st.session_state[COMPARE_RUN] = current
-        if current.handles[0].trains_in_background:
-            st.rerun()  # the whole page once: the panel is drawn again polling
+        started(current.handles[0].trains_in_background)
         going = True
     if stop and going:
         current.stop()
@@ -311,10 +311,9 @@ def _compare_panel(checked: tuple[list[str], list[Hyperparams]] | None, preset: 
     progress_section(current)
     show_charts(current)
     if not current.finished:
-        if not current.handles[0].trains_in_background:
-            st.rerun()  # runs that train in the polling thread (LocalBackend: tests): the next slice
+        next_slice(current.handles[0].trains_in_background)
     elif going:
-        st.rerun()  # the whole page: the results below
+        ended()  # the results below
 
 
 def progress_section(current: Comparison) -> None:

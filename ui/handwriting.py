@@ -15,7 +15,7 @@ from .images import enlarge, png, tile
 from .state import (DRAW_CANVAS_ROUND, DRAW_DOWNLOAD, DRAW_FIELD, DRAW_REMOVE, DRAW_REMOVE_PICK, DRAW_TUNE,
                     DRAW_TUNE_STOP, DRAW_UPLOAD, full_message, lab)
 from .text import plain
-from .liveview import POLL_SECONDS
+from .polling import ended, next_slice, polled_panel, started
 from .training import progress_text
 
 TUNE_PANEL = "draw_tune_panel"  # its fragment's key
@@ -167,7 +167,7 @@ def fine_tune_panel() -> None:
     tuning = session.tuning
     running = tuning is not None and tuning.index is None and session.current is tuning.run
     polling = running and tuning.run.trains_in_background
-    st.fragment(_fine_tune_panel, run_every=POLL_SECONDS if polling else None, key=TUNE_PANEL)()
+    polled_panel(TUNE_PANEL, _fine_tune_panel, polling)
 
 
 def _fine_tune_panel() -> None:
@@ -187,8 +187,7 @@ def _fine_tune_panel() -> None:
             st.warning(problem)
             return
         tuning, running = session.tuning, True
-        if tuning.run.trains_in_background:
-            st.rerun()  # the whole page once: the panel is drawn again polling
+        started(tuning.run.trains_in_background)
     if not running:
         if tuning is not None and tuning.index is not None:
             show_report(session, tuning)
@@ -199,8 +198,7 @@ def _fine_tune_panel() -> None:
     progress = tuning.run.progress() if tuning.run.trains_in_background else tuning.run.poll()
     if progress.finished:
         runs.collect_ended()
-        st.rerun()  # the whole page: the fine-tuned model is the active one
+        ended()  # the fine-tuned model is the active one
     st.progress(progress.total_batches_done / progress.total_batches,
                 text="Fine-tuning · " + progress_text(progress, session.current_started))
-    if not tuning.run.trains_in_background:
-        st.rerun()  # the next slice
+    next_slice(tuning.run.trains_in_background)

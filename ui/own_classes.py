@@ -26,7 +26,7 @@ from . import runs, server
 from .canvas import canvas_field, stroke_count
 from .handwriting import THUMBS_PER_DIGIT, strip
 from .images import enlarge
-from .liveview import POLL_SECONDS
+from .polling import ended, next_slice, polled_panel, started
 from .own_drawings import MAX_CLASSES, MIN_EXAMPLES, RECIPE, Drawings, Trained
 from .state import (DRAW_OWN, DRAW_OWN_CLEAR, DRAW_OWN_DOWNLOAD, DRAW_OWN_FORM, DRAW_OWN_NAME, DRAW_OWN_TRAIN,
                     DRAW_OWN_UNDO, DRAW_OWN_UPLOAD, DRAW_OWN_USE, draw_own_key, lab)
@@ -210,7 +210,7 @@ def training_panel() -> None:
     POLL_SECONDS while the run trains on the workers."""
     session = own()
     polling = session.run is not None and session.run.trains_in_background
-    st.fragment(_training_panel, run_every=POLL_SECONDS if polling else None, key=TRAIN_PANEL)()
+    polled_panel(TRAIN_PANEL, _training_panel, polling)
 
 
 def _training_panel() -> None:
@@ -222,8 +222,7 @@ def _training_panel() -> None:
         if problem:
             st.warning(problem)
             return
-        if session.run.trains_in_background:
-            st.rerun()  # the whole page once: the panel is drawn again polling
+        started(session.run.trains_in_background)
     run = session.run
     if run is None:
         if session.trained is not None:
@@ -234,11 +233,10 @@ def _training_panel() -> None:
     # on workers: read, never waited for; in the polling thread (LocalBackend: tests): a slice of training
     progress = run.progress() if run.trains_in_background else run.poll()
     if progress.finished and finish(session):
-        st.rerun()  # the whole page: the canvas reads the new network
+        ended()  # the canvas reads the new network
     st.progress(progress.total_batches_done / progress.total_batches,
                 text="Training on your classes · " + progress_text(progress, session.started))
-    if not run.trains_in_background:
-        st.rerun()  # the next slice
+    next_slice(run.trains_in_background)
 
 
 # --- files and the session's data set -----------------------------------------------------------

@@ -22,7 +22,7 @@ from . import charts_sweep, datasets, runs
 from .charts_common import PLOT_CONFIG
 from .history import number_columns
 from .text import plain
-from .liveview import POLL_SECONDS
+from .polling import ended, next_slice, polled_panel, started
 
 SWEEP_PANEL = "sweep_panel"  # its fragment's key
 from .state import MAX_RUNS as SESSION_RUNS
@@ -122,7 +122,7 @@ def sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> N
     POLL_SECONDS while the sweep trains on the workers."""
     sweep = lab().sweep
     polling = sweep is not None and not sweep.finished and getattr(runs.backend(), "workers", None) is not None
-    st.fragment(_sweep_panel, run_every=POLL_SECONDS if polling else None, key=SWEEP_PANEL)(planned, varied, ready)
+    polled_panel(SWEEP_PANEL, _sweep_panel, polling, planned, varied, ready)
 
 
 def _sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> None:
@@ -133,8 +133,7 @@ def _sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> 
     if left.button("Run sweep", type="primary", key=SWEEP_START, disabled=going or not ready, width="stretch"):
         start(varied, planned)
         sweep, going = session.sweep, True
-        if getattr(runs.backend(), "workers", None) is not None:
-            st.rerun()  # the whole page once: the panel is drawn again polling
+        started(getattr(runs.backend(), "workers", None) is not None)
     if right.button("Stop", key=SWEEP_STOP, disabled=not going, width="stretch") and going:
         sweep.stop()
     if sweep is None:
@@ -153,10 +152,10 @@ def _sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> 
         st.error(f"A run failed, so the sweep stopped: {plain(sweep.failure, limit=400)}")
     if sweep.rows:
         st.dataframe(sweep.rows, hide_index=True, column_config=number_columns(TABLE_FORMATS))
-    if not sweep.finished and getattr(runs.backend(), "workers", None) is None:
-        st.rerun()  # runs that train in the polling thread (LocalBackend: tests): the next slice
+    if not sweep.finished:
+        next_slice(getattr(runs.backend(), "workers", None) is not None)
     elif going:
-        st.rerun()  # the whole page: the results below
+        ended()  # the results below
 
 
 def results_csv(sweep: Sweep) -> bytes:

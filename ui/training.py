@@ -32,7 +32,8 @@ from .charts_common import PLOT_CONFIG, log_axis
 from .charts_train import accuracy_figure, best_epoch, mark_changes, training_cost_figure
 from .live_units import live_units_pager, live_units_view, replay_units, section as units_section, units_palette
 from .livechart import DEFAULT_WIDTH
-from .liveview import POLL_SECONDS, Chart, View, browser_width, cost_grid, live_view
+from .liveview import Chart, View, browser_width, cost_grid, live_view
+from .polling import next_slice, polled_panel
 from .schedule import add_rate_trace
 from .state import TRAIN_START, TRAIN_STOP, full_message, lab
 from .text import plain
@@ -205,7 +206,7 @@ def run_panel(hparams: Hyperparams) -> None:
     right.button("Stop", key=TRAIN_STOP, disabled=run is None, width="stretch", on_click=_stop,
                  help="End the run now and keep the model trained so far.")
     polling = run is not None and run.trains_in_background
-    st.fragment(live_panel, run_every=POLL_SECONDS if polling else None, key=LIVE_PANEL)(hparams)
+    polled_panel(LIVE_PANEL, live_panel, polling, hparams)
 
 
 def _train(hparams: Hyperparams) -> None:
@@ -304,5 +305,4 @@ def live_panel(hparams: Hyperparams) -> None:
     live_view(LIVE_VIEW, run_id, _running_view(progress, run_id, st.container()))
     show_reading(progress.epochs, progress.hparams)
     units_section()
-    if not run.trains_in_background:
-        st.rerun()  # the next slice (AppTest's runs: the whole script again)
+    next_slice(run.trains_in_background)  # AppTest's runs: the whole script again
