@@ -9,6 +9,8 @@ The page is watched from outside the app: before the app loads, an init script w
 
 from __future__ import annotations
 
+import pytest
+
 from tests.browser import exceptions, go_to, main_area, open_app, press, wait_idle, wait_until
 
 VIEW = ".st-key-train_live .nn-live-chart"  # ui/liveview.js's plot elements, in the view Streamlit marks by key
@@ -126,4 +128,73 @@ def test_the_live_view_appends_and_survives_a_page_switch(page, app_url):
     wait_idle(page, settle_ms=300)
     result = page.evaluate(OBSERVE, VIEW)
     assert list(result)[:2] == ["cost", "accuracy"] and result["cost"]["points"][0] > 0
+    assert exceptions(page) == []
+
+
+# Each plot element's traces as drawn: their x and y, by chart name.
+DRAWN = """(selector) => Object.fromEntries([...document.querySelectorAll(selector)].map(element => [
+    element.dataset.chart, (element.data || []).map(trace => ({name: trace.name === undefined ? null : trace.name,
+        x: Array.from(trace.x || []), y: Array.from(trace.y || [])}))]))"""
+
+
+def view_messages(frames: list, key: str = "train_live") -> list[dict]:
+    """What the server sent the live view ``key``, message by message, read from the page's websocket
+    frames (Streamlit's ForwardMsg protobufs; the element's data is its JSON)."""
+    import json
+
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    messages = []
+    for frame in frames:
+        if not isinstance(frame, bytes):
+            continue
+        message = ForwardMsg()
+        message.ParseFromString(frame)
+        if message.WhichOneof("type") != "delta" or message.delta.WhichOneof("type") != "new_element":
+            continue
+        element = message.delta.new_element
+        if element.WhichOneof("type") == "bidi_component" and key in element.bidi_component.id:
+            messages.append(json.loads(element.bidi_component.json))
+    return messages
+
+
+def traces(figure: dict) -> list[dict]:
+    return [{"name": trace.get("name"), "x": list(trace.get("x") or []), "y": list(trace.get("y") or [])}
+            for trace in figure["data"]]
+
+
+@pytest.mark.parametrize("ending", ["finished", "stopped", "diverged"])
+def test_a_run_ends_with_its_result_figures_whatever_ended_it(page, app_url, ending):
+    """However a run ends, the view then shows the run's result figures (the page's usual figures of a
+    finished, stopped or diverged run, sent whole) and nothing of the live points appended before: each
+    chart's traces in the browser are those of the last complete message, point for point."""
+    sent = []
+    page.on("websocket", lambda socket: socket.on("framereceived", lambda payload: sent.append(payload)))
+    query = {"finished": "epochs=2", "stopped": "epochs=50", "diverged": "lr=1000"}[ending]
+    open_app(page, f"{app_url}/?{query}")
+    press(page, "Train")
+    if ending == "stopped":  # stopped once its live charts have been appended to for a while
+        assert wait_until(lambda: (lambda v: list(v) == RUN_CHARTS and v["accuracy"]["points"][1] >= 1)(
+            page.evaluate(OBSERVE, VIEW)), 180), page.evaluate(OBSERVE, VIEW)
+        press(page, "Stop")
+    words = {"finished": "finished: 2 epochs", "stopped": "stopped by you", "diverged": "diverged"}[ending]
+    main_area(page).get_by_text(words).first.wait_for(timeout=180_000)
+    wait_idle(page)
+
+    def results() -> list[dict]:
+        page.evaluate("() => 0")  # (a Playwright call: the frames received meanwhile are handed over)
+        return [m for m in view_messages(sent) if m.get("complete") and str(m.get("run")).startswith("result-")]
+
+    assert wait_until(lambda: results(), 60), [m.get("run") for m in view_messages(sent)]
+    last = results()[-1]
+    expected = {name: traces(chart["figure"]) for name, chart in last["charts"].items()}
+    assert wait_until(lambda: page.evaluate(DRAWN, VIEW) == expected, 60), \
+        (sorted(page.evaluate(DRAWN, VIEW)), sorted(expected))
+    drawn = page.evaluate(DRAWN, VIEW)
+    assert list(drawn)[:2] == ["cost", "accuracy"]
+    names = [trace["name"] for trace in drawn["cost"]]
+    if ending == "diverged":
+        assert "diverged" in names  # the point where it blew up
+    else:
+        assert "diverged" not in names and len(drawn["accuracy"][1]["y"]) >= 1  # test accuracy by epoch
     assert exceptions(page) == []
