@@ -191,6 +191,14 @@ def _blocks(view: View) -> list:
     return blocks
 
 
+def _structure(blocks: list) -> str:
+    """What a change of needs the view built anew (a complete message: every chart drawn again): its
+    blocks without the notes' texts, which a message changes in place (a note saying the health figures
+    come after the first epoch, emptied when they come, made the run's six charts be drawn again)."""
+    return json.dumps([{k: v for k, v in block.items() if not (block["kind"] == "note" and k == "text")}
+                       for block in blocks], sort_keys=True)
+
+
 def _units(units: dict) -> dict:
     codes = np.ascontiguousarray(units["codes"], np.uint8)
     return {"codes": base64.b64encode(codes.tobytes()).decode(), "n": int(codes.shape[0]),
@@ -222,7 +230,7 @@ def live_view(key: str, run: str, view: View) -> dict:
         _show(key, sent["message"])  # the same view as last time: its last message again, nothing rebuilt
         return sent["message"]
     blocks = _blocks(view)
-    structure = json.dumps(blocks, sort_keys=True)
+    structure = _structure(blocks)
     specs = {chart.name: _spec(chart.figure) for chart in view.charts()}
     record = {"charts": {name: _record(spec) for name, spec in specs.items()}, "notes": dict(view.notes),
               "units": (view.units or {}).get("version")}
