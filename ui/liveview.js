@@ -203,9 +203,17 @@ async function applyChart(Plotly, view, name, change, run, look, config) {
     return;
   }
   if (!chart.drawn) return;
+  const update = {};  // the layout's changed keys not yet applied
+  for (const [key, value] of Object.entries(change.relayout || {})) {
+    const text = JSON.stringify(value);
+    if (chart.applied[key] !== text) {
+      update[key] = value;
+      chart.applied[key] = text;
+    }
+  }
+  const indices = [], xs = [], ys = [];
   if (change.extend && change.extend.i.length) {
     // Only the points past what each trace has (an earlier message since the base may have brought some).
-    const indices = [], xs = [], ys = [];
     change.extend.i.forEach((trace, k) => {
       const has = ((chart.div.data[trace] || {}).x || []).length, start = change.extend.from[k];
       if (has < start) throw new Error("a gap in the points");
@@ -215,18 +223,17 @@ async function applyChart(Plotly, view, name, change, run, look, config) {
         ys.push(change.extend.y[k].slice(has - start));
       }
     });
-    if (indices.length) await Plotly.extendTraces(chart.div, {x: xs, y: ys}, indices);
   }
-  if (change.relayout) {
-    const update = {};
-    for (const [key, value] of Object.entries(change.relayout)) {
-      const text = JSON.stringify(value);
-      if (chart.applied[key] !== text) {
-        update[key] = value;
-        chart.applied[key] = text;
-      }
+  if (indices.length) {
+    // New points and a new layout in one drawing: the layout's keys set in place, then extendTraces draws
+    // the chart once with both (Plotly.relayout after it was a second drawing, of every axis and margin).
+    for (const [key, value] of Object.entries(themedUpdate(update, look))) {
+      if (value === null) delete chart.div.layout[key];
+      else chart.div.layout[key] = value;
     }
-    if (Object.keys(update).length) await Plotly.relayout(chart.div, themedUpdate(update, look));
+    await Plotly.extendTraces(chart.div, {x: xs, y: ys}, indices);
+  } else if (Object.keys(update).length) {
+    await Plotly.relayout(chart.div, themedUpdate(update, look));
   }
 }
 
@@ -298,7 +305,10 @@ export default function liveView({data, parentElement, setStateValue}) {
     view.acked = data.seq;  // its own base
   } else if (data.run === view.run && view.seq !== null && data.base <= view.seq && data.seq > view.seq) {
     view.queue.push(data);
-    if (data.seq - view.acked >= ACK_EVERY) {
+    // Acknowledged at once when a chart came whole (the messages after it are then sent what is new since
+    // it, not the whole figure again), else every ACK_EVERY messages.
+    const whole = Object.values(data.charts || {}).some(change => change.figure);
+    if (whole || data.seq - view.acked >= ACK_EVERY) {
       view.acked = data.seq;
       view.ackPending = data.seq;  // acknowledged once it is drawn
     }

@@ -29,7 +29,7 @@ from nn_core.training import describe_changes
 from . import datasets, exercise, runs
 from . import health
 from .charts_common import PLOT_CONFIG, log_axis
-from .charts_train import accuracy_figure, best_epoch, mark_changes, training_cost_figure
+from .charts_train import accuracy_figure, best_epoch, mark_changes, train_label, training_cost_figure
 from .live_units import live_units_pager, live_units_view, replay_units, section as units_section, units_palette
 from .livechart import DEFAULT_WIDTH
 from .liveview import Chart, View, browser_width, cost_grid, live_view
@@ -103,7 +103,8 @@ def live_curve_charts(progress: Progress, run_id: str) -> list[Chart]:
 
         charts = curve_charts(progress.epochs, [], progress.batches_per_epoch, progress.hparams,
                               changes=progress.changes)
-        cache = st.session_state[_EPOCH_SPECS] = (key, [figure_spec(chart.figure) for chart in charts])
+        cache = st.session_state[_EPOCH_SPECS] = (key, [_steady_names(figure_spec(chart.figure), progress.epochs)
+                                                        for chart in charts])
     cost, accuracy = cache[1]
     x, y = cost_grid(progress.batch_costs, progress.batches_per_epoch, progress.total_batches)
     shown = list(y) + [v for trace in cost["data"][1:] if trace.get("yaxis") != "y2"  # not the rate's axis
@@ -113,6 +114,16 @@ def live_curve_charts(progress: Progress, run_id: str) -> list[Chart]:
     cost = {"data": [{**cost["data"][0], "x": x, "y": y, "mode": "lines"}, *cost["data"][1:]],
             "layout": {**cost["layout"], "yaxis": {**axis, **log_axis(shown)}}}
     return [Chart("cost", cost), Chart("accuracy", accuracy)]
+
+
+def _steady_names(spec: dict, epochs) -> dict:
+    """A live figure whose traces keep their names from the run's start: the training figures' names say
+    what they were measured on ("train cost (10,000-image sample; last epoch: all)") only once an epoch
+    has been, and a trace renamed is a figure sent whole again (ui/liveview.py), at every poll until the
+    browser has acknowledged it. Live, they are "train cost" and "train accuracy"; the result says more."""
+    plain_names = {train_label(name, epochs): name for name in ("train cost", "train accuracy")}
+    return {**spec, "data": [{**trace, "name": plain_names.get(trace.get("name"), trace.get("name"))}
+                             for trace in spec["data"]]}
 
 
 def show_reading(epochs, hparams: Hyperparams, stopped_early: bool = False) -> None:
