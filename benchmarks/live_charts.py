@@ -21,6 +21,11 @@ Train at the same moment (each its own browser context), and prints each session
 app's solo median. With two apps given, the last lines are the second app's medians over the first's
 (e.g. ``--app /work/main --app .``: new over old).
 
+``--one-core`` pins each server (and so the training workers it starts, one for its one core) to CPU 0
+and Chromium to CPU 1, as on Community Cloud's smallest box, and samples the server's and its workers'
+memory (PSS) every 0.2 s while sessions train at once: the peak is printed with each run. (A CPU
+affinity, not a cgroup: the server gets one core, and its memory is measured, not limited.)
+
 ``--live-units both`` runs each app twice, with the first layer's live units on Train and without them
 (``NN_LAB_LIVE_UNITS=0`` in that server's environment), taking turns, and prints the ratios of the
 renderer's and the server's CPU with them to without.
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import threading
 import time
 from pathlib import Path
 
@@ -41,7 +47,7 @@ import psutil
 from playwright.sync_api import sync_playwright
 
 from tests.browser import (ROOT, launch_chromium, new_page, open_app, press, run_end_time, shown_accuracy,
-                           start_server, stop_server, wait_until, watch_run_end)
+                           start_server, stop_server, tree_memory_mb, wait_until, watch_run_end)
 
 
 def cpu_seconds(processes: list[psutil.Process]) -> float:
@@ -123,8 +129,37 @@ def one_run(browser_processes: Browser, browser, url: str, server: psutil.Proces
         context.close()
 
 
+class PeakMemory:
+    """The highest PSS of a server and its workers, sampled every 0.2 s in a thread while in a ``with``."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak, self.done = pid, 0.0, threading.Event()
+
+    def __enter__(self):
+        def sample():
+            while not self.done.wait(0.2):
+                self.peak = max(self.peak, tree_memory_mb(self.pid)[1])
+        self.thread = threading.Thread(target=sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+
+def pin_chromium(browser_processes: "Browser", cpu: int) -> None:
+    """Chromium's processes (and the renderers they start after) on ``cpu`` alone."""
+    for process in browser_processes.processes()[1]:
+        try:
+            process.cpu_affinity([cpu])
+        except psutil.Error:
+            continue
+
+
 def together(browser, url: str, server: psutil.Process, sessions: int) -> list[dict]:
-    """``sessions`` new sessions press Train at once; each one's click-to-metric and click-to-settled."""
+    """``sessions`` new sessions press Train at once; each one's click-to-metric and click-to-settled, and
+    the server's and its workers' peak memory meanwhile (``peak_pss``)."""
     opened = [new_page(browser) for _ in range(sessions)]
     try:
         for _, page in opened:
@@ -134,13 +169,14 @@ def together(browser, url: str, server: psutil.Process, sessions: int) -> list[d
             watch_run_end(page)
             page.evaluate(METRIC_WATCH)
         clicked = []
-        for _, page in opened:  # one after the other as fast as the driver can: within a few ms
-            clicked.append(time.time())
-            page.get_by_role("button", name="Train", exact=True).first.click()
-        if not wait_until(lambda: all(run_end_time(page) is not None for _, page in opened), 600):
-            raise RuntimeError("the runs did not end within 600 s")
+        with PeakMemory(server.pid) as memory:
+            for _, page in opened:  # one after the other as fast as the driver can: within a few ms
+                clicked.append(time.time())
+                page.get_by_role("button", name="Train", exact=True).first.click()
+            if not wait_until(lambda: all(run_end_time(page) is not None for _, page in opened), 600):
+                raise RuntimeError("the runs did not end within 600 s")
         return [{"click_to_result": run_end_time(page) - at, "click_to_metric": page.evaluate("window.nnMetricShown") - at,
-                 "accuracy": shown_accuracy(page)} for (_, page), at in zip(opened, clicked)]
+                 "accuracy": shown_accuracy(page), "peak_pss": memory.peak} for (_, page), at in zip(opened, clicked)]
     finally:
         for context, _ in opened:
             context.close()
@@ -155,18 +191,25 @@ def main() -> None:
                         help="Train's live hidden units: on (default), off, or both side by side")
     parser.add_argument("--sessions", type=int, default=1, choices=(1, 2, 3, 4),
                         help="also measure this many sessions pressing Train at once (default 1: solo only)")
+    parser.add_argument("--one-core", action="store_true",
+                        help="the server and its workers on CPU 0 alone, Chromium on CPU 1 (Community Cloud's smallest)")
     args = parser.parse_args()
     apps = [path.resolve() for path in args.app or [ROOT]]
     modes = {"on": ["1"], "off": ["0"], "both": ["1", "0"]}[args.live_units]
     # one server per app and mode, all at once; the runs take turns
     servers = {f"{app}{'' if args.live_units == 'on' else ' units ' + ('on' if mode == '1' else 'off')}":
                start_server({"NN_LAB_LIVE_UNITS": mode}, root=app) for app in apps for mode in modes}
+    if args.one_core:  # before any page: the workers, started by the first, inherit the server's one CPU
+        for process, _ in servers.values():
+            psutil.Process(process.pid).cpu_affinity([0])
     results: dict[str, list[dict]] = {label: [] for label in servers}
     many: dict[str, list[list[dict]]] = {label: [] for label in servers}
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             processes = Browser()
+            if args.one_core:
+                pin_chromium(processes, 1)
             for app, (process, url) in servers.items():  # warm: workers started, data mapped, pages cached
                 one_run(processes, browser, url, psutil.Process(process.pid))
             for _ in range(args.repeat):
@@ -182,6 +225,8 @@ def main() -> None:
             if args.sessions > 1:
                 for _ in range(args.repeat):
                     for app, (process, url) in servers.items():
+                        if args.one_core:
+                            pin_chromium(processes, 1)
                         rows = together(browser, url, psutil.Process(process.pid), args.sessions)
                         load = os.getloadavg()[0]
                         for row in rows:
@@ -191,8 +236,8 @@ def main() -> None:
                         settled = ", ".join(f"{r['click_to_result']:.2f}" for r in rows)
                         accuracy = ", ".join(f"{r['accuracy']:.2%}" for r in rows)
                         print(f"  {app}: {args.sessions} sessions at once: click-to-metric {metric} s, "
-                              f"click-to-settled {settled} s, accuracy {accuracy}, load average {load:.2f}",
-                              flush=True)
+                              f"click-to-settled {settled} s, accuracy {accuracy}, server and workers' peak PSS "
+                              f"{rows[0]['peak_pss']:.0f} MB, load average {load:.2f}", flush=True)
             browser.close()
     finally:
         for process, _ in servers.values():
@@ -212,7 +257,8 @@ def main() -> None:
             slowest = [max(r["click_to_metric"] for r in rows) for rows in many[app]]
             print(f"{app}: {args.sessions} sessions at once: the slower's click-to-metric median "
                   f"{statistics.median(slowest):.2f} s, {statistics.median(slowest) / solo:.2f}x solo "
-                  f"({solo:.2f} s); load average {statistics.median(r[0]['load'] for r in many[app]):.2f}")
+                  f"({solo:.2f} s); peak PSS median {statistics.median(r[0]['peak_pss'] for r in many[app]):.0f} MB; "
+                  f"load average {statistics.median(r[0]['load'] for r in many[app]):.2f}")
     if len(apps) == 2 and args.live_units != "both":  # the second app's figures over the first's
         first, second = (results[str(app)] for app in apps)
         for kind in ("renderer", "server", "workers", "click_to_metric", "click_to_result"):
