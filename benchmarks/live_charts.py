@@ -21,6 +21,8 @@ Train at the same moment (each its own browser context), and prints each session
 app's solo median. With two apps given, the last lines are the second app's medians over the first's
 (e.g. ``--app /work/main --app .``: new over old).
 
+``--compare`` also races Compare's default preset (four variants at once) and prints the same CPU split.
+
 ``--one-core`` pins each server (and so the training workers it starts, one for its one core) to CPU 0
 and Chromium to CPU 1, as on Community Cloud's smallest box, and samples the server's and its workers'
 memory (PSS) every 0.2 s while sessions train at once: the peak is printed with each run. (A CPU
@@ -46,7 +48,7 @@ from pathlib import Path
 import psutil
 from playwright.sync_api import sync_playwright
 
-from tests.browser import (ROOT, launch_chromium, new_page, open_app, press, run_end_time, shown_accuracy,
+from tests.browser import (ROOT, go_to, launch_chromium, main_area, new_page, open_app, press, wait_idle, run_end_time, shown_accuracy,
                            start_server, stop_server, tree_memory_mb, wait_until, watch_run_end)
 
 
@@ -157,6 +159,26 @@ def pin_chromium(browser_processes: "Browser", cpu: int) -> None:
             continue
 
 
+def compare_run(browser_processes: Browser, browser, url: str, server: psutil.Process) -> dict:
+    """Compare's default preset (the post's three changes: four variants at once): the CPU each part spent
+    from the click on Start until every variant has ended and the results are drawn."""
+    context, page = new_page(browser)
+    try:
+        open_app(page, url)
+        go_to(page, "Compare")
+        page.wait_for_timeout(1000)  # the page's own loading (Plotly included) is not the runs'
+        before = Snapshot(browser_processes, server)
+        clicked = time.time()
+        press(page, "Start")
+        main_area(page).get_by_text("4 of 4 variants ended").wait_for(timeout=600_000)
+        main_area(page).get_by_role("heading", name="Results").wait_for(timeout=120_000)
+        wait_idle(page)
+        spent = Snapshot(browser_processes, server).since(before)
+        return {"click_to_result": time.time() - clicked, **spent}
+    finally:
+        context.close()
+
+
 def together(browser, url: str, server: psutil.Process, sessions: int) -> list[dict]:
     """``sessions`` new sessions press Train at once; each one's click-to-metric and click-to-settled, and
     the server's and its workers' peak memory meanwhile (``peak_pss``)."""
@@ -191,6 +213,8 @@ def main() -> None:
                         help="Train's live hidden units: on (default), off, or both side by side")
     parser.add_argument("--sessions", type=int, default=1, choices=(1, 2, 3, 4),
                         help="also measure this many sessions pressing Train at once (default 1: solo only)")
+    parser.add_argument("--compare", action="store_true",
+                        help="also race Compare's four default variants, --repeat times per app")
     parser.add_argument("--one-core", action="store_true",
                         help="the server and its workers on CPU 0 alone, Chromium on CPU 1 (Community Cloud's smallest)")
     args = parser.parse_args()
@@ -222,6 +246,15 @@ def main() -> None:
                           f"{row['browser']:.2f}), workers {row['workers']:.2f} CPU-s, server {row['server']:.2f} "
                           f"CPU-s, renderer/workers {row['renderer'] / row['workers']:.2f}, accuracy "
                           f"{row['accuracy']:.2%}, load average {row['load']:.2f}", flush=True)
+            if args.compare:
+                for _ in range(args.repeat):
+                    for app, (process, url) in servers.items():
+                        row = compare_run(processes, browser, url, psutil.Process(process.pid))
+                        print(f"  {app}: Compare's four variants: click to results {row['click_to_result']:.2f} s, "
+                              f"renderer {row['renderer']:.2f} CPU-s, workers {row['workers']:.2f} CPU-s, server "
+                              f"{row['server']:.2f} CPU-s: renderer/workers {row['renderer'] / row['workers']:.2f}, "
+                              f"server/workers {row['server'] / row['workers']:.2f}, load average "
+                              f"{os.getloadavg()[0]:.2f}", flush=True)
             if args.sessions > 1:
                 for _ in range(args.repeat):
                     for app, (process, url) in servers.items():
