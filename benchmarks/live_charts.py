@@ -18,7 +18,8 @@ session (browser context) presses Train with the defaults. Per run:
 
 ``--sessions 2`` measures, after the solo runs, each app's click-to-result with two sessions pressing
 Train at the same moment (each its own browser context), and prints each session's against the
-app's solo median. With two apps given, the last lines are the second app's medians over the first's
+app's solo median (with ``--evaluate``, one more session, a model trained first, opens Evaluate just
+after their clicks: the seconds until its first chart shows). With two apps given, the last lines are the second app's medians over the first's
 (e.g. ``--app /work/main --app .``: new over old).
 
 ``--compare`` also races Compare's default preset (four variants at once) and prints the same CPU split.
@@ -179,11 +180,28 @@ def compare_run(browser_processes: Browser, browser, url: str, server: psutil.Pr
         context.close()
 
 
-def together(browser, url: str, server: psutil.Process, sessions: int) -> list[dict]:
+def evaluate_seconds(page) -> float:
+    """From a click on the sidebar's Evaluate to its first chart drawn (the confusion matrix's plot)."""
+    clicked = time.monotonic()
+    page.locator("[data-testid='stSidebarNav']").get_by_role("link", name="Evaluate").click()
+    main_area(page).locator(".js-plotly-plot").first.wait_for(timeout=300_000)
+    return time.monotonic() - clicked
+
+
+def together(browser, url: str, server: psutil.Process, sessions: int, evaluate: bool = False) -> list[dict]:
     """``sessions`` new sessions press Train at once; each one's click-to-metric and click-to-settled, and
-    the server's and its workers' peak memory meanwhile (``peak_pss``)."""
+    the server's and its workers' peak memory meanwhile (``peak_pss``). ``evaluate``: one more session,
+    with a model trained before (one epoch), opens Evaluate just after the clicks; seconds until its first
+    chart shows (``evaluate``, in the first row)."""
     opened = [new_page(browser) for _ in range(sessions)]
+    watcher = new_page(browser) if evaluate else None
     try:
+        if watcher is not None:
+            open_app(watcher[1], url + "/?epochs=1")
+            press(watcher[1], "Train")
+            main_area(watcher[1]).locator("[data-testid='stMetric']").filter(has_text="Test accuracy").wait_for(
+                timeout=300_000)
+            wait_idle(watcher[1])
         for _, page in opened:
             open_app(page, url)
         opened[0][1].wait_for_timeout(1000)
@@ -195,12 +213,17 @@ def together(browser, url: str, server: psutil.Process, sessions: int) -> list[d
             for _, page in opened:  # one after the other as fast as the driver can: within a few ms
                 clicked.append(time.time())
                 page.get_by_role("button", name="Train", exact=True).first.click()
+            seconds = evaluate_seconds(watcher[1]) if watcher is not None else None
+            training = sum(run_end_time(page) is None for _, page in opened)  # still training then
             if not wait_until(lambda: all(run_end_time(page) is not None for _, page in opened), 600):
                 raise RuntimeError("the runs did not end within 600 s")
-        return [{"click_to_result": run_end_time(page) - at, "click_to_metric": page.evaluate("window.nnMetricShown") - at,
+        rows = [{"click_to_result": run_end_time(page) - at, "click_to_metric": page.evaluate("window.nnMetricShown") - at,
                  "accuracy": shown_accuracy(page), "peak_pss": memory.peak} for (_, page), at in zip(opened, clicked)]
+        if seconds is not None:
+            rows[0] |= {"evaluate": seconds, "training_meanwhile": training}
+        return rows
     finally:
-        for context, _ in opened:
+        for context, _ in opened + ([watcher] if watcher is not None else []):
             context.close()
 
 
@@ -215,6 +238,8 @@ def main() -> None:
                         help="also measure this many sessions pressing Train at once (default 1: solo only)")
     parser.add_argument("--compare", action="store_true",
                         help="also race Compare's four default variants, --repeat times per app")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="with --sessions: one more session opens Evaluate while they train (its first chart's time)")
     parser.add_argument("--one-core", action="store_true",
                         help="the server and its workers on CPU 0 alone, Chromium on CPU 1 (Community Cloud's smallest)")
     args = parser.parse_args()
@@ -260,7 +285,7 @@ def main() -> None:
                     for app, (process, url) in servers.items():
                         if args.one_core:
                             pin_chromium(processes, 1)
-                        rows = together(browser, url, psutil.Process(process.pid), args.sessions)
+                        rows = together(browser, url, psutil.Process(process.pid), args.sessions, args.evaluate)
                         load = os.getloadavg()[0]
                         for row in rows:
                             row["load"] = load
@@ -271,6 +296,9 @@ def main() -> None:
                         print(f"  {app}: {args.sessions} sessions at once: click-to-metric {metric} s, "
                               f"click-to-settled {settled} s, accuracy {accuracy}, server and workers' peak PSS "
                               f"{rows[0]['peak_pss']:.0f} MB, load average {load:.2f}", flush=True)
+                        if "evaluate" in rows[0]:
+                            print(f"  {app}: Evaluate opened while {rows[0]['training_meanwhile']} of them trained: its "
+                                  f"first chart {rows[0]['evaluate']:.2f} s after the click", flush=True)
             browser.close()
     finally:
         for process, _ in servers.values():
