@@ -203,7 +203,7 @@ def show_charts(comparison: Comparison | None) -> None:
               Chart(COMPARE_LIVE_ACCURACY, epoch_figure(shown, "test_accuracy", "Test accuracy by epoch", planned))]
     run = "idle" if comparison is None else f"compare-{id(comparison)}-{'live' if live else 'ended'}"
     live_view(COMPARE_VIEW, run, View(blocks=[("row", charts), ("row", [Chart(COMPARE_LIVE_BATCH_COST, batch)])],
-                                      config=PLOT_CONFIG))
+                                      config=PLOT_CONFIG, live=live))
 
 
 # --- the page's sections -------------------------------------------------------------------------

@@ -70,6 +70,7 @@ class View:
     units: dict | None = None  # {"codes": (n, 28, 28) uint8, "caption": str, "columns": int, "version": ...}
     palette: np.ndarray | None = None  # (256, 3) uint8: the units' colours
     config: dict = field(default_factory=dict)  # Plotly's config for every chart
+    live: bool = False  # a running run's view: its charts drawn with fixed margins (see liveview.js)
 
     def charts(self) -> list[Chart]:
         return [chart for kind, value in self.blocks if kind == "row" for chart in value]
@@ -239,7 +240,8 @@ def live_view(key: str, run: str, view: View) -> dict:
         sent["records"] = {seq: kept for seq, kept in sent["records"].items() if seq >= ack}
     complete = (sent is None or sent["run"] != run or sent["need"] != need or sent["structure"] != structure
                 or len(sent["records"]) > MAX_UNACKNOWLEDGED)
-    head = {"library": library_path(), "run": run, "config": view.config, "width": browser_width(key)}
+    head = {"library": library_path(), "run": run, "config": view.config, "width": browser_width(key),
+            "live": view.live}
     if complete:
         seq = 1 if sent is None else sent["seq"] + 1
         message = head | {"complete": True, "seq": seq, "base": None, "blocks": blocks,

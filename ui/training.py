@@ -290,7 +290,7 @@ def _running_view(progress, run_id: str, pager) -> View:
     view = View(blocks=[("row", live_curve_charts(progress, run_id)), ("units", None),
                         *health_blocks(progress.epochs, progress.hparams, running=True)],
                 notes={"health": health_note(progress.epochs, running=True)}, config=PLOT_CONFIG,
-                palette=units_palette(), units=units)
+                palette=units_palette(), units=units, live=True)
     st.session_state[_LAST_VIEW] = (progress, view)
     return view
 
