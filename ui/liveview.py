@@ -193,7 +193,7 @@ def _blocks(view: View) -> list:
 
 
 def _structure(blocks: list) -> str:
-    """What a change of needs the view built anew (a complete message: every chart drawn again): its
+    """What, when it changes, needs the view built anew (a complete message: every chart drawn again): its
     blocks without the notes' texts, which a message changes in place (a note saying the health figures
     come after the first epoch, emptied when they come, made the run's six charts be drawn again)."""
     return json.dumps([{k: v for k, v in block.items() if not (block["kind"] == "note" and k == "text")}
