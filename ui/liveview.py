@@ -235,9 +235,7 @@ def live_view(key: str, run: str, view: View) -> dict:
     specs = {chart.name: _spec(chart.figure) for chart in view.charts()}
     record = {"charts": {name: _record(spec) for name, spec in specs.items()}, "notes": dict(view.notes),
               "units": (view.units or {}).get("version")}
-    if sent is not None and ack is not None and sent["acked"] < ack <= sent["seq"] and ack in sent["records"]:
-        sent["acked"] = ack
-        sent["records"] = {seq: kept for seq, kept in sent["records"].items() if seq >= ack}
+    _take_ack(sent, ack)
     complete = (sent is None or sent["run"] != run or sent["need"] != need or sent["structure"] != structure
                 or len(sent["records"]) > MAX_UNACKNOWLEDGED)
     head = {"library": library_path(), "run": run, "config": view.config, "width": browser_width(key),
@@ -257,6 +255,14 @@ def live_view(key: str, run: str, view: View) -> dict:
     feeds[key]["view"] = view
     _show(key, message)
     return message
+
+
+def _take_ack(sent: dict | None, ack) -> None:
+    """The element has drawn message ``ack``: what follows is sent as changes since it, and the records
+    of the messages before it are dropped."""
+    if sent is not None and ack is not None and sent["acked"] < ack <= sent["seq"] and ack in sent["records"]:
+        sent["acked"] = ack
+        sent["records"] = {seq: kept for seq, kept in sent["records"].items() if seq >= ack}
 
 
 def _unchanged(sent: dict | None, view: View, run: str, need, ack) -> bool:
