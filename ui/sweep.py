@@ -117,11 +117,17 @@ def row_label(index: int) -> str:
 TABLE_FORMATS = {"learning_rate": "%g", "test_accuracy": "%.4f", "test_cost": "%.4f", "train_seconds": "%.2f"}
 
 
+def _in_background() -> bool:
+    """Whether the session's backend trains on workers (the page polls), not in the polling thread
+    (LocalBackend: AppTest's, a slice per rerun)."""
+    return getattr(runs.backend(), "workers", None) is not None
+
+
 def sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> None:
     """Run sweep / Stop, then the runs filling in while it goes: a fragment that reruns itself every
     POLL_SECONDS while the sweep trains on the workers."""
     sweep = lab().sweep
-    polling = sweep is not None and not sweep.finished and getattr(runs.backend(), "workers", None) is not None
+    polling = sweep is not None and not sweep.finished and _in_background()
     polled_panel(SWEEP_PANEL, _sweep_panel, polling, planned, varied, ready)
 
 
@@ -133,7 +139,7 @@ def _sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> 
     if left.button("Run sweep", type="primary", key=SWEEP_START, disabled=going or not ready, width="stretch"):
         start(varied, planned)
         sweep, going = session.sweep, True
-        started(getattr(runs.backend(), "workers", None) is not None)
+        started(_in_background())
     if right.button("Stop", key=SWEEP_STOP, disabled=not going, width="stretch") and going:
         sweep.stop()
     if sweep is None:
@@ -142,8 +148,7 @@ def _sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> 
     if going:
         # On workers: start what a free worker can take and record what ended, without waiting for news
         # (the fragment polls again). In the polling thread (LocalBackend: tests): a slice of training.
-        background = getattr(runs.backend(), "workers", None) is not None
-        sweep.advance(0.5, wait=not background)
+        sweep.advance(0.5, wait=not _in_background())
     done = len(sweep.rows)
     st.progress(done / max(1, sweep.total), text=f"{done} of {sweep.total} runs ended"
                 + (f" · {len(sweep.active)} training" if sweep.active else "")
@@ -153,7 +158,7 @@ def _sweep_panel(planned: list[Hyperparams], varied: list[str], ready: bool) -> 
     if sweep.rows:
         st.dataframe(sweep.rows, hide_index=True, column_config=number_columns(TABLE_FORMATS))
     if not sweep.finished:
-        next_slice(getattr(runs.backend(), "workers", None) is not None)
+        next_slice(_in_background())
     elif going:
         ended()  # the results below
 
