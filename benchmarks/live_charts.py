@@ -50,7 +50,7 @@ import psutil
 from playwright.sync_api import sync_playwright
 
 from tests.browser import (ROOT, go_to, launch_chromium, main_area, new_page, open_app, press, wait_idle, run_end_time, shown_accuracy,
-                           start_server, stop_server, tree_memory_mb, wait_until, watch_run_end)
+                           start_server, stop_server, tree_memory_mb, wait_for_metric, wait_until, watch_run_end)
 
 
 def cpu_seconds(processes: list[psutil.Process]) -> float:
@@ -199,8 +199,7 @@ def together(browser, url: str, server: psutil.Process, sessions: int, evaluate:
         if watcher is not None:
             open_app(watcher[1], url + "/?epochs=1")
             press(watcher[1], "Train")
-            main_area(watcher[1]).locator("[data-testid='stMetric']").filter(has_text="Test accuracy").wait_for(
-                timeout=300_000)
+            wait_for_metric(watcher[1], "Test accuracy", 300_000)
             wait_idle(watcher[1])
         for _, page in opened:
             open_app(page, url)
