@@ -129,13 +129,16 @@ def new_page(browser):
     return context, context.new_page()
 
 
+RUNNING_ICON = "[data-testid='stStatusWidgetRunningIcon']"  # in Streamlit's header while a script runs
+
+
 def main_area(page):
     return page.locator(MAIN)
 
 
 def wait_idle(page, timeout_ms: float = 120_000, settle_ms: float = 0) -> None:
     """Until no script runs (Streamlit's header shows a running icon meanwhile), then ``settle_ms`` more."""
-    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidgetRunningIcon']\")",
+    page.wait_for_function(f"() => !document.querySelector(\"{RUNNING_ICON}\")",
                            timeout=timeout_ms)
     if settle_ms:
         page.wait_for_timeout(settle_ms)
@@ -166,7 +169,7 @@ def page_state(page) -> str:
     script runs, and Streamlit's connection status."""
     try:
         headings = main_area(page).get_by_role("heading").all_inner_texts()[:4]
-        running = page.locator("[data-testid='stStatusWidgetRunningIcon']").count() > 0
+        running = page.locator(RUNNING_ICON).count() > 0
         status = page.locator("[data-testid='stStatusWidget']").all_inner_texts()
         return f"address {page.url}, headings {headings}, script running: {running}, status {status}"
     except PlaywrightError as error:
@@ -237,8 +240,10 @@ def wait_for_metric(page, label: str, timeout_ms: float = 120_000):
     try:
         value.wait_for(timeout=timeout_ms)
     except PlaywrightError:
-        raise AssertionError(f"no {label!r} metric after {timeout_ms / 1000:.0f} s; the page shows: "
-                             f"{main_area(page).inner_text()[-1500:]!r}") from None
+        text = main_area(page).inner_text()
+        shown = text if len(text) <= 3000 else f"{text[:1500]} [...] {text[-1500:]}"
+        raise AssertionError(f"no {label!r} metric after {timeout_ms / 1000:.0f} s ({page_state(page)}); "
+                             f"the page shows: {shown!r}") from None
     return value
 
 

@@ -198,3 +198,42 @@ def test_a_run_ends_with_its_result_figures_whatever_ended_it(page, app_url, end
     else:
         assert "diverged" not in names and len(drawn["accuracy"][1]["y"]) >= 1  # test accuracy by epoch
     assert exceptions(page) == []
+
+
+# Streamlit's front end polls a fragment with run_every through window.setInterval: the timers made with
+# the poll's period are kept, so that a test can stop them as a lost poll would.
+KEEP_POLL_TIMERS = """(() => {
+    const make = window.setInterval;
+    window.nnPollTimers = [];
+    window.setInterval = function (handler, period, ...rest) {
+        const id = make.call(window, handler, period, ...rest);
+        if (period === %d) window.nnPollTimers.push(id);
+        return id;
+    };
+})()"""
+
+
+def test_a_run_whose_polls_stop_still_ends_with_its_result(page, app_url):
+    """Should the panel's polls stop reaching the server mid-run (seen once in CI: a finished run whose
+    result never came), the live view's watchdog asks for a rerun itself: the charts go on growing and
+    the result comes. Here the front end's poll timers are stopped once the run is under way."""
+    from ui.liveview import POLL_SECONDS
+
+    page.add_init_script(KEEP_POLL_TIMERS % round(POLL_SECONDS * 1000))
+    asked = []  # what the browser sent the server: a nudge is the element's state, in a rerun request
+    page.on("websocket", lambda socket: socket.on(
+        "framesent", lambda payload: asked.append(payload) if b'"nudge":"' in bytes(
+            payload if isinstance(payload, bytes) else payload.encode()) else None))
+    open_app(page, f"{app_url}/?epochs=30")
+    press(page, "Train")
+    assert wait_until(lambda: (lambda v: list(v) == RUN_CHARTS and v["cost"]["points"][0] >= 50)(
+        page.evaluate(OBSERVE, VIEW)), 180), page.evaluate(OBSERVE, VIEW)
+    stopped = page.evaluate("() => { window.nnPollTimers.forEach(id => clearInterval(id)); "
+                            "return window.nnPollTimers.length; }")
+    assert stopped >= 1  # the panel's poll was one of them
+    points = page.evaluate(OBSERVE, VIEW)["cost"]["points"][0]
+    assert wait_until(lambda: page.evaluate(OBSERVE, VIEW)["cost"]["points"][0] > points, 60), \
+        "the cost line stopped growing when the polls stopped"
+    assert asked, "the charts grew without the watchdog's nudge: the polls had not stopped"
+    main_area(page).get_by_text("finished: 30 epochs").wait_for(timeout=180_000)
+    assert exceptions(page) == []

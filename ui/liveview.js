@@ -10,6 +10,11 @@
 // An element without the base (a remount after a page switch or a reconnect) asks for the whole view
 // once: it sets its state "need". Each state change reruns the fragment the element is in.
 //
+// A live view (a running run's) keeps a watchdog: its fragment reruns itself every poll (run_every), and
+// should those polls stop reaching the server (a timer or a rerun request lost somewhere between the front
+// end and the server: seen once in CI, a finished run whose result never came), the element asks for a
+// rerun itself, setting its state "nudge", after data.watchdog seconds without a message.
+//
 // plotly.js is the file inside the Python plotly package, served by the app's own server (data.library,
 // relative to the app's root), loaded once per page. The first chart's width in px goes back as the
 // state "width" (the finished run's line is downsampled to it).
@@ -285,6 +290,18 @@ async function drain(view) {
   }
 }
 
+function watch(view, seconds, setStateValue) {
+  // (Re)arm the watchdog at each message of a live view; a view at rest has none.
+  clearTimeout(view.watchdog);
+  view.watchdog = undefined;
+  if (!(seconds > 0)) return;
+  const nudge = () => {
+    setStateValue("nudge", `${Date.now()}-${Math.random()}`);
+    view.watchdog = setTimeout(nudge, seconds * 1000);  // again, should that one be lost too
+  };
+  view.watchdog = setTimeout(nudge, seconds * 1000);
+}
+
 function reportWidth(view, known, setStateValue) {
   const first = Object.values(view.charts || {})[0];
   const width = first ? Math.round(first.div.clientWidth) : 0;
@@ -304,6 +321,7 @@ export default function liveView({data, parentElement, setStateValue}) {
     view = parentElement[STATE] = {root, parent: parentElement, charts: {}, notes: {}, units: null, queue: [],
                                    busy: false, seq: null, run: undefined, library: data.library};
     view.cleanup = () => {
+      clearTimeout(view.watchdog);
       for (const chart of Object.values(view.charts)) {
         if (window[LIBRARY] && chart.drawn) window[LIBRARY].purge(chart.div);
       }
@@ -312,6 +330,7 @@ export default function liveView({data, parentElement, setStateValue}) {
     };
   }
   view.setStateValue = setStateValue;
+  watch(view, data.live ? data.watchdog : 0, setStateValue);
   if (data.seq === view.seq && data.run === view.run) return view.cleanup;  // drawn already
   if (data.complete) {
     view.queue = [data];  // the whole view: what was still waiting is in it

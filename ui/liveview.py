@@ -16,7 +16,8 @@ Messages are numbered. Each holds what changed since the message the element las
 element (Streamlit's front end gives a component only the newest of updates that arrive together)
 loses nothing: the element skips what it has. An element that does not have the base (a remount
 after a page switch or a reconnect) sets its state ``need`` to a new value, and the next rerun sends
-the complete view once.
+the complete view once. A live view that has had no message for ``WATCHDOG_SECONDS`` sets its state
+``nudge``: its fragment reruns even should the fragment's own polls stop reaching the server.
 
 What the element was sent is kept in the session (``_FEEDS``), so a poll's message is built from
 what the run has now against what was sent: nothing is rebuilt from scratch per poll but the new
@@ -43,6 +44,7 @@ from .livechart import MAX_WIDTH, figure_spec, library_path
 GRID_POINTS = 600  # batch-cost points over a whole planned run (about one per pixel of a half-page chart)
 POLL_SECONDS = 1.0  # how often a running run's fragment reruns (st.fragment(run_every=...)): each rerun costs the
 # browser a redraw of the fragment (measured at load 27: 0.5 s made the renderer spend 1.6x the old page's)
+WATCHDOG_SECONDS = 4 * POLL_SECONDS  # a live view that has had no message for this long asks for a rerun itself
 _FEEDS = "_live_view_feeds"  # session state: per element key, what it was sent
 
 _view = st.components.v2.component("nn_lab.live_view", js=Path(__file__).with_name("liveview.js").read_text(),
@@ -239,7 +241,7 @@ def live_view(key: str, run: str, view: View) -> dict:
     complete = (sent is None or sent["run"] != run or sent["need"] != need or sent["structure"] != structure
                 or len(sent["records"]) > MAX_UNACKNOWLEDGED)
     head = {"library": library_path(), "run": run, "config": view.config, "width": browser_width(key),
-            "live": view.live}
+            "live": view.live, "watchdog": WATCHDOG_SECONDS if view.live else None}
     if complete:
         seq = 1 if sent is None else sent["seq"] + 1
         message = head | {"complete": True, "seq": seq, "base": None, "blocks": blocks,
@@ -289,8 +291,8 @@ def _update(sent: dict, head: dict, view: View, specs: dict, record: dict) -> di
 
 
 def _show(key: str, message: dict) -> None:
-    _view(key=key, data=message, default={"width": None, "need": None, "ack": None}, on_width_change=_nothing,
-          on_need_change=_nothing, on_ack_change=_nothing)
+    _view(key=key, data=message, default={"width": None, "need": None, "ack": None, "nudge": None},
+          on_width_change=_nothing, on_need_change=_nothing, on_ack_change=_nothing, on_nudge_change=_nothing)
 
 
 def shown(key: str, state=None) -> dict[str, dict]:
