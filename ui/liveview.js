@@ -10,7 +10,7 @@
 // An element without the base (a remount after a page switch or a reconnect) asks for the whole view
 // once: it sets its state "need". Each state change reruns the fragment the element is in.
 //
-// A live view (a running run's) keeps a watchdog: its fragment reruns itself every poll (run_every), and
+// A live view (a running run's, or one whose fragment has a rerun to come) keeps a watchdog: its fragment reruns itself every poll (run_every), and
 // should those polls stop reaching the server (a timer or a rerun request lost somewhere between the front
 // end and the server: seen once in CI, a finished run whose result never came), the element asks for a
 // rerun itself, setting its state "nudge", after data.watchdog seconds without a message.
@@ -330,7 +330,7 @@ export default function liveView({data, parentElement, setStateValue}) {
     };
   }
   view.setStateValue = setStateValue;
-  watch(view, data.live ? data.watchdog : 0, setStateValue);
+  watch(view, data.watchdog, setStateValue);
   if (data.seq === view.seq && data.run === view.run) return view.cleanup;  // drawn already
   if (data.complete) {
     view.queue = [data];  // the whole view: what was still waiting is in it

@@ -16,8 +16,9 @@ Messages are numbered. Each holds what changed since the message the element las
 element (Streamlit's front end gives a component only the newest of updates that arrive together)
 loses nothing: the element skips what it has. An element that does not have the base (a remount
 after a page switch or a reconnect) sets its state ``need`` to a new value, and the next rerun sends
-the complete view once. A live view that has had no message for ``WATCHDOG_SECONDS`` sets its state
-``nudge``: its fragment reruns even should the fragment's own polls stop reaching the server.
+the complete view once. A live view (or one whose fragment has a rerun to come: ``View.watch``) that
+has had no message for ``WATCHDOG_SECONDS`` sets its state ``nudge``: its fragment reruns even should
+the fragment's own polls stop reaching the server.
 
 What the element was sent is kept in the session (``_FEEDS``), so a poll's message is built from
 what the run has now against what was sent: nothing is rebuilt from scratch per poll but the new
@@ -73,6 +74,7 @@ class View:
     palette: np.ndarray | None = None  # (256, 3) uint8: the units' colours
     config: dict = field(default_factory=dict)  # Plotly's config for every chart
     live: bool = False  # a running run's view: its charts drawn with fixed margins (see liveview.js)
+    watch: bool = False  # a view at rest whose fragment still has a rerun to come (watched as a live one is)
 
     def charts(self) -> list[Chart]:
         return [chart for kind, value in self.blocks if kind == "row" for chart in value]
@@ -241,7 +243,7 @@ def live_view(key: str, run: str, view: View) -> dict:
     complete = (sent is None or sent["run"] != run or sent["need"] != need or sent["structure"] != structure
                 or len(sent["records"]) > MAX_UNACKNOWLEDGED)
     head = {"library": library_path(), "run": run, "config": view.config, "width": browser_width(key),
-            "live": view.live, "watchdog": WATCHDOG_SECONDS if view.live else None}
+            "live": view.live, "watchdog": WATCHDOG_SECONDS if view.live or view.watch else None}
     if complete:
         seq = 1 if sent is None else sent["seq"] + 1
         message = head | {"complete": True, "seq": seq, "base": None, "blocks": blocks,
@@ -251,7 +253,8 @@ def live_view(key: str, run: str, view: View) -> dict:
         feeds[key] = {"run": run, "need": need, "structure": structure, "seq": seq, "acked": seq,
                       "records": {seq: record}, "specs": specs, "message": message}
     elif record == sent["records"][sent["seq"]]:
-        message = sent["message"]  # nothing new: the last message again (the element has it, or still needs it)
+        # nothing new: the last message again (the element has it, or still needs it), watched or not as now
+        message = sent["message"] = sent["message"] | {"watchdog": head["watchdog"]}
     else:
         message = _update(sent, head, view, specs, record)
     feeds[key]["view"] = view

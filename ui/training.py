@@ -172,9 +172,10 @@ def _outcome(index: int, status) -> None:
                        f"active model, used by the Evaluate and Draw pages.{changed}")
 
 
-def show_result(index: int, status) -> None:
+def show_result(index: int, status, page_behind: bool = False) -> None:
     """The outcome of an ended run: what happened and its figures (in ``status``, the place of the
-    progress bar), and its curves."""
+    progress bar), and its curves. ``page_behind``: drawn by the panel alone, the page's rerun still to
+    come (the view keeps its watchdog until then, see ui/liveview.py)."""
     session = lab()
     run = session.runs[index]
     _outcome(index, status)
@@ -191,7 +192,7 @@ def show_result(index: int, status) -> None:
     charts = curve_charts(run.epochs, run.batch_costs, run.batches_per_epoch, run.hparams, run.diverged,
                           changes=run.changes, max_points=browser_width(LIVE_VIEW) or DEFAULT_WIDTH)
     view = View(blocks=[("row", charts), *health_blocks(run.epochs, run.hparams, running=False)],
-                notes={"health": health_note(run.epochs, running=False)}, config=PLOT_CONFIG)
+                notes={"health": health_note(run.epochs, running=False)}, config=PLOT_CONFIG, watch=page_behind)
     st.container()  # the place of the units' pager while a run trains (see _running_view)
     live_view(LIVE_VIEW, f"result-{index}-{id(run)}", view)
     show_reading(run.epochs, run.hparams, stopped_early=run.stopped_early)
@@ -260,7 +261,7 @@ def _ended(run, status) -> None:
     if index is None or not run.trains_in_background:
         st.rerun()  # the whole page: history, active model and download change
     st.session_state[_PAGE_BEHIND] = "drawn"
-    show_result(index, status)
+    show_result(index, status, page_behind=True)
 
 
 def _running_status(run, progress, session, status) -> None:
