@@ -9,7 +9,10 @@ The page is watched from outside the app: before the app loads, an init script w
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import exceptions, go_to, main_area, open_app, press, wait_idle, wait_until
 
@@ -237,3 +240,44 @@ def test_a_run_whose_polls_stop_still_ends_with_its_result(page, app_url):
     assert asked, "the charts grew without the watchdog's nudge: the polls had not stopped"
     main_area(page).get_by_text("finished: 30 epochs").wait_for(timeout=180_000)
     assert exceptions(page) == []
+
+
+def test_a_view_left_while_it_still_draws_reports_nothing_to_the_next_page(page, app_url):
+    """Train's view at rest, left for Draw while plotly.js still loads and before Draw has run: the old
+    page's elements stay, stale, until Draw's run arrives; the view, drawn meanwhile, sets no state then.
+    (It used to report its width; Streamlit ran Train's panel for it on the Draw page, the front end failed
+    on the elements landing there, and the whole app went blank: seen in CI.) Here plotly.js and the
+    server's answers to the switch are held back, as a slow server and a slow network would."""
+    errors, sent, held, late = [], [], [], []
+    hold = {"on": False}
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.route("**/plotly.min.js", lambda route: held.append(route))
+
+    def relay(route):  # the app's socket, through the test: what the server sends can be held back
+        server = route.connect_to_server()
+        route.on_message(lambda message: (sent.append(message), server.send(message)))
+        server.on_message(lambda message: late.append(message) if hold["on"] else route.send(message))
+        hold["socket"] = route
+
+    page.route_web_socket(lambda url: url.endswith("/_stcore/stream"), relay)
+    open_app(page, app_url)
+    for _ in range(600):  # (Playwright's own waits: the route's events come in meanwhile)
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "plotly.js was never asked for"
+    hold["on"] = True
+    page.locator("[data-testid='stSidebarNav']").get_by_role("link", name="Draw").click()
+    page.wait_for_timeout(500)
+    switched = len(sent)
+    held[0].continue_()  # plotly.js: the stale view draws
+    page.wait_for_function("() => window.__nnLabPlotly !== undefined", timeout=60_000)
+    page.wait_for_timeout(1500)
+    hold["on"] = False
+    for message in late:  # Draw's run, and anything the server did meanwhile
+        hold["socket"].send(message)
+    main_area(page).get_by_role("heading", name="Draw").wait_for(timeout=60_000)
+    page.wait_for_timeout(2000)
+    expect(main_area(page).get_by_text("My own classes", exact=True)).to_be_visible()
+    assert errors == [] and exceptions(page) == []
+    assert len(sent) == switched, "the page left behind asked for a rerun"

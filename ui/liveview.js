@@ -25,7 +25,9 @@ const LIBRARY = "__nnLabPlotly";
 const COLORWAY = ["#0068c9", "#83c9ff", "#ff2b2b", "#ffabab", "#29b09d", "#7defa1", "#ff8700", "#ffd16a",
                   "#6d3fc0", "#d5dae5"];
 const AXIS = /^[xy]axis\d*$/;
-const ACK_EVERY = 8;  // messages drawn between acknowledgements (each one reruns the fragment)
+const ACK_EVERY = 8;
+const STALE_RETRY_MS = 200;  // how soon a state held back while the element was on its way out is tried again
+const NAVIGATION_MS = 5000;  // after a click on a page's link, how long the page is taken to be on its way out  // messages drawn between acknowledgements (each one reruns the fragment)
 
 function appRoot() {
   const own = [...document.querySelectorAll("script[src]")].map(s => s.src).find(src => /\/static\/js\//.test(src));
@@ -62,6 +64,11 @@ function loadPlotly(path) {
 // with it). The view at rest (before a run, a result) keeps Plotly's automatic margins, as it always had.
 const LIVE_MARGIN = {l: 64, r: 16, t: 40, b: 48};
 const LIVE_MARGIN_RIGHT_AXIS = 64;  // a second y axis on the right (a schedule's learning rate)
+
+// Each row and chart is a layout and paint root of its own: plotly.js measures its text (tick labels,
+// titles) as it draws, and each measurement lays out whatever is out of date; contained, that is the chart
+// being drawn, not the whole page around it (Streamlit's page is large: the Train page's settings, history).
+const CONTAINED = "contain:layout paint style";
 
 function theme(element, live) {
   const css = getComputedStyle(element);
@@ -120,10 +127,10 @@ function build(view, blocks) {
     if (block.kind === "row") {
       const row = document.createElement("div");
       row.className = "nn-live-row";
-      row.style.cssText = "display:flex;gap:1rem;width:100%;flex-wrap:wrap";
+      row.style.cssText = `display:flex;gap:1rem;width:100%;flex-wrap:wrap;${CONTAINED}`;
       for (const chart of block.charts) {
         const cell = document.createElement("div");
-        cell.style.cssText = `flex:${chart.grow || 1} 1 0;min-width:240px`;
+        cell.style.cssText = `flex:${chart.grow || 1} 1 0;min-width:240px;${CONTAINED}`;
         const div = document.createElement("div");
         div.className = "nn-live-chart";
         div.dataset.chart = chart.name;
@@ -284,31 +291,74 @@ async function drain(view) {
     // Not drawable from what it has (a gap): ask for the whole view.
     view.queue = [];
     view.seq = null;
-    view.setStateValue("need", `${Date.now()}-${Math.random()}`);
+    tell(view, "need", `${Date.now()}-${Math.random()}`);
   } finally {
     view.busy = false;
   }
 }
 
-function watch(view, seconds, setStateValue) {
+// A click on a link to a page (the sidebar's, a page link) or a step back or forward in the history: the
+// page is about to be replaced (see tell). Watched once per page, from the capture phase.
+const NAVIGATED = "__nnLabNavigated";
+if (!window[NAVIGATED + "Watched"]) {
+  window[NAVIGATED + "Watched"] = true;
+  const navigated = () => { window[NAVIGATED] = performance.now(); };
+  document.addEventListener("click", event => {
+    const link = event.target instanceof Element ? event.target.closest("a[href]") : null;
+    if (link && link.target !== "_blank" && new URL(link.href, location.href).origin === location.origin) navigated();
+  }, true);
+  window.addEventListener("popstate", navigated);
+}
+
+function leaving(view) {
+  // On its way out: stale (Streamlit keeps the old page's elements, marked stale, until the new page's run
+  // has drawn it), or a page switch asked for in the last NAVIGATION_MS (before the server has answered).
+  const since = performance.now() - (window[NAVIGATED] ?? -Infinity);
+  return Boolean(view.parent.closest('[data-stale="true"]')) || since < NAVIGATION_MS;
+}
+
+function tell(view, name, value) {
+  // Set one of the element's states (each reruns the fragment it is in), unless the element is on its way
+  // out. A state set while another page is coming (the view at rest reporting its width once plotly.js had
+  // loaded) is sent with that page's address, or reaches the server after that page's run: either way
+  // Streamlit runs this page's fragment for it, its elements land on the new page's, the front end fails
+  // ("'setIn' cannot be called on an ElementNode") and the whole app goes blank (seen in CI: Draw empty
+  // after a switch from Train). So meanwhile its states wait (the newest of each), dropped once it is gone.
+  if (view.gone || !view.root.isConnected) return;
+  if (leaving(view)) {
+    view.waiting = {...(view.waiting || {}), [name]: value};
+    if (!view.retry) {
+      view.retry = setTimeout(() => {
+        const waiting = view.waiting || {};
+        view.retry = undefined;
+        view.waiting = undefined;
+        for (const [key, kept] of Object.entries(waiting)) tell(view, key, kept);
+      }, STALE_RETRY_MS);
+    }
+    return;
+  }
+  view.setStateValue(name, value);
+}
+
+function watch(view, seconds) {
   // (Re)arm the watchdog at each message of a live view; a view at rest has none.
   clearTimeout(view.watchdog);
   view.watchdog = undefined;
   if (!(seconds > 0)) return;
   const nudge = () => {
-    setStateValue("nudge", `${Date.now()}-${Math.random()}`);
+    tell(view, "nudge", `${Date.now()}-${Math.random()}`);
     view.watchdog = setTimeout(nudge, seconds * 1000);  // again, should that one be lost too
   };
   view.watchdog = setTimeout(nudge, seconds * 1000);
 }
 
-function reportWidth(view, known, setStateValue) {
+function reportWidth(view, known) {
   const first = Object.values(view.charts || {})[0];
   const width = first ? Math.round(first.div.clientWidth) : 0;
   const told = view.reported || known || 0;
   if (width > 0 && Math.abs(width - told) > 0.1 * width) {
     view.reported = width;
-    setStateValue("width", width);
+    tell(view, "width", width);
   }
 }
 
@@ -317,11 +367,14 @@ export default function liveView({data, parentElement, setStateValue}) {
   if (!view) {
     const root = document.createElement("div");
     root.className = "nn-live-view";
+    root.style.cssText = CONTAINED;
     parentElement.appendChild(root);
     view = parentElement[STATE] = {root, parent: parentElement, charts: {}, notes: {}, units: null, queue: [],
                                    busy: false, seq: null, run: undefined, library: data.library};
     view.cleanup = () => {
+      view.gone = true;  // what it still finishes drawing reports nothing (see tell)
       clearTimeout(view.watchdog);
+      clearTimeout(view.retry);
       for (const chart of Object.values(view.charts)) {
         if (window[LIBRARY] && chart.drawn) window[LIBRARY].purge(chart.div);
       }
@@ -330,7 +383,7 @@ export default function liveView({data, parentElement, setStateValue}) {
     };
   }
   view.setStateValue = setStateValue;
-  watch(view, data.watchdog, setStateValue);
+  watch(view, data.watchdog);
   if (data.seq === view.seq && data.run === view.run) return view.cleanup;  // drawn already
   if (data.complete) {
     view.queue = [data];  // the whole view: what was still waiting is in it
@@ -350,7 +403,7 @@ export default function liveView({data, parentElement, setStateValue}) {
     // Not the message after the one drawn: ask for the whole view once (a new value each time).
     if (view.asked !== data.seq) {
       view.asked = data.seq;
-      setStateValue("need", `${Date.now()}-${Math.random()}`);
+      tell(view, "need", `${Date.now()}-${Math.random()}`);
     }
     return view.cleanup;
   }
@@ -358,10 +411,10 @@ export default function liveView({data, parentElement, setStateValue}) {
   view.run = data.run;
   drain(view).then(() => {
     if (view.ackPending !== undefined && view.seq !== null) {
-      setStateValue("ack", view.ackPending);
+      tell(view, "ack", view.ackPending);
       view.ackPending = undefined;
     }
-    reportWidth(view, data.width, setStateValue);
+    reportWidth(view, data.width);
   });
   return view.cleanup;
 }
