@@ -344,6 +344,7 @@ function watch(view, seconds) {
   // (Re)arm the watchdog at each message of a live view; a view at rest has none.
   clearTimeout(view.watchdog);
   view.watchdog = undefined;
+  if (view.waiting) delete view.waiting.nudge;  // a message came: a nudge held back is not needed
   if (!(seconds > 0)) return;
   const nudge = () => {
     tell(view, "nudge", `${Date.now()}-${Math.random()}`);

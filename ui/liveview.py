@@ -16,9 +16,9 @@ Messages are numbered. Each holds what changed since the message the element las
 element (Streamlit's front end gives a component only the newest of updates that arrive together)
 loses nothing: the element skips what it has. An element that does not have the base (a remount
 after a page switch or a reconnect) sets its state ``need`` to a new value, and the next rerun sends
-the complete view once. A live view (or one whose fragment has a rerun to come: ``View.watch``) that
-has had no message for ``WATCHDOG_SECONDS`` sets its state ``nudge``: its fragment reruns even should
-the fragment's own polls stop reaching the server.
+the complete view once. A live view that has had no message for ``WATCHDOG_SECONDS`` sets its state
+``nudge``: its fragment reruns even should the fragment's own polls stop reaching the server. A result
+drawn by the fragment ahead of the page (``View.watch``) does so after ``BEHIND_SECONDS``, for the page.
 
 What the element was sent is kept in the session (``_FEEDS``), so a poll's message is built from
 what the run has now against what was sent: nothing is rebuilt from scratch per poll but the new
@@ -46,6 +46,9 @@ GRID_POINTS = 600  # batch-cost points over a whole planned run (about one per p
 POLL_SECONDS = 1.0  # how often a running run's fragment reruns (st.fragment(run_every=...)): each rerun costs the
 # browser a redraw of the fragment (measured at load 27: 0.5 s made the renderer spend 1.6x the old page's)
 WATCHDOG_SECONDS = 4 * POLL_SECONDS  # a live view that has had no message for this long asks for a rerun itself
+# A view whose fragment has drawn a run's result ahead of the page (View.watch) asks for that rerun this soon,
+# not at the next poll: the page (Stop disabled, the history, the active model) follows its result at once.
+BEHIND_SECONDS = 0.3
 _FEEDS = "_live_view_feeds"  # session state: per element key, what it was sent
 
 _view = st.components.v2.component("nn_lab.live_view", js=Path(__file__).with_name("liveview.js").read_text(),
@@ -74,7 +77,7 @@ class View:
     palette: np.ndarray | None = None  # (256, 3) uint8: the units' colours
     config: dict = field(default_factory=dict)  # Plotly's config for every chart
     live: bool = False  # a running run's view: its charts drawn with fixed margins (see liveview.js)
-    watch: bool = False  # a view at rest whose fragment still has a rerun to come (watched as a live one is)
+    watch: bool = False  # a view at rest whose fragment still has a rerun to come: asked for (BEHIND_SECONDS)
 
     def charts(self) -> list[Chart]:
         return [chart for kind, value in self.blocks if kind == "row" for chart in value]
@@ -243,7 +246,7 @@ def live_view(key: str, run: str, view: View) -> dict:
     complete = (sent is None or sent["run"] != run or sent["need"] != need or sent["structure"] != structure
                 or len(sent["records"]) > MAX_UNACKNOWLEDGED)
     head = {"library": library_path(), "run": run, "config": view.config, "width": browser_width(key),
-            "live": view.live, "watchdog": WATCHDOG_SECONDS if view.live or view.watch else None}
+            "live": view.live, "watchdog": WATCHDOG_SECONDS if view.live else BEHIND_SECONDS if view.watch else None}
     if complete:
         seq = 1 if sent is None else sent["seq"] + 1
         message = head | {"complete": True, "seq": seq, "base": None, "blocks": blocks,
