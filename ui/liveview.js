@@ -27,7 +27,8 @@ const COLORWAY = ["#0068c9", "#83c9ff", "#ff2b2b", "#ffabab", "#29b09d", "#7defa
 const AXIS = /^[xy]axis\d*$/;
 const ACK_EVERY = 8;
 const STALE_RETRY_MS = 200;  // how soon a state held back while the element was on its way out is tried again
-const NAVIGATION_MS = 5000;  // after a click on a page's link, how long the page is taken to be on its way out  // messages drawn between acknowledgements (each one reruns the fragment)
+const NAVIGATION_MS = 5000;
+const PRELOAD_AFTER_MS = 2000;  // how long after a result Streamlit's Plotly bundle is loaded (see preload)  // after a click on a page's link, how long the page is taken to be on its way out  // messages drawn between acknowledgements (each one reruns the fragment)
 
 function appRoot() {
   const own = [...document.querySelectorAll("script[src]")].map(s => s.src).find(src => /\/static\/js\//.test(src));
@@ -280,6 +281,18 @@ async function apply(view, message) {
   else if (message.complete && view.units) view.units.box.style.display = "none";
 }
 
+function preload(path) {
+  // Streamlit's own Plotly bundle (st.plotly_chart's code), loaded and compiled once per page, a little
+  // after a result was drawn and when the browser is idle (not while the result's page is still being
+  // drawn): the module Streamlit imports at its first Plotly chart (Evaluate's) is then ready, the same
+  // address. About 0.3 s of a core, once per tab.
+  if (!path || window[LIBRARY + "Preloaded"]) return;
+  window[LIBRARY + "Preloaded"] = true;
+  const load = () => import(new URL(path, appRoot()).href).catch(() => {});  // a hint: nothing if it fails
+  setTimeout(() => (window.requestIdleCallback ? window.requestIdleCallback(load, {timeout: 10000}) : load()),
+             PRELOAD_AFTER_MS);
+}
+
 async function drain(view) {
   if (view.busy) return;
   view.busy = true;
@@ -311,8 +324,9 @@ if (!window[NAVIGATED + "Watched"]) {
 }
 
 function leaving(view) {
-  // On its way out: stale (Streamlit keeps the old page's elements, marked stale, until the new page's run
-  // has drawn it), or a page switch asked for in the last NAVIGATION_MS (before the server has answered).
+  // Perhaps on its way out: stale (Streamlit keeps the old page's elements, marked stale, until the new
+  // page's run has drawn it), or a page switch was asked for in the last NAVIGATION_MS (before the server
+  // has answered).
   const since = performance.now() - (window[NAVIGATED] ?? -Infinity);
   return Boolean(view.parent.closest('[data-stale="true"]')) || since < NAVIGATION_MS;
 }
@@ -323,8 +337,10 @@ function tell(view, name, value) {
   // loaded) is sent with that page's address, or reaches the server after that page's run: either way
   // Streamlit runs this page's fragment for it, its elements land on the new page's, the front end fails
   // ("'setIn' cannot be called on an ElementNode") and the whole app goes blank (seen in CI: Draw empty
-  // after a switch from Train). So meanwhile its states wait (the newest of each), dropped once it is gone.
-  if (view.gone || !view.root.isConnected) return;
+  // after a switch from Train). So a state is dropped once the element is gone or its page's address has
+  // changed, and waits (the newest of each) while it may be leaving.
+  // Gone, or going: removed, or its page's address changed since its last message (the new page has begun).
+  if (view.gone || !view.root.isConnected || location.pathname !== view.path) return;
   if (leaving(view)) {
     view.waiting = {...(view.waiting || {}), [name]: value};
     if (!view.retry) {
@@ -384,6 +400,7 @@ export default function liveView({data, parentElement, setStateValue}) {
     };
   }
   view.setStateValue = setStateValue;
+  view.path = location.pathname;  // the page it is on (see leaving)
   watch(view, data.watchdog);
   if (data.seq === view.seq && data.run === view.run) return view.cleanup;  // drawn already
   if (data.complete) {
@@ -416,6 +433,7 @@ export default function liveView({data, parentElement, setStateValue}) {
       view.ackPending = undefined;
     }
     reportWidth(view, data.width);
+    preload(data.preload);
   });
   return view.cleanup;
 }
