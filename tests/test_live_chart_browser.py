@@ -282,24 +282,3 @@ def test_a_view_left_while_it_still_draws_reports_nothing_to_the_next_page(page,
     assert errors == [] and exceptions(page) == []
     assert len(sent) == switched, "the page left behind asked for a rerun"
 
-
-def test_after_a_result_the_code_of_evaluates_charts_is_loaded_before_evaluate_is_opened(page, app_url):
-    """Streamlit's own Plotly bundle (st.plotly_chart's code, 4.7 MB) is loaded once a result has been drawn
-    and the browser is idle, so that Evaluate, opened next, does not wait for it; asked for once."""
-    asked = []
-    page.on("request", lambda request: asked.append(request.url) if "/PlotlyChart." in request.url else None)
-    open_app(page, f"{app_url}/?epochs=1")
-    page.wait_for_timeout(3000)
-    assert asked == []  # not at the page's start: it would compete with the first run
-    press(page, "Train")
-    main_area(page).get_by_text("finished: 1 epoch").wait_for(timeout=120_000)
-    for _ in range(300):  # (Playwright's own waits: the request event comes in meanwhile)
-        if asked:
-            break
-        page.wait_for_timeout(100)
-    assert len(asked) == 1, asked
-    go_to(page, "Evaluate")
-    expect(main_area(page).locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first).to_be_visible(
-        timeout=60_000)
-    assert len(asked) == 1, asked  # Streamlit's import found it loaded
-    assert exceptions(page) == []

@@ -39,21 +39,6 @@ def library_path() -> str:
     return f"component/{_library.name}/plotly.min.js"
 
 
-def streamlit_chart_bundle() -> str | None:
-    """The address, relative to the app's root, of Streamlit's own Plotly bundle (the code behind
-    ``st.plotly_chart``, about 4.7 MB that a tab loads and compiles at its first Plotly chart: Evaluate's
-    first chart waited on it for 2 s of a 2-core machine, 7 s with four sessions training), if this
-    Streamlit ships it where its build has put it (``static/js/PlotlyChart.<hash>.js``); else None."""
-    global _bundle
-    if _bundle is None:
-        found = sorted((Path(st.__file__).resolve().parent / "static" / "static" / "js").glob("PlotlyChart.*.js"))
-        _bundle = f"static/js/{found[0].name}" if len(found) == 1 else ""
-    return _bundle or None
-
-
-_bundle: str | None = None
-
-
 def figure_spec(figure) -> dict:
     """A Plotly figure (or a dict of its ``data`` and ``layout``) as plain JSON-able dicts, without
     its template (the browser gives the chart the app's theme)."""

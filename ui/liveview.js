@@ -25,10 +25,8 @@ const LIBRARY = "__nnLabPlotly";
 const COLORWAY = ["#0068c9", "#83c9ff", "#ff2b2b", "#ffabab", "#29b09d", "#7defa1", "#ff8700", "#ffd16a",
                   "#6d3fc0", "#d5dae5"];
 const AXIS = /^[xy]axis\d*$/;
-const ACK_EVERY = 8;
+const ACK_EVERY = 8;  // messages drawn between acknowledgements (each one reruns the fragment)
 const STALE_RETRY_MS = 200;  // how soon a state held back while the element was on its way out is tried again
-const NAVIGATION_MS = 5000;
-const PRELOAD_AFTER_MS = 2000;  // how long after a result Streamlit's Plotly bundle is loaded (see preload)  // after a click on a page's link, how long the page is taken to be on its way out  // messages drawn between acknowledgements (each one reruns the fragment)
 
 function appRoot() {
   const own = [...document.querySelectorAll("script[src]")].map(s => s.src).find(src => /\/static\/js\//.test(src));
@@ -65,11 +63,6 @@ function loadPlotly(path) {
 // with it). The view at rest (before a run, a result) keeps Plotly's automatic margins, as it always had.
 const LIVE_MARGIN = {l: 64, r: 16, t: 40, b: 48};
 const LIVE_MARGIN_RIGHT_AXIS = 64;  // a second y axis on the right (a schedule's learning rate)
-
-// Each row and chart is a layout and paint root of its own: plotly.js measures its text (tick labels,
-// titles) as it draws, and each measurement lays out whatever is out of date; contained, that is the chart
-// being drawn, not the whole page around it (Streamlit's page is large: the Train page's settings, history).
-const CONTAINED = "contain:layout paint style";
 
 function theme(element, live) {
   const css = getComputedStyle(element);
@@ -128,10 +121,10 @@ function build(view, blocks) {
     if (block.kind === "row") {
       const row = document.createElement("div");
       row.className = "nn-live-row";
-      row.style.cssText = `display:flex;gap:1rem;width:100%;flex-wrap:wrap;${CONTAINED}`;
+      row.style.cssText = "display:flex;gap:1rem;width:100%;flex-wrap:wrap";
       for (const chart of block.charts) {
         const cell = document.createElement("div");
-        cell.style.cssText = `flex:${chart.grow || 1} 1 0;min-width:240px;${CONTAINED}`;
+        cell.style.cssText = `flex:${chart.grow || 1} 1 0;min-width:240px`;
         const div = document.createElement("div");
         div.className = "nn-live-chart";
         div.dataset.chart = chart.name;
@@ -281,18 +274,6 @@ async function apply(view, message) {
   else if (message.complete && view.units) view.units.box.style.display = "none";
 }
 
-function preload(path) {
-  // Streamlit's own Plotly bundle (st.plotly_chart's code), loaded and compiled once per page, a little
-  // after a result was drawn and when the browser is idle (not while the result's page is still being
-  // drawn): the module Streamlit imports at its first Plotly chart (Evaluate's) is then ready, the same
-  // address. About 0.3 s of a core, once per tab.
-  if (!path || window[LIBRARY + "Preloaded"]) return;
-  window[LIBRARY + "Preloaded"] = true;
-  const load = () => import(new URL(path, appRoot()).href).catch(() => {});  // a hint: nothing if it fails
-  setTimeout(() => (window.requestIdleCallback ? window.requestIdleCallback(load, {timeout: 10000}) : load()),
-             PRELOAD_AFTER_MS);
-}
-
 async function drain(view) {
   if (view.busy) return;
   view.busy = true;
@@ -325,10 +306,9 @@ if (!window[NAVIGATED + "Watched"]) {
 
 function leaving(view) {
   // Perhaps on its way out: stale (Streamlit keeps the old page's elements, marked stale, until the new
-  // page's run has drawn it), or a page switch was asked for in the last NAVIGATION_MS (before the server
-  // has answered).
-  const since = performance.now() - (window[NAVIGATED] ?? -Infinity);
-  return Boolean(view.parent.closest('[data-stale="true"]')) || since < NAVIGATION_MS;
+  // page's run has drawn it), or a page's link was clicked since its last message (the server has not
+  // answered yet; a view of the page that comes, or of the same page again, has a message after the click).
+  return Boolean(view.parent.closest('[data-stale="true"]')) || (window[NAVIGATED] ?? -Infinity) > view.seenAt;
 }
 
 function tell(view, name, value) {
@@ -384,7 +364,6 @@ export default function liveView({data, parentElement, setStateValue}) {
   if (!view) {
     const root = document.createElement("div");
     root.className = "nn-live-view";
-    root.style.cssText = CONTAINED;
     parentElement.appendChild(root);
     view = parentElement[STATE] = {root, parent: parentElement, charts: {}, notes: {}, units: null, queue: [],
                                    busy: false, seq: null, run: undefined, library: data.library};
@@ -400,7 +379,8 @@ export default function liveView({data, parentElement, setStateValue}) {
     };
   }
   view.setStateValue = setStateValue;
-  view.path = location.pathname;  // the page it is on (see leaving)
+  view.path = location.pathname;  // the page it is on, and when it last heard from it (see tell, leaving)
+  view.seenAt = performance.now();
   watch(view, data.watchdog);
   if (data.seq === view.seq && data.run === view.run) return view.cleanup;  // drawn already
   if (data.complete) {
@@ -433,7 +413,6 @@ export default function liveView({data, parentElement, setStateValue}) {
       view.ackPending = undefined;
     }
     reportWidth(view, data.width);
-    preload(data.preload);
   });
   return view.cleanup;
 }

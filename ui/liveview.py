@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from .livechart import MAX_WIDTH, figure_spec, library_path, streamlit_chart_bundle
+from .livechart import MAX_WIDTH, figure_spec, library_path
 
 GRID_POINTS = 600  # batch-cost points over a whole planned run (about one per pixel of a half-page chart)
 POLL_SECONDS = 1.0  # how often a running run's fragment reruns (st.fragment(run_every=...)): each rerun costs the
@@ -78,7 +78,6 @@ class View:
     config: dict = field(default_factory=dict)  # Plotly's config for every chart
     live: bool = False  # a running run's view: its charts drawn with fixed margins (see liveview.js)
     watch: bool = False  # a view at rest whose fragment still has a rerun to come: asked for (BEHIND_SECONDS)
-    preload: bool = False  # once drawn, the browser loads Streamlit's Plotly bundle when idle (livechart)
 
     def charts(self) -> list[Chart]:
         return [chart for kind, value in self.blocks if kind == "row" for chart in value]
@@ -267,9 +266,9 @@ def live_view(key: str, run: str, view: View) -> dict:
 
 def _head(key: str, run: str, view: View) -> dict:
     """What every message of ``view`` carries besides its charts: the library, the run, how it is drawn and
-    watched, and what the browser may load when idle."""
+    how it is watched."""
     return {"library": library_path(), "run": run, "config": view.config, "width": browser_width(key),
-            "preload": streamlit_chart_bundle() if view.preload else None, "live": view.live,
+            "live": view.live,
             "watchdog": WATCHDOG_SECONDS if view.live else BEHIND_SECONDS if view.watch else None}
 
 

@@ -192,8 +192,7 @@ def show_result(index: int, status, page_behind: bool = False) -> None:
     charts = curve_charts(run.epochs, run.batch_costs, run.batches_per_epoch, run.hparams, run.diverged,
                           changes=run.changes, max_points=browser_width(LIVE_VIEW) or DEFAULT_WIDTH)
     view = View(blocks=[("row", charts), *health_blocks(run.epochs, run.hparams, running=False)],
-                notes={"health": health_note(run.epochs, running=False)}, config=PLOT_CONFIG, watch=page_behind,
-                preload=True)  # Evaluate's charts (st.plotly_chart) come next: their code loads now, when idle
+                notes={"health": health_note(run.epochs, running=False)}, config=PLOT_CONFIG, watch=page_behind)
     st.container()  # the place of the units' pager while a run trains (see _running_view)
     live_view(LIVE_VIEW, f"result-{index}-{id(run)}", view)
     show_reading(run.epochs, run.hparams, stopped_early=run.stopped_early)
