@@ -10,10 +10,11 @@
 // An element without the base (a remount after a page switch or a reconnect) asks for the whole view
 // once: it sets its state "need". Each state change reruns the fragment the element is in.
 //
-// A live view (a running run's, or one whose fragment has a rerun to come) keeps a watchdog: its fragment reruns itself every poll (run_every), and
-// should those polls stop reaching the server (a timer or a rerun request lost somewhere between the front
-// end and the server: seen once in CI, a finished run whose result never came), the element asks for a
-// rerun itself, setting its state "nudge", after data.watchdog seconds without a message.
+// A live view (a running run's, or a result whose page has a rerun to come) keeps a watchdog: its fragment
+// reruns itself every poll (run_every), and should those polls stop reaching the server (a timer or a
+// rerun request lost between the front end and the server: seen once in CI, a finished run whose result
+// never came), the element asks for a rerun itself, setting its state "nudge", after data.watchdog
+// seconds without a message. It sets no state while it may be leaving its page (see tell).
 //
 // plotly.js is the file inside the Python plotly package, served by the app's own server (data.library,
 // relative to the app's root), loaded once per page. The first chart's width in px goes back as the
@@ -379,10 +380,10 @@ export default function liveView({data, parentElement, setStateValue}) {
     };
   }
   view.setStateValue = setStateValue;
-  view.path = location.pathname;  // the page it is on, and when it last heard from it (see tell, leaving)
-  view.seenAt = performance.now();
+  view.path = location.pathname;  // the page it is on (see tell)
   watch(view, data.watchdog);
   if (data.seq === view.seq && data.run === view.run) return view.cleanup;  // drawn already
+  view.seenAt = performance.now();  // when it last heard something new from its page (see leaving)
   if (data.complete) {
     view.queue = [data];  // the whole view: what was still waiting is in it
     view.acked = data.seq;  // its own base
