@@ -286,7 +286,7 @@ async function drain(view) {
     // Not drawable from what it has (a gap): ask for the whole view.
     view.queue = [];
     view.seq = null;
-    tell(view, "need", `${Date.now()}-${Math.random()}`);
+    tell(view, "need", fresh());
   } finally {
     view.busy = false;
   }
@@ -305,6 +305,11 @@ if (!window[NAVIGATED + "Watched"]) {
   window.addEventListener("popstate", navigated);
 }
 
+function fresh() {
+  // A state's value never set before: a request ("need", "nudge") that reruns the fragment each time.
+  return `${Date.now()}-${Math.random()}`;
+}
+
 function leaving(view) {
   // Perhaps on its way out: stale (Streamlit keeps the old page's elements, marked stale, until the new
   // page's run has drawn it), or a page's link was clicked since its last message (the server has not
@@ -319,8 +324,8 @@ function tell(view, name, value) {
   // Streamlit runs this page's fragment for it, its elements land on the new page's, the front end fails
   // ("'setIn' cannot be called on an ElementNode") and the whole app goes blank (seen in CI: Draw empty
   // after a switch from Train). So a state is dropped once the element is gone or its page's address has
-  // changed, and waits (the newest of each) while it may be leaving.
-  // Gone, or going: removed, or its page's address changed since its last message (the new page has begun).
+  // changed since its last message (the new page has begun), and waits (the newest of each) while it may
+  // be leaving.
   if (view.gone || !view.root.isConnected || location.pathname !== view.path) return;
   if (leaving(view)) {
     view.waiting = {...(view.waiting || {}), [name]: value};
@@ -344,7 +349,7 @@ function watch(view, seconds) {
   if (view.waiting) delete view.waiting.nudge;  // a message came: a nudge held back is not needed
   if (!(seconds > 0)) return;
   const nudge = () => {
-    tell(view, "nudge", `${Date.now()}-${Math.random()}`);
+    tell(view, "nudge", fresh());
     view.watchdog = setTimeout(nudge, seconds * 1000);  // again, should that one be lost too
   };
   view.watchdog = setTimeout(nudge, seconds * 1000);
@@ -402,7 +407,7 @@ export default function liveView({data, parentElement, setStateValue}) {
     // Not the message after the one drawn: ask for the whole view once (a new value each time).
     if (view.asked !== data.seq) {
       view.asked = data.seq;
-      tell(view, "need", `${Date.now()}-${Math.random()}`);
+      tell(view, "need", fresh());
     }
     return view.cleanup;
   }
